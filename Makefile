@@ -1,0 +1,41 @@
+# Two commands a newcomer needs: `make lab` and `make test`. Both set up .venv when missing.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# torch 2.13.0 is a CPU build on local disk on the course machines; elsewhere pip takes the
+# wheel for your platform. Override, e.g. `make lab TORCH_SPEC='torch>=2.2'`.
+TORCH_SPEC ?= torch==2.13.0
+STAMP  := $(VENV)/.fmlib-installed
+
+.PHONY: lab test setup bench lint format clean-notebooks clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -c "import torch" 2>/dev/null || \
+	  $(BIN)/python -m pip install -q "$(TORCH_SPEC)" || \
+	  $(BIN)/python -m pip install -q "torch>=2.2"
+	$(BIN)/python -m pip install -q -e ".[notebooks,test]"
+	@touch $@
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+test: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests notebooks exercises solutions --nbval-lax --nbval-current-env -p no:cacheprovider
+
+bench: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/python -m fmlib.bench
+
+lint: $(STAMP)
+	$(BIN)/ruff check fmlib tests notebooks exercises solutions
+
+format: $(STAMP)
+	$(BIN)/ruff format fmlib tests notebooks exercises solutions
+
+clean-notebooks: $(STAMP)
+	$(BIN)/jupyter nbconvert --clear-output --inplace notebooks/*.ipynb exercises/*.ipynb solutions/*.ipynb
+
+clean:
+	rm -rf $(VENV)

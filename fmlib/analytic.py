@@ -1,0 +1,137 @@
+"""Closed-form ground truths for a Gaussian source p_0 = N(0, I) and an affine path. Section 6.3.
+
+For a Gaussian-mixture target p_1 = sum_j w_j N(m_j, S_j) and x_t = alpha_t x_1 + sigma_t x_0,
+the marginal p_t is again a mixture, with components N(alpha_t m_j, C_j), C_j = alpha_t^2 S_j
++ sigma_t^2 I, so everything of Section 6.3 has a closed form:
+- the marginal density log p_t(x) and the score grad log p_t(x);
+- the marginal velocity u_t(x) = E[u_t(x | x_0, x_1) | x_t = x] (Section 6.3.2): the
+  posterior-weighted average of d_alpha_t E[x_1 | x, j] + d_sigma_t E[x_0 | x, j].
+An empirical target (a finite point set) is the mixture with S_j = 0, so the same code gives the
+exact field that a perfect CFM model would learn from those points. Gaussian to Gaussian is the
+one-component case.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from ._checks import as_time, check_generator, check_points, check_positive_int
+from .paths import AffinePath, linear_path
+
+__all__ = ["GaussianMixture", "empirical_target", "gaussian_target", "gaussian_w2"]
+
+
+class GaussianMixture:
+    """p_1 = sum_j w_j N(m_j, S_j) carried from N(0, I) along an affine path. Section 6.3.
+
+    means: (K, D); covs: (K, D, D), (K,) isotropic variances, or None (point masses);
+    weights: (K,) or None (uniform). Methods take x: (B, D) and t: float or (B,) and return the
+    exact ``log_prob`` (B,), ``score`` (B, D) and ``velocity`` (B, D) of the marginal path; the
+    object itself is a vector field ``v(x, t)``.
+    """
+
+    def __init__(self, means: Tensor, covs: Tensor | None = None, weights: Tensor | None = None,
+                 path: AffinePath | None = None):
+        check_points(means, "means")
+        k, d = means.shape
+        self.means = means.double()
+        if covs is None:
+            covs = torch.zeros(k, d, d, dtype=torch.float64)
+        elif not isinstance(covs, Tensor):
+            raise TypeError(f"covs must be a tensor of shape (K, D, D) or (K,); got {type(covs).__name__}")
+        elif covs.shape == (k,):
+            covs = covs.double()[:, None, None] * torch.eye(d, dtype=torch.float64)
+        elif covs.shape != (k, d, d):
+            raise ValueError(f"covs must have shape (K, D, D) = ({k}, {d}, {d}) or (K,); got {tuple(covs.shape)}")
+        self.covs = covs.double()
+        if weights is None:
+            weights = torch.full((k,), 1.0 / k, dtype=torch.float64)
+        elif not isinstance(weights, Tensor) or weights.shape != (k,) or bool((weights < 0).any()):
+            raise ValueError(f"weights must be a non-negative (K,) = ({k},) tensor; got {getattr(weights, 'shape', weights)}")
+        self.log_w = (weights.double() / weights.sum()).log()
+        self.path = path if path is not None else linear_path()
+        self.dim = d
+
+    def _components(self, x: Tensor, t: object):
+        """Per-component quantities at (x, t): log N_j(x), C_j^{-1}(x - alpha m_j), coefficients."""
+        check_points(x, "x", dim=self.dim)
+        xd = x.double()
+        a, s, da, ds = self.path.coefficients(as_time(t, x.shape[0], x).double(), xd)  # each (B, 1)
+        eye = torch.eye(self.dim, dtype=torch.float64)
+        cov = a[..., None, None] ** 2 * self.covs[None] + s[..., None, None] ** 2 * eye  # (B, K, D, D)
+        if bool((s == 0).any()) and bool((torch.linalg.det(self.covs) == 0).any()):
+            raise ValueError("the marginal of a point-mass target is singular at t = 1 (sigma_t = 0); use t < 1")
+        diff = xd[:, None, :] - a[..., None] * self.means[None]  # (B, K, D)
+        chol = torch.linalg.cholesky(cov)
+        sol = torch.cholesky_solve(diff[..., None], chol)[..., 0]  # C^{-1} (x - a m), (B, K, D)
+        logdet = 2 * torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1)
+        log_n = -0.5 * ((diff * sol).sum(-1) + logdet + self.dim * math.log(2 * math.pi))  # (B, K)
+        return log_n, sol, (a, s, da, ds)
+
+    def posterior(self, x: Tensor, t: object) -> Tensor:
+        """Responsibilities q(j | x_t = x): (B, K)."""
+        log_n, _, _ = self._components(x, t)
+        return torch.softmax(self.log_w[None] + log_n, dim=1).to(x.dtype)
+
+    def log_prob(self, x: Tensor, t: object = 1.0) -> Tensor:
+        """log p_t(x): (B,). Section 6.3.1, the marginal probability path."""
+        log_n, _, _ = self._components(x, t)
+        return torch.logsumexp(self.log_w[None] + log_n, dim=1).to(x.dtype)
+
+    def score(self, x: Tensor, t: object) -> Tensor:
+        """grad_x log p_t(x): (B, D). Section 6.4.2."""
+        log_n, sol, _ = self._components(x, t)
+        r = torch.softmax(self.log_w[None] + log_n, dim=1)
+        return -(r[..., None] * sol).sum(1).to(x.dtype)
+
+    def velocity(self, x: Tensor, t: object) -> Tensor:
+        """u_t(x) = E[u_t(x | x_0, x_1) | x_t = x]: (B, D). Section 6.3.2."""
+        log_n, sol, (a, s, da, ds) = self._components(x, t)
+        r = torch.softmax(self.log_w[None] + log_n, dim=1)  # (B, K)
+        # E[x_1 | x, j] = m_j + alpha S_j C_j^{-1}(x - alpha m_j); E[x_0 | x, j] = sigma C_j^{-1}(x - alpha m_j)
+        e_x1 = self.means[None] + a[..., None] * torch.einsum("kde,bke->bkd", self.covs, sol)
+        e_x0 = s[..., None] * sol
+        u = da[..., None] * e_x1 + ds[..., None] * e_x0
+        return (r[..., None] * u).sum(1).to(x.dtype)
+
+    def __call__(self, x: Tensor, t: object) -> Tensor:
+        return self.velocity(x, t)
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """x_1 ~ p_1: (n, D), float32."""
+        check_positive_int(n, "n")
+        check_generator(generator)
+        j = torch.multinomial(self.log_w.exp(), n, replacement=True, generator=generator)
+        z = torch.randn(n, self.dim, generator=generator, dtype=torch.float64)
+        # A point mass has a zero (non-invertible) covariance: use an eigen-square-root instead of Cholesky.
+        evals, evecs = torch.linalg.eigh(self.covs)
+        root = evecs @ torch.diag_embed(evals.clamp_min(0).sqrt()) @ evecs.transpose(-1, -2)
+        return (self.means[j] + torch.einsum("nde,ne->nd", root[j], z)).float()
+
+
+def empirical_target(points: Tensor, path: AffinePath | None = None) -> GaussianMixture:
+    """The exact marginal path towards a finite point set (what CFM learns from those points)."""
+    return GaussianMixture(points, None, None, path)
+
+
+def gaussian_target(mean: Tensor, cov: Tensor, path: AffinePath | None = None) -> GaussianMixture:
+    """N(mean, cov) as a one-component mixture: Gaussian to Gaussian in closed form."""
+    if not isinstance(mean, Tensor) or mean.ndim != 1:
+        raise ValueError(f"mean must be a (D,) tensor; got {getattr(mean, 'shape', mean)}")
+    return GaussianMixture(mean[None], cov[None], None, path)
+
+
+def gaussian_w2(m_1: Tensor, s_1: Tensor, m_2: Tensor, s_2: Tensor) -> float:
+    """W2 between N(m_1, S_1) and N(m_2, S_2): |m_1 - m_2|^2 + tr(S_1 + S_2 - 2 (S_2^1/2 S_1 S_2^1/2)^1/2)."""
+
+    def sqrtm(a: Tensor) -> Tensor:
+        evals, evecs = torch.linalg.eigh(a.double())
+        return evecs @ torch.diag(evals.clamp_min(0).sqrt()) @ evecs.T
+
+    r2 = sqrtm(s_2)
+    cross = sqrtm(r2 @ s_1.double() @ r2)
+    value = (m_1 - m_2).double().pow(2).sum() + torch.trace(s_1.double() + s_2.double() - 2 * cross)
+    return float(value.clamp_min(0).sqrt())

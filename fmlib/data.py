@@ -1,0 +1,145 @@
+"""Toy distributions for Chapter 6: the source p_0 (a standard Gaussian) and 2-D targets p_1.
+
+Every sampler takes ``n`` and a ``torch.Generator`` and returns float32 points of shape (n, 2)
+(with integer labels where the data has classes), so the same seed gives the same points.
+Section 6.1.4 (x_0 ~ p_0, x_1 ~ p_1) and Exercise 6.2 (the two-moons target).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from sklearn.datasets import make_moons
+from torch import Tensor
+
+from ._checks import check_generator, check_points, check_positive_int
+
+__all__ = [
+    "LabeledSample",
+    "StandardGaussian",
+    "two_moons",
+    "eight_gaussians",
+    "checkerboard",
+    "circles",
+    "DATASETS",
+    "sample_data",
+]
+
+
+class LabeledSample(NamedTuple):
+    x: Tensor  # (n, 2) points
+    y: Tensor  # (n,) integer class labels
+
+
+def _seed_from(generator: torch.Generator | None) -> int:
+    """Draw a numpy seed from a torch generator, so scikit-learn samplers follow torch seeding."""
+    return int(torch.randint(0, 2**31 - 1, (1,), generator=generator).item())
+
+
+def moons_moments(noise: float) -> tuple[Tensor, Tensor]:
+    """Exact mean and standard deviation of scikit-learn's ``make_moons`` law with this noise.
+
+    The outer moon is (cos s, sin s), the inner (1 - cos s, 1/2 - sin s), s uniform on [0, pi],
+    plus N(0, noise^2 I). Standardising with these (not with a sample's own moments) keeps two
+    samples draws of one fixed law, which the W2 noise floor needs.
+    """
+    mean = torch.tensor([0.5, 0.25])
+    var_x = 0.5 + 0.25 + noise**2
+    var_y = 0.5 - 4 / math.pi**2 + (2 / math.pi - 0.25) ** 2 + noise**2
+    return mean, torch.tensor([var_x, var_y]).sqrt()
+
+
+def two_moons(
+    n: int, generator: torch.Generator | None = None, noise: float = 0.05, labels: bool = False
+) -> Tensor | LabeledSample:
+    """Standardised two moons (scikit-learn's ``make_moons``); labels 0 (outer) and 1 (inner).
+
+    Returns x: (n, 2), or ``LabeledSample(x, y)`` when ``labels=True``. Exercise 6.2.
+    """
+    check_positive_int(n, "n")
+    check_generator(generator)
+    if not (isinstance(noise, (int, float)) and noise >= 0):
+        raise ValueError(f"noise must be a non-negative float; got {noise!r}")
+    xy, y = make_moons(n_samples=n, noise=noise, random_state=_seed_from(generator))
+    mean, std = moons_moments(noise)
+    x = (torch.from_numpy(xy.astype(np.float32)) - mean) / std
+    if labels:
+        return LabeledSample(x, torch.from_numpy(y.astype(np.int64)))
+    return x
+
+
+def eight_gaussians(
+    n: int, generator: torch.Generator | None = None, radius: float = 2.0, std: float = 0.2, labels: bool = False
+) -> Tensor | LabeledSample:
+    """Eight isotropic Gaussians of width ``std`` on a circle of ``radius``; labels 0..7."""
+    check_positive_int(n, "n")
+    check_generator(generator)
+    y = torch.randint(0, 8, (n,), generator=generator)
+    angle = y.float() * (2 * math.pi / 8)
+    centres = radius * torch.stack([angle.cos(), angle.sin()], dim=1)
+    x = centres + std * torch.randn(n, 2, generator=generator)
+    return LabeledSample(x, y) if labels else x
+
+
+def checkerboard(n: int, generator: torch.Generator | None = None, squares: int = 4) -> Tensor:
+    """Uniform on the dark squares of a ``squares`` x ``squares`` board spanning [-2, 2]^2."""
+    check_positive_int(n, "n")
+    check_generator(generator)
+    side = 4.0 / squares
+    cells = [(i, j) for i in range(squares) for j in range(squares) if (i + j) % 2 == 0]
+    pick = torch.randint(0, len(cells), (n,), generator=generator)
+    corner = torch.tensor(cells, dtype=torch.float32)[pick] * side - 2.0
+    return corner + side * torch.rand(n, 2, generator=generator)
+
+
+def circles(
+    n: int, generator: torch.Generator | None = None, radii: tuple[float, float] = (1.0, 2.0), noise: float = 0.08,
+    labels: bool = False,
+) -> Tensor | LabeledSample:
+    """Two concentric circles of the given radii with Gaussian noise; label = which circle."""
+    check_positive_int(n, "n")
+    check_generator(generator)
+    y = torch.randint(0, len(radii), (n,), generator=generator)
+    angle = 2 * math.pi * torch.rand(n, generator=generator)
+    r = torch.tensor(radii, dtype=torch.float32)[y]
+    x = r[:, None] * torch.stack([angle.cos(), angle.sin()], dim=1) + noise * torch.randn(n, 2, generator=generator)
+    return LabeledSample(x, y) if labels else x
+
+
+class StandardGaussian:
+    """The source p_0 = N(0, I_d). Section 6.1.1."""
+
+    def __init__(self, dim: int = 2):
+        self.dim = check_positive_int(dim, "dim")
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """x_0: (n, d) draws from N(0, I)."""
+        check_positive_int(n, "n")
+        check_generator(generator)
+        return torch.randn(n, self.dim, generator=generator)
+
+    def log_prob(self, x: Tensor) -> Tensor:
+        """log p_0(x): (B,) for x: (B, d)."""
+        check_points(x, "x", dim=self.dim)
+        return -0.5 * (x**2).sum(dim=1) - 0.5 * self.dim * math.log(2 * math.pi)
+
+    def __repr__(self) -> str:
+        return f"StandardGaussian(dim={self.dim})"
+
+
+DATASETS = {
+    "moons": two_moons,
+    "8gaussians": eight_gaussians,
+    "checkerboard": checkerboard,
+    "circles": circles,
+}
+
+
+def sample_data(name: str, n: int, generator: torch.Generator | None = None) -> Tensor:
+    """Points (n, 2) from one of ``DATASETS`` by name."""
+    if name not in DATASETS:
+        raise ValueError(f"dataset must be one of {sorted(DATASETS)}; got {name!r}")
+    return DATASETS[name](n, generator)

@@ -1,0 +1,111 @@
+"""Neural vector fields v_theta(x, t) (optionally v_theta(x, t, c)). Exercise 6.2.1, Section 6.5.3.
+
+Time enters through a Transformer-style sinusoidal embedding of continuous t in [0, 1]. Class
+conditioning adds a learned class embedding; index ``num_classes`` is the null class used for
+classifier-free guidance.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from ._checks import as_time, check_points
+
+__all__ = ["SinusoidalTimeEmbedding", "VectorFieldMLP", "ReferenceMLP", "save_model", "load_model"]
+
+
+class SinusoidalTimeEmbedding(nn.Module):
+    """t: (B,) in [0, 1] -> (B, dim) [sin(w_k t), cos(w_k t)], w_k geometric from 1 to max_freq.
+
+    The Transformer's position encoding (Vaswani et al., 2017) for a continuous position: low
+    frequencies tell coarse time, high ones let the field change quickly near t = 1.
+    """
+
+    def __init__(self, dim: int = 32, max_freq: float = 1000.0):
+        super().__init__()
+        if dim < 2 or dim % 2:
+            raise ValueError(f"time embedding dim must be an even integer >= 2; got {dim!r}")
+        half = dim // 2
+        freqs = torch.exp(torch.linspace(0.0, math.log(max_freq), half))
+        self.register_buffer("freqs", freqs, persistent=False)
+        self.dim = dim
+
+    def forward(self, t: Tensor) -> Tensor:
+        args = t[:, None] * self.freqs[None, :]
+        return torch.cat([args.sin(), args.cos()], dim=1)
+
+
+class VectorFieldMLP(nn.Module):
+    """v_theta(x, t[, y]) : (B, D) -> (B, D), an MLP on [x, embed(t) (, embed(y))].
+
+    ``num_classes`` > 0 enables class conditioning with a null class (index ``num_classes``)
+    for classifier-free guidance (Section 6.5.3). Exercise 6.2.1.
+    """
+
+    def __init__(
+        self,
+        dim: int = 2,
+        hidden: int = 128,
+        depth: int = 3,
+        time_dim: int = 32,
+        num_classes: int = 0,
+        activation: type[nn.Module] = nn.SiLU,
+    ):
+        super().__init__()
+        self.dim, self.num_classes = dim, num_classes
+        self.time_embed = SinusoidalTimeEmbedding(time_dim)
+        self.class_embed = nn.Embedding(num_classes + 1, time_dim) if num_classes else None
+        layers: list[nn.Module] = [nn.Linear(dim + time_dim, hidden), activation()]
+        for _ in range(depth - 1):
+            layers += [nn.Linear(hidden, hidden), activation()]
+        layers.append(nn.Linear(hidden, dim))
+        self.net = nn.Sequential(*layers)
+
+    @property
+    def null_class(self) -> int:
+        return self.num_classes
+
+    def forward(self, x: Tensor, t: object, y: Tensor | None = None) -> Tensor:
+        check_points(x, "x", dim=self.dim, finite=False)
+        t = as_time(t, x.shape[0], x)
+        h = self.time_embed(t)
+        if self.class_embed is not None:
+            if y is None:
+                y = torch.full((x.shape[0],), self.null_class, dtype=torch.long, device=x.device)
+            elif not isinstance(y, Tensor) or y.shape != (x.shape[0],) or y.dtype != torch.long:
+                raise ValueError(f"y must be a (B,) long tensor of class indices; got {getattr(y, 'shape', y)}")
+            h = h + self.class_embed(y)
+        elif y is not None:
+            raise ValueError("this model has no class conditioning (num_classes=0) but y was given")
+        return self.net(torch.cat([x, h], dim=1))
+
+
+class ReferenceMLP(nn.Module):
+    """The public-tutorial baseline: 3 x 64 SELU layers fed raw t. Used as a yardstick in the benchmark."""
+
+    def __init__(self, dim: int = 2, hidden: int = 64):
+        super().__init__()
+        self.dim = dim
+        self.net = nn.Sequential(
+            nn.Linear(dim + 1, hidden), nn.SELU(), nn.Linear(hidden, hidden), nn.SELU(),
+            nn.Linear(hidden, hidden), nn.SELU(), nn.Linear(hidden, dim),
+        )
+
+    def forward(self, x: Tensor, t: object, y: Tensor | None = None) -> Tensor:
+        check_points(x, "x", dim=self.dim, finite=False)
+        t = as_time(t, x.shape[0], x)
+        return self.net(torch.cat([x, t[:, None]], dim=1))
+
+
+def save_model(model: nn.Module, path: str) -> None:
+    """Save the weights only (a plain state dict), loadable with ``torch.load(weights_only=True)``."""
+    torch.save(model.state_dict(), path)
+
+
+def load_model(model: nn.Module, path: str) -> nn.Module:
+    """Load weights saved by ``save_model`` into ``model`` without unpickling any code."""
+    model.load_state_dict(torch.load(path, weights_only=True))
+    return model
