@@ -14,7 +14,7 @@ from torch import Tensor, nn
 
 from ._checks import as_time, check_points
 
-__all__ = ["SinusoidalTimeEmbedding", "VectorFieldMLP", "ReferenceMLP", "save_model", "load_model"]
+__all__ = ["SinusoidalTimeEmbedding", "VectorFieldMLP", "ReferenceMLP", "guided_field", "save_model", "load_model"]
 
 
 class SinusoidalTimeEmbedding(nn.Module):
@@ -98,6 +98,26 @@ class ReferenceMLP(nn.Module):
         check_points(x, "x", dim=self.dim, finite=False)
         t = as_time(t, x.shape[0], x)
         return self.net(torch.cat([x, t[:, None]], dim=1))
+
+
+def guided_field(model: VectorFieldMLP, y: int | Tensor, w: float = 1.0):
+    """Classifier-free guidance: v_w = v(x, t, null) + w (v(x, t, y) - v(x, t, null)). Section 6.5.3.
+
+    ``w = 0`` is the unconditional field, ``w = 1`` the conditional one, ``w > 1`` pushes samples
+    further towards class ``y``. Returns a field ``v(x, t)`` like any other.
+    """
+    if not getattr(model, "num_classes", 0):
+        raise ValueError("guidance needs a class-conditional model (VectorFieldMLP(num_classes=...))")
+    if isinstance(y, int) and not 0 <= y < model.num_classes:
+        raise ValueError(f"y must be a class index in [0, {model.num_classes}); got {y}")
+
+    def v(x: Tensor, t: object) -> Tensor:
+        labels = torch.full((x.shape[0],), y, dtype=torch.long) if isinstance(y, int) else y
+        null = torch.full((x.shape[0],), model.null_class, dtype=torch.long)
+        v_null = model(x, t, null)
+        return v_null + w * (model(x, t, labels) - v_null)
+
+    return v
 
 
 def save_model(model: nn.Module, path: str) -> None:

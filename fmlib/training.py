@@ -21,7 +21,7 @@ from .paths import AffinePath, linear_path
 __all__ = ["cfm_loss", "TrainHistory", "train_cfm", "train_cnf_mle", "DEFAULTS"]
 
 # fmlib's default recipe for 2-D toys, chosen with `python -m fmlib.bench` (see README).
-DEFAULTS = dict(steps=4000, batch_size=256, lr=3e-3)
+DEFAULTS = dict(steps=4000, batch_size=256, lr=5e-3)
 
 
 def cfm_loss(model: Callable, path, x_0: Tensor, x_1: Tensor, t: Tensor, y: Tensor | None = None) -> Tensor:
