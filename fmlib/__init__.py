@@ -1,13 +1,13 @@
 """fmlib: the small library behind "Flow Matching, Interactively" (Chapter 6).
 
 Compute layers (pure torch): data, paths, couplings, models, training, solvers, likelihood, ot,
-diffusion, analytic. Drawing (``plotting``) and wiring (``widgets``) are imported on demand so
+diffusion, analytic, fields. Drawing (``plotting``) and wiring (``widgets``) are imported on demand so
 that the compute layers never import matplotlib or ipywidgets.
 """
 
 __version__ = "0.1.0"
 
-from . import analytic, couplings, data, diffusion, likelihood, models, ot, paths, runtime, solvers, training
+from . import analytic, couplings, data, diffusion, fields, likelihood, models, ot, paths, runtime, solvers, training
 from .data import StandardGaussian, two_moons
 from .models import VectorFieldMLP
 from .paths import AffinePath, CurvedPath, PathSample, cosine_path, linear_path, vp_path
@@ -16,7 +16,7 @@ from .solvers import ODESolution, solve
 from .training import cfm_loss, train_cfm, train_cnf_mle
 
 __all__ = [
-    "analytic", "couplings", "data", "diffusion", "likelihood", "models", "ot", "paths", "runtime",
+    "analytic", "couplings", "data", "diffusion", "fields", "likelihood", "models", "ot", "paths", "runtime",
     "solvers", "training", "StandardGaussian", "two_moons", "VectorFieldMLP", "AffinePath", "CurvedPath",
     "PathSample", "cosine_path", "linear_path", "vp_path", "configure", "seed_everything", "ODESolution",
     "solve", "cfm_loss", "train_cfm", "train_cnf_mle",

@@ -47,6 +47,10 @@ class GaussianMixture:
         elif covs.shape != (k, d, d):
             raise ValueError(f"covs must have shape (K, D, D) = ({k}, {d}, {d}) or (K,); got {tuple(covs.shape)}")
         self.covs = covs.double()
+        if not torch.allclose(self.covs, self.covs.transpose(-1, -2)) or bool(
+            (torch.linalg.eigvalsh(self.covs) < -1e-9 * (1 + self.covs.abs().amax())).any()
+        ):
+            raise ValueError("covs must be symmetric positive semi-definite covariance matrices")
         if weights is None:
             weights = torch.full((k,), 1.0 / k, dtype=torch.float64)
         elif not isinstance(weights, Tensor) or weights.shape != (k,) or bool((weights < 0).any()):

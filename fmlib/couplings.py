@@ -15,7 +15,7 @@ import torch
 from scipy.optimize import linear_sum_assignment
 from torch import Tensor
 
-from ._checks import check_generator, check_points, check_same_shape
+from ._checks import check_generator, check_points, check_positive_int, check_same_shape
 
 __all__ = ["CoupledBatch", "independent", "ot_pairing", "COUPLINGS"]
 
@@ -68,6 +68,8 @@ def ot_pairing(
     if y_1 is not None and (not isinstance(y_1, Tensor) or y_1.shape != x_1.shape[:1]):
         raise ValueError(f"y_1 must be a (B,) tensor matching x_1: (B, D); got {getattr(y_1, 'shape', y_1)}")
     n = x_0.shape[0]
+    if block_size is not None:
+        check_positive_int(block_size, "block_size")
     if method == "exact":
         if block_size is None or block_size >= n:
             return CoupledBatch(x_0[_assignment(x_0, x_1)], x_1, y_1)
@@ -83,7 +85,8 @@ def ot_pairing(
             raise ValueError(f"reg must be positive for the Sinkhorn coupling; got {reg!r}")
         cost = torch.cdist(x_1.detach().double(), x_0.detach().double()).pow(2).cpu().numpy()
         w = np.full(n, 1.0 / n)
-        plan = pot.sinkhorn(w, w, cost / cost.mean(), reg)
+        scale = cost.mean() if cost.mean() > 0 else 1.0  # all points equal: every pairing costs 0
+        plan = pot.sinkhorn(w, w, cost / scale, reg)
         rows = torch.from_numpy(plan / plan.sum(axis=1, keepdims=True))
         idx = torch.multinomial(rows, 1, generator=generator)[:, 0].to(x_0.device)
         return CoupledBatch(x_0[idx], x_1, y_1)

@@ -53,21 +53,37 @@ def moons_moments(noise: float) -> tuple[Tensor, Tensor]:
 
 
 def two_moons(
-    n: int, generator: torch.Generator | None = None, noise: float = 0.05, labels: bool = False
+    n: int,
+    generator: torch.Generator | None = None,
+    noise: float = 0.05,
+    labels: bool = False,
+    stratified: bool = True,
 ) -> Tensor | LabeledSample:
-    """Standardised two moons (scikit-learn's ``make_moons``); labels 0 (outer) and 1 (inner).
+    """Standardised two moons; labels 0 (outer) and 1 (inner). Exercise 6.2.
 
-    Returns x: (n, 2), or ``LabeledSample(x, y)`` when ``labels=True``. Exercise 6.2.
+    ``stratified=True`` is scikit-learn's ``make_moons``: exactly n // 2 points on the outer moon,
+    placed at *evenly spaced* angles, then Gaussian noise and a shuffle. ``stratified=False`` draws
+    the same law i.i.d. (uniform angles, fair-coin moon), as a generative model does. Two stratified
+    samples are closer to each other than two i.i.d. samples, which matters for the W2 noise floor
+    (see ``fmlib.ot.w2_noise_floor``). Returns x: (n, 2), or ``LabeledSample(x, y)``.
     """
     check_positive_int(n, "n")
     check_generator(generator)
     if not (isinstance(noise, (int, float)) and noise >= 0):
         raise ValueError(f"noise must be a non-negative float; got {noise!r}")
-    xy, y = make_moons(n_samples=n, noise=noise, random_state=_seed_from(generator))
+    if stratified:
+        xy, y_np = make_moons(n_samples=n, noise=noise, random_state=_seed_from(generator))
+        x, y = torch.from_numpy(xy.astype(np.float32)), torch.from_numpy(y_np.astype(np.int64))
+    else:
+        y = (torch.rand(n, generator=generator) < 0.5).long()
+        angle = math.pi * torch.rand(n, generator=generator)
+        outer = torch.stack([angle.cos(), angle.sin()], dim=1)
+        inner = torch.stack([1 - angle.cos(), 0.5 - angle.sin()], dim=1)
+        x = torch.where(y[:, None].bool(), inner, outer) + noise * torch.randn(n, 2, generator=generator)
     mean, std = moons_moments(noise)
-    x = (torch.from_numpy(xy.astype(np.float32)) - mean) / std
+    x = (x - mean) / std
     if labels:
-        return LabeledSample(x, torch.from_numpy(y.astype(np.int64)))
+        return LabeledSample(x, y)
     return x
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from ._checks import as_time, check_generator, check_points, check_positive_int
+from ._checks import as_time, check_generator, check_points, check_positive_int, check_same_shape
 from .paths import AffinePath, VPScheduler
 
 __all__ = ["VPSDE", "score_to_velocity", "velocity_to_score", "probability_flow_field", "reverse_sde_sample"]
@@ -41,7 +41,10 @@ class VPSDE:
         return self.scheduler.beta(1 - t).sqrt()
 
 
-def _coefficients(path: AffinePath, x: Tensor, t: object):
+def _coefficients(path: AffinePath, x: Tensor, t: object, field: Tensor, name: str):
+    check_points(x, "x", finite=False)
+    check_points(field, name, finite=False)
+    check_same_shape(field, x, f"{name} and x")
     if not isinstance(path, AffinePath):
         raise TypeError(f"path must be an AffinePath (score and velocity are linked for affine paths); got {path!r}")
     return path.coefficients(t, x)
@@ -49,13 +52,13 @@ def _coefficients(path: AffinePath, x: Tensor, t: object):
 
 def score_to_velocity(score: Tensor, x: Tensor, t: object, path: AffinePath) -> Tensor:
     """Marginal velocity u_t(x) from the score of p_t, for a Gaussian-source affine path. Section 6.4.2."""
-    a, s, da, ds = _coefficients(path, x, t)
+    a, s, da, ds = _coefficients(path, x, t, score, "score")
     return (da / a) * x + (da * s**2 / a - ds * s) * score
 
 
 def velocity_to_score(velocity: Tensor, x: Tensor, t: object, path: AffinePath) -> Tensor:
     """The inverse map: score_t(x) from the marginal velocity u_t(x). Section 6.4.2."""
-    a, s, da, ds = _coefficients(path, x, t)
+    a, s, da, ds = _coefficients(path, x, t, velocity, "velocity")
     return (velocity - (da / a) * x) / (da * s**2 / a - ds * s)
 
 

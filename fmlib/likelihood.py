@@ -13,7 +13,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from ._checks import check_generator, check_points, check_positive_int
+from ._checks import as_time, check_generator, check_points, check_positive_int
 from .data import StandardGaussian
 from .solvers import solve
 
@@ -26,16 +26,35 @@ def _with_grad(x: Tensor) -> Tensor:
     return x if x.requires_grad else x.detach().requires_grad_(True)
 
 
+def _evaluate(v: Field, x: Tensor, t: object) -> Tensor:
+    """v(x, t), with clear errors for a bad t or a field that does not return a (B, D) tensor like x."""
+    as_time(t, x.shape[0], x)  # checked here too: a plain lambda field would not reject t = 1.5
+    out = v(x, t)
+    if not isinstance(out, Tensor) or out.shape != x.shape:
+        raise ValueError(
+            f"the vector field v(x, t) must return a tensor shaped like x {tuple(x.shape)}; "
+            f"got {getattr(out, 'shape', type(out).__name__)}"
+        )
+    return out
+
+
+def _grad(out: Tensor, x: Tensor, create_graph: bool) -> Tensor:
+    """d out / dx, or zeros where out does not depend on x (a constant field has divergence 0)."""
+    if not out.requires_grad:
+        return torch.zeros_like(x)
+    (g,) = torch.autograd.grad(out, x, create_graph=create_graph, retain_graph=True, allow_unused=True)
+    return torch.zeros_like(x) if g is None else g
+
+
 def divergence_exact(v: Field, x: Tensor, t: object, create_graph: bool = False) -> Tensor:
     """div v(x, t) = sum_i dv_i/dx_i: (B,), with D backward passes. Section 6.1.2 (exact, O(d))."""
     check_points(x, "x")
     with torch.enable_grad():
         x = _with_grad(x)
-        out = v(x, t)
+        out = _evaluate(v, x, t)
         div = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
         for i in range(x.shape[1]):
-            (g,) = torch.autograd.grad(out[:, i].sum(), x, create_graph=create_graph, retain_graph=True)
-            div = div + g[:, i]
+            div = div + _grad(out[:, i].sum(), x, create_graph)[:, i]
     return div
 
 
@@ -62,14 +81,14 @@ def divergence_hutchinson(
         raise ValueError(f"probe must be 'gaussian' or 'rademacher'; got {probe!r}")
     with torch.enable_grad():
         x = _with_grad(x)
-        out = v(x, t)
+        out = _evaluate(v, x, t)
         samples = []
         for _ in range(k):
             eps = torch.randn(x.shape, generator=generator, dtype=x.dtype)
             if probe == "rademacher":
                 eps = eps.sign()
             eps = eps.to(x.device)
-            (g,) = torch.autograd.grad((out * eps).sum(), x, create_graph=create_graph, retain_graph=True)
+            g = _grad((out * eps).sum(), x, create_graph)
             samples.append((g * eps).sum(dim=1))
     samples_t = torch.stack(samples)
     return samples_t if return_samples else samples_t.mean(dim=0)
@@ -85,15 +104,14 @@ def augmented_field(v: Field, divergence: str = "exact", create_graph: bool = Fa
         with torch.enable_grad():
             x = _with_grad(z[:, :-1]) if not z.requires_grad else z[:, :-1]
             if divergence == "exact":
-                out = v(x, t)
+                out = _evaluate(v, x, t)
                 div = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
                 for i in range(x.shape[1]):
-                    (g,) = torch.autograd.grad(out[:, i].sum(), x, create_graph=create_graph, retain_graph=True)
-                    div = div + g[:, i]
+                    div = div + _grad(out[:, i].sum(), x, create_graph)[:, i]
             else:
-                out = v(x, t)
+                out = _evaluate(v, x, t)
                 eps = torch.randn(x.shape, generator=generator, dtype=x.dtype).to(x.device)
-                (g,) = torch.autograd.grad((out * eps).sum(), x, create_graph=create_graph, retain_graph=True)
+                g = _grad((out * eps).sum(), x, create_graph)
                 div = (g * eps).sum(dim=1)
         if not create_graph:
             out, div = out.detach(), div.detach()

@@ -17,6 +17,16 @@ from ._checks import as_time, check_points
 __all__ = ["SinusoidalTimeEmbedding", "VectorFieldMLP", "ReferenceMLP", "guided_field", "save_model", "load_model"]
 
 
+def _check_dtype(x: Tensor, model: nn.Module) -> None:
+    """A float64 x into float32 weights would crash inside torch's matmul: say so clearly instead."""
+    weight = next(model.parameters())
+    if x.dtype != weight.dtype:
+        raise TypeError(
+            f"x has dtype {x.dtype} but the model's weights are {weight.dtype}; "
+            f"pass x.to({weight.dtype}) or convert the model with model.to({x.dtype})"
+        )
+
+
 class SinusoidalTimeEmbedding(nn.Module):
     """t: (B,) in [0, 1] -> (B, dim) [sin(w_k t), cos(w_k t)], w_k geometric from 1 to max_freq.
 
@@ -70,6 +80,7 @@ class VectorFieldMLP(nn.Module):
 
     def forward(self, x: Tensor, t: object, y: Tensor | None = None) -> Tensor:
         check_points(x, "x", dim=self.dim, finite=False)
+        _check_dtype(x, self)
         t = as_time(t, x.shape[0], x)
         h = self.time_embed(t)
         if self.class_embed is not None:
@@ -77,6 +88,11 @@ class VectorFieldMLP(nn.Module):
                 y = torch.full((x.shape[0],), self.null_class, dtype=torch.long, device=x.device)
             elif not isinstance(y, Tensor) or y.shape != (x.shape[0],) or y.dtype != torch.long:
                 raise ValueError(f"y must be a (B,) long tensor of class indices; got {getattr(y, 'shape', y)}")
+            elif bool(((y < 0) | (y > self.num_classes)).any()):
+                raise ValueError(
+                    f"y must hold class indices in [0, {self.num_classes}] (index {self.num_classes} is the null "
+                    f"class); got values from {int(y.min())} to {int(y.max())}"
+                )
             h = h + self.class_embed(y)
         elif y is not None:
             raise ValueError("this model has no class conditioning (num_classes=0) but y was given")
@@ -96,6 +112,7 @@ class ReferenceMLP(nn.Module):
 
     def forward(self, x: Tensor, t: object, y: Tensor | None = None) -> Tensor:
         check_points(x, "x", dim=self.dim, finite=False)
+        _check_dtype(x, self)
         t = as_time(t, x.shape[0], x)
         return self.net(torch.cat([x, t[:, None]], dim=1))
 

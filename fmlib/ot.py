@@ -26,13 +26,16 @@ def _cost(x: Tensor, y: Tensor) -> np.ndarray:
     check_points(y, "y")
     if x.shape[1] != y.shape[1]:
         raise ValueError(f"x and y must have the same dimension D; got {tuple(x.shape)} and {tuple(y.shape)}")
+    if x.shape[0] == 0 or y.shape[0] == 0:
+        raise ValueError(f"x and y must each hold at least one point; got shapes {tuple(x.shape)} and {tuple(y.shape)}")
     a, b = x.detach().cpu().double().numpy(), y.detach().cpu().double().numpy()
     return pot.dist(a, b, metric="sqeuclidean")
 
 
 def ot_plan(x: Tensor, y: Tensor) -> np.ndarray:
     """The optimal plan pi: (n, m) between uniform weights on x: (n, D) and y: (m, D). Section 6.2.1."""
-    return pot.emd(np.full(x.shape[0], 1 / x.shape[0]), np.full(y.shape[0], 1 / y.shape[0]), _cost(x, y),
+    cost = _cost(x, y)  # checks x and y before their shapes are used
+    return pot.emd(np.full(x.shape[0], 1 / x.shape[0]), np.full(y.shape[0], 1 / y.shape[0]), cost,
                    numItermax=10**7)
 
 
@@ -59,9 +62,16 @@ def w2_median(generate: Sampler, target: Sampler, n: int = 2000, draws: int = 5,
     return float(np.median(values))
 
 
-def w2_noise_floor(target: Sampler, n: int = 2000, draws: int = 5, seed: int = 12_345) -> float:
-    """Median W2 between two fresh samples of the target: the best any model can score at this n."""
-    return w2_median(target, target, n=n, draws=draws, seed=seed)
+def w2_noise_floor(target: Sampler, n: int = 2000, draws: int = 5, seed: int = 12_345,
+                   reference: Sampler | None = None) -> float:
+    """Median W2 between two fresh samples of the target: what a perfect model scores at this n.
+
+    Pass ``reference`` (an i.i.d. sampler of the same law) when ``target`` is not i.i.d.:
+    scikit-learn's ``make_moons`` spaces its points evenly along the moons, so two of its samples
+    are closer to each other than any i.i.d. sampler, a perfect model included, can come. The
+    floor is then W2(reference sample, target sample).
+    """
+    return w2_median(reference if reference is not None else target, target, n=n, draws=draws, seed=seed)
 
 
 class W2Report(NamedTuple):

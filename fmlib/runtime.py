@@ -10,7 +10,7 @@ import time
 import numpy as np
 import torch
 
-__all__ = ["seed_everything", "configure", "elapsed"]
+__all__ = ["seed_everything", "configure", "elapsed", "saved_tensor_bytes", "timeit"]
 
 _START: float | None = None
 
@@ -54,3 +54,36 @@ def elapsed() -> float:
     if _START is None:
         raise RuntimeError("call fmlib.runtime.configure() first (the notebook's opening cell)")
     return time.perf_counter() - _START
+
+
+def saved_tensor_bytes(fn) -> tuple[object, int]:
+    """Run ``fn()`` and count the bytes autograd saves for the backward pass (activation memory).
+
+    A deterministic stand-in for peak memory on a CPU: what back-propagation must keep alive.
+    Returns (fn's result, bytes). Section 6.1.2.
+    """
+    total = 0
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        nonlocal total
+        total += t.numel() * t.element_size()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        result = fn()
+    return result, total
+
+
+def timeit(fn, repeat: int = 3, warmup: int = 1) -> float:
+    """Median wall time of ``fn()`` in seconds over ``repeat`` runs, after ``warmup`` untimed runs.
+
+    Medians and ratios, not single timings: these machines are shared and noisy.
+    """
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return sorted(samples)[len(samples) // 2]

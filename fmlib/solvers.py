@@ -16,7 +16,7 @@ from torch import Tensor
 
 from ._checks import check_points, check_positive_int
 
-__all__ = ["ODESolution", "euler_step", "heun_step", "midpoint_step", "rk4_step", "solve", "METHODS", "FIXED_STEP"]
+__all__ = ["ODESolution", "euler_step", "heun_step", "midpoint_step", "rk4_step", "solve", "sampler", "METHODS", "FIXED_STEP"]
 
 Field = Callable[[Tensor, Tensor], Tensor]
 
@@ -88,14 +88,17 @@ def solve(
     rtol: float = 1e-5,
     atol: float = 1e-5,
     save_at: int | None = None,
+    adjoint: bool = False,
 ) -> ODESolution:
     """Integrate dx/dt = v(x, t) from x(t0) = x_init to t1 (backwards if t0 > t1). Section 6.5.2.
 
-    ``v(x, t)`` takes x: (B, D) and a float t and returns (B, D). Fixed-step methods take
+    ``v(x, t)`` takes x: (B, D) and a float t (a 0-d tensor for dopri5) and returns (B, D). Fixed-step methods take
     ``steps`` equal steps; ``dopri5`` (torchdiffeq) adapts its steps to ``rtol``/``atol`` and
     ignores ``steps``. With ``return_trajectory`` the states at ``save_at + 1`` equally spaced
     times (default: every fixed step, or 101 times for dopri5) come back in ``xs``.
-    Gradients flow through the solve unless the caller uses ``torch.no_grad()``.
+    Gradients flow through the solve unless the caller uses ``torch.no_grad()``. With
+    ``adjoint=True`` (``v`` must be a ``torch.nn.Module``) torchdiffeq's adjoint method computes
+    them by a second, backward solve instead of storing every step (Section 6.1.1).
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}; got {method!r}")
@@ -104,7 +107,11 @@ def solve(
     for name, value in (("t0", t0), ("t1", t1)):
         if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
             raise ValueError(f"{name} must be a float in [0, 1]; got {value!r}")
+    if return_trajectory and save_at is not None:
+        check_positive_int(save_at, "save_at")
     field = _Counted(v)
+    if adjoint:
+        return _solve_adjoint(v, field, x_init, float(t0), float(t1), method, steps, rtol, atol)
     if method == "dopri5":
         return _solve_dopri5(field, x_init, float(t0), float(t1), rtol, atol, return_trajectory, save_at)
 
@@ -126,6 +133,22 @@ def solve(
     return ODESolution(x, torch.stack(xs) if xs is not None else None, ts_out, field.nfe)
 
 
+def sampler(v: Field, method: str = "dopri5", steps: int = 100, dim: int = 2) -> Callable[[int, torch.Generator], Tensor]:
+    """A sampler ``(n, generator) -> x_1: (n, dim)``: draw x_0 ~ N(0, I), solve from t = 0 to 1.
+
+    Runs without gradients; the form ``fmlib.ot.w2_median`` and ``w2_report`` expect. Section 6.5.2.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}; got {method!r}")
+
+    def sample(n: int, generator: torch.Generator | None = None) -> Tensor:
+        check_positive_int(n, "n")
+        with torch.no_grad():
+            return solve(v, torch.randn(n, dim, generator=generator), method=method, steps=steps).x
+
+    return sample
+
+
 def _solve_dopri5(field, x_init, t0, t1, rtol, atol, return_trajectory, save_at) -> ODESolution:
     from torchdiffeq import odeint
 
@@ -134,5 +157,35 @@ def _solve_dopri5(field, x_init, t0, t1, rtol, atol, return_trajectory, save_at)
     lo, hi = min(t0, t1), max(t0, t1)
     # torchdiffeq's first-step heuristic probes f a little past the end point; clamp that probe
     # into [t0, t1] so fields defined only on [0, 1] stay valid (it is still counted as an NFE).
-    xs = odeint(lambda t, x: field(x, min(max(t.item(), lo), hi)), x_init, ts, method="dopri5", rtol=rtol, atol=atol)
+    # t stays a 0-d tensor: the adaptive step times depend on x, and a float t (t.item()) would cut
+    # that dependence out of the gradient while the step sizes keep it (wrong d x_1 / d x_0).
+    def f(t: Tensor, x: Tensor) -> Tensor:
+        return field(x, t + (t.clamp(lo, hi) - t).detach())  # clamped value, identity gradient
+
+    xs = odeint(f, x_init, ts, method="dopri5", rtol=rtol, atol=atol)
     return ODESolution(xs[-1], xs if return_trajectory else None, ts, field.nfe)
+
+
+class _AdjointFunc(torch.nn.Module):
+    """torchdiffeq's f(t, x) around v(x, t), registering v's parameters for the adjoint pass."""
+
+    def __init__(self, v: torch.nn.Module, field: _Counted, lo: float, hi: float):
+        super().__init__()
+        self.v, self.field, self.lo, self.hi = v, field, lo, hi
+
+    def forward(self, t: Tensor, x: Tensor) -> Tensor:
+        return self.field(x, min(max(t.item(), self.lo), self.hi))
+
+
+def _solve_adjoint(v, field, x_init, t0, t1, method, steps, rtol, atol) -> ODESolution:
+    from torchdiffeq import odeint_adjoint
+
+    if not isinstance(v, torch.nn.Module):
+        raise TypeError(f"adjoint=True needs v to be a torch.nn.Module (its parameters get gradients); got {type(v).__name__}")
+    ts = torch.tensor([t0, t1], dtype=x_init.dtype)
+    options = None if method == "dopri5" else {"step_size": abs(t1 - t0) / steps}
+    # torchdiffeq names Heun's method "heun2"; its "rk4" is the 3/8-rule variant of RK4.
+    func = _AdjointFunc(v, field, min(t0, t1), max(t0, t1))
+    xs = odeint_adjoint(func, x_init, ts, method={"heun": "heun2"}.get(method, method), rtol=rtol, atol=atol,
+                        options=options)
+    return ODESolution(xs[-1], None, ts, field.nfe)

@@ -21,7 +21,7 @@ from .paths import AffinePath, linear_path
 __all__ = ["cfm_loss", "TrainHistory", "train_cfm", "train_cnf_mle", "DEFAULTS"]
 
 # fmlib's default recipe for 2-D toys, chosen with `python -m fmlib.bench` (see README).
-DEFAULTS = dict(steps=4000, batch_size=256, lr=5e-3)
+DEFAULTS = dict(steps=4000, batch_size=256, lr=5e-3, ema_decay=0.995)
 
 
 def cfm_loss(model: Callable, path, x_0: Tensor, x_1: Tensor, t: Tensor, y: Tensor | None = None) -> Tensor:
@@ -59,12 +59,38 @@ def _batch_sampler(data, labels):
     return sample
 
 
-def _loop(model, steps, lr, step_fn, progress, desc, time_budget_s, log_every, callback, callback_every, seed):
+class _EMA:
+    """Exponential moving average of the weights, swapped in for evaluation and at the end."""
+
+    def __init__(self, model: nn.Module, decay: float):
+        self.decay, self.params = decay, [p for p in model.parameters()]
+        self.shadow = [p.detach().clone() for p in self.params]
+
+    @torch.no_grad()
+    def update(self) -> None:
+        torch._foreach_lerp_(self.shadow, [p.detach() for p in self.params], 1 - self.decay)
+
+    @torch.no_grad()
+    def swap(self) -> None:
+        for p, s in zip(self.params, self.shadow):
+            tmp = p.detach().clone()
+            p.copy_(s)
+            s.copy_(tmp)
+
+
+def _loop(model, steps, lr, step_fn, progress, desc, time_budget_s, log_every, callback, callback_every, seed,
+          ema_decay=None, lr_schedule="cosine"):
     check_positive_int(steps, "steps")
     if not lr > 0:
         raise ValueError(f"lr must be positive; got {lr!r}")
+    if ema_decay is not None and not 0.0 < ema_decay < 1.0:
+        raise ValueError(f"ema_decay must lie in (0, 1) or be None; got {ema_decay!r}")
+    ema = _EMA(model, ema_decay) if ema_decay else None
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps, eta_min=lr * 0.01)
+    if lr_schedule not in ("cosine", "constant"):
+        raise ValueError(f"lr_schedule must be 'cosine' or 'constant'; got {lr_schedule!r}")
+    sched = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps, eta_min=lr * 0.01)
+             if lr_schedule == "cosine" else torch.optim.lr_scheduler.ConstantLR(opt, factor=1.0, total_iters=0))
     gen = torch.Generator().manual_seed(seed)
     hist, clock, spent = TrainHistory(), 0.0, time.perf_counter()
     bar = tqdm(range(1, steps + 1), desc=desc, disable=not progress, mininterval=0.5, leave=False)
@@ -75,6 +101,8 @@ def _loop(model, steps, lr, step_fn, progress, desc, time_budget_s, log_every, c
         loss.backward()
         opt.step()
         sched.step()
+        if ema is not None:
+            ema.update()
         now = time.perf_counter()
         clock += now - spent
         spent = now
@@ -88,7 +116,11 @@ def _loop(model, steps, lr, step_fn, progress, desc, time_budget_s, log_every, c
             bar.set_postfix(loss=f"{value:.3f}", refresh=False)
         if callback is not None and step % callback_every == 0:
             model.eval()
+            if ema is not None:
+                ema.swap()
             callback(step, clock, model)
+            if ema is not None:
+                ema.swap()
             model.train()
             spent = time.perf_counter()
         if time_budget_s is not None and clock >= time_budget_s:
@@ -99,6 +131,8 @@ def _loop(model, steps, lr, step_fn, progress, desc, time_budget_s, log_every, c
             hist.stopped_early = step < steps
             break
     bar.close()
+    if ema is not None:
+        ema.swap()  # hand back the averaged weights
     model.eval()
     return hist
 
@@ -116,6 +150,8 @@ def train_cfm(
     labels: Tensor | None = None,
     p_uncond: float = 0.0,
     ot_block_size: int | None = 64,
+    ema_decay: float | None = DEFAULTS["ema_decay"],
+    lr_schedule: str = "cosine",
     source: StandardGaussian | None = None,
     time_budget_s: float | None = None,
     log_every: int = 50,
@@ -131,6 +167,9 @@ def train_cfm(
     Adam step (cosine-decayed learning rate) on L_CFM. With ``labels`` the model is conditioned on
     them, dropped to the null class with probability ``p_uncond`` (classifier-free guidance).
     ``time_budget_s`` stops early once training (callbacks excluded) has used that much wall time.
+    The learning rate decays from ``lr`` to lr / 100 on a cosine (``lr_schedule="constant"`` keeps it).
+    ``ema_decay`` keeps an exponential moving average of the weights, returned in ``model`` at the
+    end (and used by ``callback``); ``None`` returns the last iterate.
     Seeded by ``seed``: the same seed and initial model give the same result bit for bit.
     """
     if coupling not in ("independent", "ot"):
@@ -158,7 +197,8 @@ def train_cfm(
         return cfm_loss(model, path, x_0, x_1, t, y)
 
     desc = f"CFM ({coupling})"
-    return _loop(model, steps, lr, step_fn, progress, desc, time_budget_s, log_every, callback, callback_every, seed)
+    return _loop(model, steps, lr, step_fn, progress, desc, time_budget_s, log_every, callback, callback_every, seed,
+                 ema_decay, lr_schedule)
 
 
 def train_cnf_mle(

@@ -79,8 +79,10 @@ def unavailable_reason() -> str | None:
     """Why browser tests cannot run here (a message for ``pytest.skip``), or None when they can."""
     env = os.environ.get("FMLIB_CHROMIUM")
     if chromium_path() is None:
+        if env is not None and env.strip().lower() in _NO_CHROMIUM:
+            return f"browser tests skipped: FMLIB_CHROMIUM={env!r} turns the browser off"
         if env is not None:
-            return f"browser tests skipped: FMLIB_CHROMIUM={env!r} names no usable chromium"
+            return f"browser tests skipped: FMLIB_CHROMIUM={env!r} is no executable chromium"
         return "browser tests skipped: no chromium found on PATH (apt-get install chromium)"
     for module, hint in [
         ("playwright.sync_api", "pip install playwright; never `playwright install`"),
@@ -324,8 +326,7 @@ class LabPage:
             {_PROMPTS_JS}
             const bar = document.querySelector('#jp-main-statusbar')?.textContent || '';
             if (!bar.includes('| Idle')) return false;
-            if (document.querySelector('[data-mime-type="application/vnd.jupyter.error"]'))
-                return true;
+            if (({_ERRORS_JS})().length) return true;
             return counts().every(n => n > before);
         }}"""
         try:
@@ -340,8 +341,13 @@ class LabPage:
             ) from err
 
     def errors(self) -> list[str]:
-        """Error outputs in the notebook, then console errors and uncaught page errors."""
-        outputs = self.page.eval_on_selector_all(
+        """Error outputs of the open notebooks, then console errors and uncaught page errors.
+
+        JupyterLab 4.6 renders an error output as ``application/vnd.jupyter.stderr``, so errors
+        are read from the notebook models; ``vnd.jupyter.error`` elements are counted as well.
+        """
+        outputs = self.page.evaluate(_ERRORS_JS)
+        outputs += self.page.eval_on_selector_all(
             '[data-mime-type="application/vnd.jupyter.error"]', "els => els.map(e => e.innerText)"
         )
         return [f"output: {text}" for text in outputs] + self.console_errors + self.page_errors
@@ -368,6 +374,16 @@ class LabPage:
         """``aria-valuenow`` of the first slider handle inside the element."""
         handle = self.page.locator(f"{css_selector} .noUi-handle").first
         return float(handle.get_attribute("aria-valuenow"))
+
+    def wait_slider_value(self, css_selector: str, value: float, timeout_s: float = 15) -> None:
+        """Wait until the first slider handle inside the element has ``aria-valuenow == value``
+        (noUiSlider writes it with one decimal, "10.0", so compare numbers, not text)."""
+        self.page.wait_for_function(
+            """([sel, value]) => Number(document.querySelector(sel)
+                ?.querySelector('.noUi-handle')?.getAttribute('aria-valuenow')) === value""",
+            arg=[css_selector, value],
+            timeout=timeout_s * 1000,
+        )
 
     def slider_step(self, css_selector: str, key: str = "ArrowRight", times: int = 1) -> None:
         """Focus the first slider handle inside the element and press ``key`` ``times`` times."""
@@ -396,6 +412,23 @@ class LabPage:
         self.page.screenshot(path=str(path))
         return path
 
+
+# "<notebook> cell <i>: <ename>: <evalue>" for every error output in the open notebooks' models.
+_ERRORS_JS = """() => {
+    const out = [];
+    for (const panel of Array.from(window.jupyterapp?.shell.widgets('main') || [])) {
+        (panel.content?.widgets || []).forEach((cell, i) => {
+            if (cell.model?.type !== 'code') return;
+            const outputs = cell.model.outputs;
+            for (let j = 0; j < outputs.length; j++) {
+                const o = outputs.get(j).toJSON();
+                if (o.output_type === 'error')
+                    out.push(`${panel.title.label} cell ${i}: ${o.ename}: ${o.evalue}`);
+            }
+        });
+    }
+    return out;
+}"""
 
 # Execution counts of the non-empty code cells (an empty cell never gets a number).
 _PROMPTS_JS = """

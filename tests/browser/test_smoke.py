@@ -20,12 +20,7 @@ def test_smoke_explorer_reacts_to_slider_and_play(lab_page):
     page.press_play(EXPLORER)
     page.wait_image_change(EXPLORER, src_1)
     # Play runs to the maximum (10) and stops there, so the screenshot below is deterministic.
-    page.page.wait_for_function(
-        "sel => document.querySelector(sel + ' .noUi-handle')"
-        ".getAttribute('aria-valuenow') === '10'",
-        arg=EXPLORER,
-        timeout=15_000,
-    )
+    page.wait_slider_value(EXPLORER, 10)
     assert page.slider_value(EXPLORER) == 10
 
     page.screenshot("smoke-explorer")

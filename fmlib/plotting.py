@@ -1,0 +1,417 @@
+"""Drawing for the Chapter 6 notebooks: ``draw_*(ax, ...) -> artists`` on an axes you give.
+
+Nothing here calls ``plt.show()`` or touches pyplot's global state: ``new_figure`` makes an Agg
+``Figure`` that no pyplot window knows about (a notebook displays it by leaving it as a cell's
+last value), and every ``draw_*`` returns its artists so that a widget can update them in place
+(``set_offsets``, ``set_UVC``, ``set_data``, ``set_segments``, ``set_text``) instead of drawing
+again. One colour-blind-safe palette (Okabe and Ito) and font sizes that read on a projector,
+set explicitly per artist; global ``rcParams`` are never changed. Serves Sections 6.1 to 6.5.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import matplotlib as mpl
+import numpy as np
+import torch
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection, PathCollection
+from matplotlib.colors import ListedColormap, Normalize, TwoSlopeNorm
+from matplotlib.figure import Figure
+from matplotlib.image import AxesImage
+from matplotlib.lines import Line2D
+from matplotlib.patches import Circle, StepPatch
+from matplotlib.quiver import Quiver
+from matplotlib.text import Text
+from torch import Tensor
+
+from . import fields
+
+__all__ = [
+    "PALETTE", "OKABE_ITO", "FONT", "DIVERGING", "SEQUENTIAL", "style", "new_figure", "as_lims", "grid",
+    "set_limits", "draw_samples", "update_samples", "draw_field", "update_field", "draw_streamlines",
+    "draw_trajectories", "trajectory_segments", "draw_density", "density_on_grid", "histogram_density",
+    "draw_divergence", "draw_curl", "divergence_on_grid", "curl_on_grid", "draw_signed", "update_signed",
+    "draw_segments", "draw_circle", "format_metrics", "draw_metrics", "draw_series", "draw_time_marker",
+    "move_time_marker", "draw_histogram", "png_bytes", "categorical_cmap",
+]
+
+# Okabe & Ito (2008), "Color Universal Design": distinguishable under the common colour-vision deficiencies.
+OKABE_ITO = {
+    "black": "#000000", "orange": "#E69F00", "sky_blue": "#56B4E9", "green": "#009E73",
+    "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7",
+}
+# Class / series order: strong colours first, yellow (weak on white) last.
+PALETTE = tuple(OKABE_ITO[k] for k in ("blue", "orange", "green", "vermillion", "purple", "sky_blue", "black", "yellow"))
+FONT = {"title": 13, "label": 12, "tick": 11, "text": 11, "legend": 10}
+DIVERGING = "RdBu_r"  # ColorBrewer's red-blue: readable with red-green colour blindness; white at 0
+SEQUENTIAL = "viridis"
+GREY = "#999999"
+
+Lims = float | tuple[float, float] | tuple[tuple[float, float], tuple[float, float]]
+RC = {"font.size": FONT["text"], "axes.titlesize": FONT["title"], "axes.labelsize": FONT["label"],
+      "xtick.labelsize": FONT["tick"], "ytick.labelsize": FONT["tick"], "legend.fontsize": FONT["legend"],
+      "figure.dpi": 90, "savefig.dpi": 90}
+
+
+def style() -> mpl.rc_context:
+    """``with fm.plotting.style(): ...``: the house font sizes for pyplot code, without global changes."""
+    return mpl.rc_context(RC)
+
+
+def _to_numpy(a: Tensor | np.ndarray) -> np.ndarray:
+    return a.detach().cpu().numpy() if isinstance(a, Tensor) else np.asarray(a)
+
+
+def new_figure(ncols: int = 1, nrows: int = 1, size: tuple[float, float] | None = None, dpi: int = 90,
+               **subplot_kw) -> tuple[Figure, Axes | np.ndarray]:
+    """A Figure on an Agg canvas and its axes (like ``plt.subplots``, but unknown to pyplot).
+
+    ``size`` defaults to 4.2 x 3.8 inches per panel. Returns ``(fig, axes)`` with ``axes`` a
+    single Axes for one panel and an array otherwise. Constrained layout is on; a widget may
+    freeze it after the first draw (``fig.set_layout_engine("none")``) to draw faster.
+    """
+    for name, value in (("ncols", ncols), ("nrows", nrows)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    size = size if size is not None else (4.2 * ncols, 3.8 * nrows)
+    with mpl.rc_context(RC):
+        fig = Figure(figsize=size, dpi=dpi, layout="constrained")
+        FigureCanvasAgg(fig)
+        axes = fig.subplots(nrows, ncols, squeeze=False, **subplot_kw)
+    for ax in axes.flat:
+        ax.tick_params(labelsize=FONT["tick"])
+    return fig, (axes[0, 0] if axes.size == 1 else axes.squeeze())
+
+
+def png_bytes(fig: Figure, compress_level: int = 1, draw: bool = True) -> bytes:
+    """Draw ``fig`` on its Agg canvas (unless ``draw=False``) and encode it as PNG, fast zlib level."""
+    import io
+
+    from PIL import Image
+
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    if draw:
+        canvas.draw()
+    buf = canvas.buffer_rgba()
+    out = io.BytesIO()
+    Image.frombuffer("RGBA", (buf.shape[1], buf.shape[0]), buf, "raw", "RGBA", 0, 1).save(
+        out, format="png", compress_level=compress_level)
+    return out.getvalue()
+
+
+def as_lims(lims: Lims) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Normalise plot limits: ``3`` -> [-3, 3]^2, ``(lo, hi)`` -> [lo, hi]^2, or ``((x0, x1), (y0, y1))``."""
+    try:
+        if isinstance(lims, (int, float)) and not isinstance(lims, bool):
+            out = ((-float(lims), float(lims)),) * 2
+        elif len(lims) == 2 and all(isinstance(v, (int, float)) for v in lims):
+            out = ((float(lims[0]), float(lims[1])),) * 2
+        else:
+            (x0, x1), (y0, y1) = lims
+            out = ((float(x0), float(x1)), (float(y0), float(y1)))
+    except (TypeError, ValueError):
+        raise ValueError(f"lims must be a half-width, (lo, hi) or ((x_lo, x_hi), (y_lo, y_hi)); got {lims!r}") from None
+    if not all(lo < hi for lo, hi in out):
+        raise ValueError(f"lims must have lo < hi on both axes; got {out}")
+    return out
+
+
+def grid(lims: Lims, n: int = 20, dtype: torch.dtype = torch.float32) -> Tensor:
+    """The n x n grid over ``lims`` as points (n*n, 2), x varying fastest (row i has y_i).
+
+    ``values.reshape(n, n)`` of a per-point quantity is then an (H, W) image with rows = y,
+    ready for ``imshow(origin="lower")``.
+    """
+    (x0, x1), (y0, y1) = as_lims(lims)
+    xs, ys = torch.linspace(x0, x1, n, dtype=dtype), torch.linspace(y0, y1, n, dtype=dtype)
+    gy, gx = torch.meshgrid(ys, xs, indexing="ij")  # (n, n) each
+    return torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=1)
+
+
+def set_limits(ax: Axes, lims: Lims, equal: bool = True) -> None:
+    """Fix the view to ``lims`` (square aspect by default) so animated frames do not rescale."""
+    (x0, x1), (y0, y1) = as_lims(lims)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    if equal:
+        ax.set_aspect("equal", adjustable="box")
+
+
+def _title(ax: Axes, title: str | None) -> None:
+    if title is not None:
+        ax.set_title(title, fontsize=FONT["title"])
+
+
+def draw_samples(ax: Axes, x: Tensor, labels: Tensor | None = None, *, values: Tensor | None = None,
+                 cmap: str = SEQUENTIAL, vmin: float | None = None, vmax: float | None = None,
+                 color: str | None = None, size: float = 8.0, alpha: float = 0.75, label: str | None = None,
+                 title: str | None = None) -> PathCollection:
+    """Scatter points x: (B, 2), coloured by class ``labels`` (palette), by ``values`` (colormap) or one colour.
+
+    Update in place with ``update_samples``. Section 6.1.4 (samples x_0 ~ p_0, x_1 ~ p_1).
+    """
+    pts = _to_numpy(x)
+    if pts.ndim != 2 or pts.shape[1] != 2:
+        raise ValueError(f"x must be (B, 2) points to draw; got shape {pts.shape}")
+    kw = dict(s=size, alpha=alpha, linewidths=0, label=label)
+    if values is not None:
+        sc = ax.scatter(pts[:, 0], pts[:, 1], c=_to_numpy(values), cmap=cmap, vmin=vmin, vmax=vmax, **kw)
+    elif labels is not None:
+        lab = _to_numpy(labels).astype(int)
+        colours = np.array(PALETTE)[lab % len(PALETTE)]
+        sc = ax.scatter(pts[:, 0], pts[:, 1], c=colours, **kw)
+    else:
+        sc = ax.scatter(pts[:, 0], pts[:, 1], color=color or PALETTE[0], **kw)
+    _title(ax, title)
+    return sc
+
+
+def update_samples(sc: PathCollection, x: Tensor, values: Tensor | None = None) -> PathCollection:
+    """Move the points of ``draw_samples`` to x: (B, 2) (and recolour by ``values``), in place."""
+    sc.set_offsets(_to_numpy(x))
+    if values is not None:
+        sc.set_array(_to_numpy(values))
+    return sc
+
+
+def _field_uv(v: Callable, points: Tensor, t: float) -> np.ndarray:
+    with torch.no_grad():
+        return _to_numpy(v(points, t))
+
+
+def draw_field(ax: Axes, v: Callable, t: float, lims: Lims, n: int = 20, color: str = GREY,
+               scale: float | None = None, title: str | None = None) -> Quiver:
+    """Quiver of v(x, t) on an n x n grid over ``lims``; update with ``update_field``. Section 6.1.1.
+
+    The arrow scale is fixed at the first frame (longest arrow about 1.4 grid cells) so that
+    later frames show the field growing or shrinking instead of being re-normalised.
+    """
+    if not callable(v):
+        raise TypeError(f"v must be a vector field v(x, t); got {type(v).__name__}")
+    points = grid(lims, n)
+    uv = _field_uv(v, points, t)
+    if scale is None:
+        (x0, x1), _ = as_lims(lims)
+        cell = (x1 - x0) / max(n - 1, 1)
+        longest = float(np.nanmax(np.linalg.norm(uv, axis=1))) if len(uv) else 0.0
+        scale = longest / (1.4 * cell) if longest > 0 else 1.0
+    p = points.numpy()
+    q = ax.quiver(p[:, 0], p[:, 1], uv[:, 0], uv[:, 1], color=color, angles="xy", scale_units="xy",
+                  scale=scale, width=0.004, zorder=1)
+    q.fm_points = points  # where update_field evaluates v again
+    set_limits(ax, lims)
+    _title(ax, title)
+    return q
+
+
+def update_field(quiver: Quiver, v: Callable, t: float) -> Quiver:
+    """Re-evaluate v(x, t) on the quiver's grid and ``set_UVC`` in place. Section 6.1.1."""
+    uv = _field_uv(v, quiver.fm_points, t)
+    quiver.set_UVC(uv[:, 0], uv[:, 1])
+    return quiver
+
+
+def draw_streamlines(ax: Axes, v: Callable, t: float, lims: Lims, n: int = 40, density: float = 1.0,
+                     color: str = GREY):
+    """Streamlines of the frozen field v(., t) (static; redraw to change t). Section 6.1.1."""
+    points = grid(lims, n)
+    uv = _field_uv(v, points, t).reshape(n, n, 2)
+    p = points.numpy().reshape(n, n, 2)
+    out = ax.streamplot(p[..., 0], p[..., 1], uv[..., 0], uv[..., 1], density=density, color=color, linewidth=0.8)
+    set_limits(ax, lims)
+    return out
+
+
+def trajectory_segments(xs: Tensor, max_lines: int | None = None) -> np.ndarray:
+    """(L, K, 2) polylines, one per particle, from a trajectory xs: (K, B, 2)."""
+    a = _to_numpy(xs)
+    if a.ndim != 3 or a.shape[2] != 2:
+        raise ValueError(f"xs must be a trajectory (K, B, 2); got shape {a.shape}")
+    return np.transpose(a[:, :max_lines], (1, 0, 2))
+
+
+def draw_trajectories(ax: Axes, xs: Tensor, max_lines: int = 200, color: str = PALETTE[0], alpha: float = 0.35,
+                      linewidth: float = 0.8) -> LineCollection:
+    """Particle paths from xs: (K, B, 2), at most ``max_lines`` of them, as one LineCollection. Section 6.5.2."""
+    lc = LineCollection(trajectory_segments(xs, max_lines), colors=color, alpha=alpha, linewidths=linewidth, zorder=2)
+    ax.add_collection(lc)
+    return lc
+
+
+def draw_segments(ax: Axes, x_0: Tensor, x_1: Tensor, max_lines: int = 200, color: str = GREY,
+                  alpha: float = 0.4, linewidth: float = 0.7) -> LineCollection:
+    """Straight conditional paths x_0 -> x_1 (B pairs, at most ``max_lines``) as a LineCollection. Section 6.1.4."""
+    a, b = _to_numpy(x_0), _to_numpy(x_1)
+    if a.shape != b.shape or a.ndim != 2 or a.shape[1] != 2:
+        raise ValueError(f"x_0 and x_1 must both be (B, 2); got {a.shape} and {b.shape}")
+    segs = np.stack([a[:max_lines], b[:max_lines]], axis=1)  # (L, 2, 2)
+    lc = LineCollection(segs, colors=color, alpha=alpha, linewidths=linewidth, zorder=1)
+    ax.add_collection(lc)
+    return lc
+
+
+def histogram_density(x: Tensor, lims: Lims, bins: int = 40) -> np.ndarray:
+    """Normalised 2-D histogram of x: (B, 2) over ``lims``: an (H, W) density image, rows = y. Section 6.1.1."""
+    (x0, x1), (y0, y1) = as_lims(lims)
+    pts = _to_numpy(x)
+    h, _, _ = np.histogram2d(pts[:, 1], pts[:, 0], bins=bins, range=[[y0, y1], [x0, x1]])
+    cell = (x1 - x0) * (y1 - y0) / bins**2
+    return h / max(len(pts), 1) / cell
+
+
+def density_on_grid(log_p: Callable[[Tensor], Tensor], lims: Lims, n: int = 60) -> np.ndarray:
+    """exp(log_p(x)) on the n x n grid: an (H, W) density image, rows = y. Section 6.1.1."""
+    with torch.no_grad():
+        values = log_p(grid(lims, n))
+    return np.exp(_to_numpy(values).reshape(n, n))
+
+
+def draw_density(ax: Axes, values: np.ndarray | Tensor | Callable, lims: Lims, n: int = 60,
+                 cmap: str = SEQUENTIAL, vmin: float | None = 0.0, vmax: float | None = None,
+                 title: str | None = None) -> AxesImage:
+    """A density image over ``lims``: ``values`` (H, W) (rows = y) or a log-density fn log_p(x) -> (B,).
+
+    Update in place with ``image.set_data(new)`` (and ``set_clim``). Section 6.1.1, p_t.
+    """
+    img = density_on_grid(values, lims, n) if callable(values) else _to_numpy(values)
+    if img.ndim != 2:
+        raise ValueError(f"density values must be an (H, W) image or a log-density function; got shape {img.shape}")
+    (x0, x1), (y0, y1) = as_lims(lims)
+    vmax = vmax if vmax is not None else float(np.nanmax(img)) or 1.0
+    im = ax.imshow(img, origin="lower", extent=(x0, x1, y0, y1), cmap=cmap, vmin=vmin, vmax=vmax,
+                   interpolation="nearest", aspect="equal")
+    set_limits(ax, lims)
+    _title(ax, title)
+    return im
+
+
+def draw_signed(ax: Axes, values: np.ndarray | Tensor, lims: Lims, cmap: str = DIVERGING,
+                vmax: float | None = None, colorbar: bool = True, title: str | None = None) -> AxesImage:
+    """An (H, W) signed heatmap, diverging colormap centred at 0 (white = 0). Section 6.1.1.
+
+    With both signs present and no ``vmax``, each sign gets its own scale (``TwoSlopeNorm``);
+    otherwise the scale is symmetric, +-vmax.
+    """
+    img = _to_numpy(values)
+    lo, hi = float(np.nanmin(img)), float(np.nanmax(img))
+    if vmax is None and lo < 0 < hi:
+        # Two slopes: white stays at 0 and both signs use the full colour range, however
+        # lopsided (a source/sink has div v = 2 at its centre and -20 in the corners).
+        norm = TwoSlopeNorm(0.0, lo, hi)
+    else:
+        vmax = vmax if vmax is not None else max(abs(lo), abs(hi)) or 1.0
+        norm = Normalize(-vmax, vmax)
+    (x0, x1), (y0, y1) = as_lims(lims)
+    im = ax.imshow(img, origin="lower", extent=(x0, x1, y0, y1), cmap=cmap, norm=norm,
+                   interpolation="bilinear", aspect="equal", zorder=0)
+    if colorbar:
+        cb = ax.figure.colorbar(im, ax=ax, shrink=0.85)
+        cb.ax.tick_params(labelsize=FONT["tick"])
+    set_limits(ax, lims)
+    _title(ax, title)
+    return im
+
+
+def update_signed(im: AxesImage, values: np.ndarray | Tensor) -> AxesImage:
+    """New values for a ``draw_signed`` image; the colour scale (centred at 0) is kept."""
+    im.set_data(_to_numpy(values))
+    return im
+
+
+def divergence_on_grid(v: Callable, t: float, lims: Lims, n: int = 80) -> np.ndarray:
+    """div v(x, t) on the n x n grid, (H, W); closed form when v has one. Section 6.1.1."""
+    return _to_numpy(fields.field_divergence(v, grid(lims, n), t)).reshape(n, n)
+
+
+def curl_on_grid(v: Callable, t: float, lims: Lims, n: int = 80) -> np.ndarray:
+    """The scalar curl of v(., t) on the n x n grid, (H, W). Section 6.1.1."""
+    return _to_numpy(fields.field_curl(v, grid(lims, n), t)).reshape(n, n)
+
+
+def draw_divergence(ax: Axes, v: Callable | np.ndarray, t: float, lims: Lims, n: int = 80, **kw) -> AxesImage:
+    """Heatmap of div v(., t): red where mass spreads out, blue where it piles up. Section 6.1.1."""
+    values = divergence_on_grid(v, t, lims, n) if callable(v) else v
+    return draw_signed(ax, values, lims, title=kw.pop("title", f"div v at t = {t:.2f}"), **kw)
+
+
+def draw_curl(ax: Axes, v: Callable | np.ndarray, t: float, lims: Lims, n: int = 80, **kw) -> AxesImage:
+    """Heatmap of the scalar curl of v(., t): red counter-clockwise, blue clockwise. Section 6.1.1."""
+    values = curl_on_grid(v, t, lims, n) if callable(v) else v
+    return draw_signed(ax, values, lims, title=kw.pop("title", f"curl v at t = {t:.2f}"), **kw)
+
+
+def draw_circle(ax: Axes, radius: float, color: str = OKABE_ITO["black"], linestyle: str = "--") -> Circle:
+    """The circle |x| = radius (e.g. the source/sink boundary of Section 6.1.1)."""
+    c = Circle((0.0, 0.0), radius, fill=False, edgecolor=color, linestyle=linestyle, linewidth=1.2, zorder=3)
+    ax.add_patch(c)
+    return c
+
+
+def _format_value(value: object) -> str:
+    if hasattr(value, "ratio") and hasattr(value, "floor") and hasattr(value, "w2"):
+        return f"{value.w2:.3f}  ({value.ratio:.2f} x noise floor {value.floor:.3f})"
+    if isinstance(value, bool) or isinstance(value, (int, np.integer)):
+        return str(value)
+    if isinstance(value, (float, np.floating)) or (isinstance(value, Tensor) and value.numel() == 1):
+        f = float(value)
+        return "inf" if np.isinf(f) else f"{f:.4g}"
+    return str(value)
+
+
+def format_metrics(metrics: Mapping[str, object]) -> str:
+    """One ``name = value`` line per metric; a ``W2Report`` reads as W2 with its noise-floor ratio. Section 6.2.1."""
+    return "\n".join(f"{k} = {_format_value(v)}" for k, v in metrics.items())
+
+
+def draw_metrics(ax: Axes, metrics: Mapping[str, object], loc: str = "upper left", boxed: bool = True) -> Text:
+    """A text panel of metrics (W2 vs the noise floor, NFE, kinetic energy, straightness). Section 6.2.
+
+    Update in place with ``text.set_text(format_metrics(new))``.
+    """
+    x, ha = (0.03, "left") if "left" in loc else (0.97, "right")
+    y, va = (0.97, "top") if "upper" in loc else (0.03, "bottom")
+    box = dict(boxstyle="round,pad=0.35", facecolor="white", edgecolor=GREY, alpha=0.85) if boxed else None
+    return ax.text(x, y, format_metrics(metrics), transform=ax.transAxes, ha=ha, va=va, fontsize=FONT["text"],
+                   family="monospace", bbox=box, zorder=5)
+
+
+def draw_series(ax: Axes, x: Sequence[float] | Tensor, series: Mapping[str, Sequence[float] | Tensor],
+                xlabel: str = "t", ylabel: str | None = None, title: str | None = None,
+                legend_loc: str = "upper left") -> list[Line2D]:
+    """Line plot of several named series against x, palette colours, with a legend."""
+    xv = _to_numpy(x)
+    lines = [ax.plot(xv, _to_numpy(y), color=PALETTE[i % len(PALETTE)], label=name, linewidth=1.8)[0]
+             for i, (name, y) in enumerate(series.items())]
+    ax.set_xlabel(xlabel, fontsize=FONT["label"])
+    if ylabel:
+        ax.set_ylabel(ylabel, fontsize=FONT["label"])
+    ax.legend(fontsize=FONT["legend"], frameon=False, loc=legend_loc)
+    _title(ax, title)
+    return lines
+
+
+def draw_time_marker(ax: Axes, t: float, color: str = OKABE_ITO["black"]) -> Line2D:
+    """A vertical line at t; move it with ``move_time_marker``."""
+    return ax.axvline(t, color=color, linewidth=1.2, linestyle=":", zorder=4)
+
+
+def move_time_marker(marker: Line2D, t: float) -> Line2D:
+    """Move a ``draw_time_marker`` line to t, in place."""
+    marker.set_xdata([t, t])
+    return marker
+
+
+def draw_histogram(ax: Axes, values: Sequence[float] | Tensor, edges: Sequence[float] | np.ndarray,
+                   color: str = PALETTE[0], density: bool = True, label: str | None = None) -> StepPatch:
+    """A filled step histogram on fixed bin ``edges``; update with ``patch.set_data(values=...)``. Section 6.1.2."""
+    edges = np.asarray(edges, dtype=float)
+    counts, _ = np.histogram(_to_numpy(values), bins=edges, density=density)
+    return ax.stairs(counts, edges, fill=True, color=color, alpha=0.6, label=label)
+
+
+def categorical_cmap(n: int) -> ListedColormap:
+    """The first n palette colours as a colormap (class index -> colour)."""
+    return ListedColormap(list(PALETTE[:n]))

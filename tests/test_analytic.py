@@ -1,0 +1,246 @@
+"""fmlib.analytic: closed-form marginal paths for Gaussian-mixture and empirical targets.
+
+Referees: a brute-force posterior average written here, the regression identity of conditional
+flow matching (Monte Carlo), scipy's Gaussian densities, autograd, the continuity equation by
+finite differences, the 1-D W2 formula and POT on samples.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import ot as pot
+import pytest
+import torch
+from helpers import AFFINE_PATHS, affine_coefficients
+from scipy.linalg import sqrtm
+from scipy.special import logsumexp, softmax
+from scipy.stats import multivariate_normal
+
+from fmlib import analytic
+
+MEANS = torch.tensor([[-1.5, 0.5], [1.0, -0.5]], dtype=torch.float64)
+COVS = torch.tensor([[[0.5, 0.2], [0.2, 0.3]], [[0.2, -0.05], [-0.05, 0.4]]], dtype=torch.float64)
+WEIGHTS = torch.tensor([0.3, 0.7], dtype=torch.float64)
+
+
+def _mixture(path_name="linear"):
+    return analytic.GaussianMixture(MEANS, COVS, WEIGHTS, AFFINE_PATHS[path_name]())
+
+
+def _x(n, d=2, seed=0, scale=1.5):
+    return scale * torch.randn(n, d, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
+
+
+def _scipy_mixture_logpdf(x, t, path_name, means=MEANS, covs=COVS, weights=WEIGHTS):
+    a, s, _, _ = affine_coefficients(path_name, t)
+    d = means.shape[1]
+    comps = [
+        np.log(w) + multivariate_normal(a * m.numpy(), a**2 * c.numpy() + s**2 * np.eye(d)).logpdf(x.numpy())
+        for m, c, w in zip(means, covs, weights.numpy(), strict=True)
+    ]
+    return logsumexp(np.stack(comps), axis=0)
+
+
+# --- empirical target: brute force ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path_name", AFFINE_PATHS)
+@pytest.mark.parametrize("t", [0.0, 0.2, 0.5, 0.9])
+def test_empirical_velocity_is_the_posterior_weighted_average(path_name, t):
+    pts = _x(5, 2, seed=1)
+    x = _x(7, 2, seed=2)
+    target = analytic.empirical_target(pts, AFFINE_PATHS[path_name]())
+    a, s, da, ds = affine_coefficients(path_name, t)
+    xn, pn = x.numpy(), pts.numpy()
+    expected = np.zeros_like(xn)
+    for b in range(len(xn)):
+        # x_t = a x_1 + s x_0 with x_1 = p_j  =>  x_0 = (x - a p_j) / s, and p(x | j) = N(x; a p_j, s^2 I)
+        logw = np.array([-np.sum((xn[b] - a * p) ** 2) / (2 * s**2) for p in pn])
+        w = softmax(logw)
+        u_j = np.array([da * p + ds * (xn[b] - a * p) / s for p in pn])
+        expected[b] = (w[:, None] * u_j).sum(0)
+        np.testing.assert_allclose(target.posterior(x, t)[b].numpy(), w, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(target.velocity(x, t).numpy(), expected, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(target(x, t).numpy(), expected, rtol=1e-9, atol=1e-10)
+
+
+def test_empirical_target_is_singular_at_t_one():
+    target = analytic.empirical_target(_x(3, 2))
+    with pytest.raises(ValueError, match="t < 1"):
+        target.velocity(_x(2, 2), 1.0)
+
+
+def test_empirical_velocity_near_t_one_points_at_the_nearest_data_point():
+    """As t -> 1 along the straight path, u_t(x) ~ (p_nearest - x) / (1 - t)."""
+    pts = torch.tensor([[0.0, 0.0], [3.0, 0.0]], dtype=torch.float64)
+    x = torch.tensor([[0.4, 0.1]], dtype=torch.float64)
+    t = 0.95
+    u = analytic.empirical_target(pts).velocity(x, t)
+    np.testing.assert_allclose(u.numpy(), ((pts[0] - x) / (1 - t)).numpy(), rtol=1e-9)
+
+
+# --- the regression identity of CFM (Monte Carlo) -------------------------------------------------
+
+
+def _regression_z_scores(target, path_name, velocity, n=100_000, t_max=1.0, seed=0):
+    """z-scores of E[(u_t(x_t | x_0, x_1) - velocity(x_t, t)) g(x_t, t)] for several test functions g."""
+    g = torch.Generator().manual_seed(seed)
+    x_1 = target.sample(n, g).double()
+    x_0 = torch.randn(n, 2, generator=g, dtype=torch.float64)
+    t = torch.rand(n, generator=g, dtype=torch.float64) * t_max
+    ps = AFFINE_PATHS[path_name]().sample(x_0, x_1, t)
+    resid = (ps.u_t - velocity(ps.x_t, t)).numpy()  # (n, 2)
+    xt, tn = ps.x_t.numpy(), t.numpy()[:, None]
+    feats = np.concatenate([np.ones((n, 1)), xt, tn, xt * tn, np.sin(2 * xt), xt**2], axis=1)
+    prods = resid[:, :, None] * feats[:, None, :]  # (n, 2, F)
+    return prods.mean(0) / (prods.std(0, ddof=1) / np.sqrt(n))
+
+
+@pytest.mark.parametrize("path_name", ["linear", "linear-smin0.1", "cosine", "vp"])
+@pytest.mark.parametrize("kind", ["gaussian", "mixture"])
+def test_velocity_satisfies_the_cfm_regression_identity(path_name, kind):
+    """u_t(x) = E[u_t(x_t | x_0, x_1) | x_t = x]: the residual has mean 0 and is orthogonal to any g(x_t, t)."""
+    path = AFFINE_PATHS[path_name]()
+    if kind == "gaussian":
+        target = analytic.gaussian_target(MEANS[0], COVS[0], path)
+    else:
+        target = analytic.GaussianMixture(MEANS, COVS, WEIGHTS, path)
+    t_max = 0.95 if path_name == "vp" else 1.0  # the VP path's u_t(x | x_0, x_1) blows up at t = 1
+    z = _regression_z_scores(target, path_name, target.velocity, t_max=t_max)
+    assert np.abs(z).max() < 5, z
+    # the same statistic sees a 20% error in the field: the test has power
+    z_bad = _regression_z_scores(target, path_name, lambda x, t: 0.8 * target.velocity(x, t), t_max=t_max)
+    assert np.abs(z_bad).max() > 8
+
+
+# --- densities and scores ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path_name", AFFINE_PATHS)
+@pytest.mark.parametrize("t", [0.0, 0.3, 0.7, 1.0])
+def test_gaussian_target_marginal_is_the_closed_form_gaussian(path_name, t):
+    """Linear path: p_t = N(t m, t^2 S + (1 - t)^2 I); in general N(alpha m, alpha^2 S + sigma^2 I)."""
+    x = _x(20, 2, seed=3)
+    m, s_cov = MEANS[0], COVS[0]
+    target = analytic.gaussian_target(m, s_cov, AFFINE_PATHS[path_name]())
+    a, s, _, _ = affine_coefficients(path_name, t)
+    if path_name == "linear":
+        assert (a, s) == (t, 1 - t)
+    ref = multivariate_normal(a * m.numpy(), a**2 * s_cov.numpy() + s**2 * np.eye(2)).logpdf(x.numpy())
+    np.testing.assert_allclose(target.log_prob(x, t).numpy(), ref, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("path_name", AFFINE_PATHS)
+@pytest.mark.parametrize("t", [0.1, 0.6, 1.0])
+def test_mixture_log_prob_matches_scipy(path_name, t):
+    x = _x(20, 2, seed=4)
+    np.testing.assert_allclose(_mixture(path_name).log_prob(x, t).numpy(),
+                               _scipy_mixture_logpdf(x, t, path_name), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("target_kind, t", [("mixture", 1.0), ("mixture", 0.5), ("empirical", 0.7)])
+def test_log_prob_integrates_to_one_on_a_grid(target_kind, t):
+    if target_kind == "mixture":
+        target = _mixture()
+    else:
+        target = analytic.empirical_target(_x(4, 2, seed=5, scale=1.0))
+    g = torch.linspace(-8, 8, 401, dtype=torch.float64)
+    xx, yy = torch.meshgrid(g, g, indexing="ij")
+    pts = torch.stack([xx.ravel(), yy.ravel()], dim=1)
+    mass = target.log_prob(pts, t).exp().sum().item() * (g[1] - g[0]).item() ** 2
+    assert mass == pytest.approx(1.0, abs=2e-3)
+
+
+@pytest.mark.parametrize("path_name", AFFINE_PATHS)
+@pytest.mark.parametrize("t", [0.0, 0.4, 0.9])
+def test_score_is_the_gradient_of_log_prob(path_name, t):
+    target = _mixture(path_name)
+    x = _x(10, 2, seed=6).requires_grad_(True)
+    (grad,) = torch.autograd.grad(target.log_prob(x, t).sum(), x)
+    np.testing.assert_allclose(target.score(x.detach(), t).numpy(), grad.numpy(), rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.parametrize("path_name", AFFINE_PATHS)
+@pytest.mark.parametrize("t", [0.2, 0.5, 0.8])
+def test_velocity_solves_the_continuity_equation(path_name, t):
+    """d/dt log p_t + div u_t + u_t . grad log p_t = 0, every term by finite differences."""
+    target = _mixture(path_name)
+    x = _x(12, 2, seed=7)
+    h = 1e-5
+    dlogp_dt = (target.log_prob(x, t + h) - target.log_prob(x, t - h)) / (2 * h)
+    div = torch.zeros(12, dtype=torch.float64)
+    grad_logp = torch.zeros(12, 2, dtype=torch.float64)
+    for i in range(2):
+        e = torch.zeros(1, 2, dtype=torch.float64)
+        e[0, i] = h
+        div += (target.velocity(x + e, t)[:, i] - target.velocity(x - e, t)[:, i]) / (2 * h)
+        grad_logp[:, i] = (target.log_prob(x + e, t) - target.log_prob(x - e, t)) / (2 * h)
+    residual = dlogp_dt + div + (target.velocity(x, t) * grad_logp).sum(1)
+    scale = dlogp_dt.abs() + div.abs() + 1
+    assert (residual.abs() / scale).max() < 1e-6, residual
+
+
+def test_sample_moments_match_the_mixture():
+    target = _mixture()
+    x = target.sample(200_000, torch.Generator().manual_seed(0)).double().numpy()
+    w, m, c = WEIGHTS.numpy(), MEANS.numpy(), COVS.numpy()
+    mean = (w[:, None] * m).sum(0)
+    cov = sum(wj * (cj + np.outer(mj - mean, mj - mean)) for wj, mj, cj in zip(w, m, c, strict=True))
+    np.testing.assert_allclose(x.mean(0), mean, atol=0.01)
+    np.testing.assert_allclose(np.cov(x.T), cov, atol=0.01)
+
+
+def test_empirical_target_samples_its_points():
+    pts = _x(3, 2, seed=8)
+    x = analytic.empirical_target(pts).sample(500, torch.Generator().manual_seed(0)).double()
+    dist = torch.cdist(x, pts).min(dim=1).values
+    assert dist.max() < 1e-6  # float32 round trip
+
+
+def test_isotropic_covs_and_weights_arguments():
+    iso = analytic.GaussianMixture(MEANS, torch.tensor([0.5, 2.0]), None)
+    full = analytic.GaussianMixture(MEANS, torch.stack([0.5 * torch.eye(2), 2.0 * torch.eye(2)]).double(), None)
+    x = _x(5)
+    torch.testing.assert_close(iso.log_prob(x, 0.6), full.log_prob(x, 0.6))
+    with pytest.raises(ValueError, match="covs"):
+        analytic.GaussianMixture(MEANS, torch.ones(3))
+    with pytest.raises(ValueError, match="weights"):
+        analytic.GaussianMixture(MEANS, None, torch.tensor([0.5, -0.1]))
+    with pytest.raises(ValueError, match="positive semi-definite"):
+        analytic.gaussian_target(MEANS[0], -torch.eye(2, dtype=torch.float64))
+
+
+# --- Gaussian W2 ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("m1, s1, m2, s2", [(0.0, 1.0, 0.0, 1.0), (1.0, 0.5, -2.0, 3.0), (0.3, 2.0, 0.3, 0.1)])
+def test_gaussian_w2_in_1d(m1, s1, m2, s2):
+    """W2(N(m1, s1^2), N(m2, s2^2)) = sqrt((m1 - m2)^2 + (s1 - s2)^2)."""
+    val = analytic.gaussian_w2(torch.tensor([m1]), torch.tensor([[s1**2]]), torch.tensor([m2]),
+                               torch.tensor([[s2**2]]))
+    assert val == pytest.approx(np.hypot(m1 - m2, s1 - s2), rel=1e-6, abs=1e-7)
+
+
+def test_gaussian_w2_with_commuting_covariances():
+    """Diagonal covariances: W2^2 = |m1 - m2|^2 + ||S1^1/2 - S2^1/2||_F^2."""
+    d1, d2 = np.array([0.5, 2.0, 1.0]), np.array([3.0, 0.2, 1.0])
+    m1, m2 = np.array([0.0, 1.0, 2.0]), np.array([1.0, -1.0, 0.0])
+    val = analytic.gaussian_w2(torch.tensor(m1), torch.tensor(np.diag(d1)), torch.tensor(m2), torch.tensor(np.diag(d2)))
+    ref = np.sqrt(np.sum((m1 - m2) ** 2) + np.sum((np.sqrt(d1) - np.sqrt(d2)) ** 2))
+    assert val == pytest.approx(ref, rel=1e-10)
+
+
+def test_gaussian_w2_matches_scipy_sqrtm_formula_and_pot_on_samples():
+    m1, m2 = np.array([0.0, 0.0]), np.array([2.0, 1.0])
+    s1 = np.array([[1.0, 0.6], [0.6, 0.8]])
+    s2 = np.array([[0.3, -0.2], [-0.2, 1.5]])
+    val = analytic.gaussian_w2(torch.tensor(m1), torch.tensor(s1), torch.tensor(m2), torch.tensor(s2))
+    r2 = np.real(sqrtm(s2))
+    ref = np.sqrt(np.sum((m1 - m2) ** 2) + np.trace(s1 + s2 - 2 * np.real(sqrtm(r2 @ s1 @ r2))))
+    assert val == pytest.approx(ref, rel=1e-8)
+    rng = np.random.default_rng(0)
+    n = 1000
+    a, b = rng.multivariate_normal(m1, s1, n), rng.multivariate_normal(m2, s2, n)
+    w = np.full(n, 1 / n)
+    empirical = np.sqrt(pot.emd2(w, w, pot.dist(a, b), numItermax=10**7))
+    assert empirical == pytest.approx(val, rel=0.05)

@@ -1,0 +1,131 @@
+"""fmlib.data: the source N(0, I) and the 2-D toy targets."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy.stats import multivariate_normal
+from sklearn.datasets import make_moons
+
+from fmlib import data
+
+SAMPLERS = {
+    "moons": data.two_moons,
+    "8gaussians": data.eight_gaussians,
+    "checkerboard": data.checkerboard,
+    "circles": data.circles,
+    "gaussian-2d": lambda n, g: data.StandardGaussian(2).sample(n, g),
+    "gaussian-5d": lambda n, g: data.StandardGaussian(5).sample(n, g),
+}
+
+
+def _g(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+@pytest.mark.parametrize("name", SAMPLERS)
+@pytest.mark.parametrize("n", [1, 7, 256])
+def test_shape_and_dtype(name, n):
+    x = SAMPLERS[name](n, _g(0))
+    dim = 5 if name == "gaussian-5d" else 2
+    assert isinstance(x, torch.Tensor)
+    assert x.shape == (n, dim)
+    assert x.dtype == torch.float32
+    assert torch.isfinite(x).all()
+
+
+@pytest.mark.parametrize("name", SAMPLERS)
+def test_same_seed_same_points_other_seed_other_points(name):
+    a = SAMPLERS[name](300, _g(7))
+    b = SAMPLERS[name](300, _g(7))
+    c = SAMPLERS[name](300, _g(8))
+    assert torch.equal(a, b)
+    assert not torch.equal(a, c)
+
+
+@pytest.mark.parametrize("name", sorted(data.DATASETS))
+def test_sample_data_dispatches_by_name(name):
+    assert torch.equal(data.sample_data(name, 50, _g(3)), data.DATASETS[name](50, _g(3)))
+
+
+def test_sample_data_unknown_name():
+    with pytest.raises(ValueError, match="dataset must be one of"):
+        data.sample_data("spirals", 10)
+
+
+@pytest.mark.parametrize(
+    "sampler, n_classes",
+    [(data.two_moons, 2), (data.eight_gaussians, 8), (data.circles, 2)],
+)
+def test_labelled_samples(sampler, n_classes):
+    out = sampler(2000, _g(1), labels=True)
+    assert isinstance(out, data.LabeledSample)
+    assert out.x.shape == (2000, 2) and out.y.shape == (2000,)
+    assert out.y.dtype == torch.int64
+    assert set(out.y.unique().tolist()) == set(range(n_classes))
+    # the points are the same as without labels
+    assert torch.equal(out.x, sampler(2000, _g(1)))
+
+
+@pytest.mark.parametrize("noise", [0.0, 0.05, 0.2])
+def test_moons_moments_match_sklearn_empirical(noise):
+    """The closed-form standardisation constants against a large sklearn sample."""
+    xy, _ = make_moons(n_samples=400_000, noise=noise, random_state=0)
+    mean, std = data.moons_moments(noise)
+    np.testing.assert_allclose(mean.numpy(), xy.mean(axis=0), atol=4e-3)
+    np.testing.assert_allclose(std.numpy(), xy.std(axis=0), rtol=4e-3)
+
+
+def test_two_moons_is_standardised_and_labelled_by_moon():
+    out = data.two_moons(200_000, _g(0), noise=0.05, labels=True)
+    np.testing.assert_allclose(out.x.mean(0).numpy(), [0.0, 0.0], atol=6e-3)
+    np.testing.assert_allclose(out.x.std(0).numpy(), [1.0, 1.0], atol=6e-3)
+    # Undo the standardisation: label 0 is the outer moon (cos s, sin s), |p| ~ 1 with y >= 0.
+    mean, std = data.moons_moments(0.05)
+    raw = out.x * std + mean
+    outer = raw[out.y == 0]
+    inner = raw[out.y == 1] - torch.tensor([1.0, 0.5])
+    np.testing.assert_allclose(outer.norm(dim=1).mean().item(), 1.0, atol=0.01)
+    np.testing.assert_allclose(inner.norm(dim=1).mean().item(), 1.0, atol=0.01)
+    assert outer[:, 1].mean() > 0.5 and inner[:, 1].mean() < -0.5
+
+
+@pytest.mark.parametrize("dim", [1, 2, 5])
+def test_standard_gaussian_log_prob_matches_scipy(dim):
+    x = torch.randn(64, dim, dtype=torch.float64) * 2
+    ours = data.StandardGaussian(dim).log_prob(x).numpy()
+    ref = multivariate_normal(mean=np.zeros(dim), cov=np.eye(dim)).logpdf(x.numpy())
+    np.testing.assert_allclose(ours, np.atleast_1d(ref), rtol=1e-12)
+
+
+def test_standard_gaussian_sample_moments():
+    x = data.StandardGaussian(3).sample(100_000, _g(0)).double()
+    np.testing.assert_allclose(x.mean(0).numpy(), 0, atol=0.02)
+    np.testing.assert_allclose(torch.cov(x.T).numpy(), np.eye(3), atol=0.02)
+
+
+def test_eight_gaussians_centres():
+    out = data.eight_gaussians(8000, _g(0), radius=2.0, std=0.2, labels=True)
+    for k in range(8):
+        centre = 2.0 * np.array([math.cos(2 * math.pi * k / 8), math.sin(2 * math.pi * k / 8)])
+        pts = out.x[out.y == k].numpy()
+        np.testing.assert_allclose(pts.mean(0), centre, atol=0.05)
+        np.testing.assert_allclose(pts.std(0), [0.2, 0.2], atol=0.03)
+
+
+def test_checkerboard_points_lie_on_dark_squares():
+    squares = 4
+    x = data.checkerboard(5000, _g(0), squares=squares).numpy()
+    assert (x >= -2).all() and (x <= 2).all()
+    cell = np.floor((x + 2) / (4 / squares)).astype(int)
+    assert ((cell.sum(axis=1) % 2) == 0).all()
+
+
+def test_circles_radii():
+    out = data.circles(4000, _g(0), radii=(1.0, 2.0), noise=0.0, labels=True)
+    r = out.x.norm(dim=1)
+    np.testing.assert_allclose(r[out.y == 0].numpy(), 1.0, atol=1e-5)
+    np.testing.assert_allclose(r[out.y == 1].numpy(), 2.0, atol=1e-5)

@@ -1,0 +1,148 @@
+"""fmlib.ot: W2, the OT plan, kinetic energy and straightness, refereed by closed forms."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from scipy.integrate import quad
+
+from fmlib import ot, paths
+
+
+def _pts(n, d, seed=0):
+    return torch.randn(n, d, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
+
+
+@pytest.mark.parametrize("n, d", [(1, 2), (40, 1), (60, 2), (30, 5)])
+def test_w2_of_a_translate_is_the_shift_length(n, d):
+    x = _pts(n, d)
+    c = torch.linspace(-1.5, 2.0, d, dtype=torch.float64)
+    np.testing.assert_allclose(ot.w2(x, x + c), c.norm().item(), rtol=1e-9)
+    assert ot.w2(x, x) == pytest.approx(0.0, abs=1e-7)  # sqrt of a round-off-sized cost
+
+
+def _w2_1d(a: np.ndarray, b: np.ndarray) -> float:
+    """W2 on the line: the L2 distance between the two quantile functions (sorted matching)."""
+    a, b = np.sort(a), np.sort(b)
+    # quantile functions are step functions jumping at k/n and k/m: integrate on the merged grid
+    grid = np.union1d(np.arange(len(a) + 1) / len(a), np.arange(len(b) + 1) / len(b))
+    mid = (grid[1:] + grid[:-1]) / 2
+    qa = a[np.minimum((mid * len(a)).astype(int), len(a) - 1)]
+    qb = b[np.minimum((mid * len(b)).astype(int), len(b) - 1)]
+    return float(np.sqrt(np.sum(np.diff(grid) * (qa - qb) ** 2)))
+
+
+@pytest.mark.parametrize("n, m", [(50, 50), (37, 37), (30, 45), (64, 16)])
+def test_w2_in_1d_is_the_sorted_matching_formula(n, m):
+    x = _pts(n, 1, seed=1)
+    y = 0.5 * _pts(m, 1, seed=2) ** 3 + 1.0
+    if n == m:  # the familiar special case: match the k-th smallest with the k-th smallest
+        expected = np.sqrt(np.mean((np.sort(x[:, 0].numpy()) - np.sort(y[:, 0].numpy())) ** 2))
+        np.testing.assert_allclose(_w2_1d(x[:, 0].numpy(), y[:, 0].numpy()), expected, rtol=1e-12)
+    np.testing.assert_allclose(ot.w2(x, y), _w2_1d(x[:, 0].numpy(), y[:, 0].numpy()), rtol=1e-8)
+
+
+def test_w2_is_symmetric_and_float32_ok():
+    x, y = _pts(20, 2, 3), _pts(25, 2, 4)
+    assert ot.w2(x, y) == pytest.approx(ot.w2(y, x), rel=1e-10)
+    assert ot.w2(x.float(), y.float()) == pytest.approx(ot.w2(x, y), rel=1e-5)
+
+
+@pytest.mark.parametrize("n, m", [(10, 10), (12, 20), (30, 7)])
+def test_ot_plan_marginals_and_cost(n, m):
+    x, y = _pts(n, 2, 5), _pts(m, 2, 6) + 1
+    plan = ot.ot_plan(x, y)
+    assert plan.shape == (n, m) and (plan >= -1e-15).all()
+    np.testing.assert_allclose(plan.sum(axis=1), np.full(n, 1 / n), atol=1e-12)
+    np.testing.assert_allclose(plan.sum(axis=0), np.full(m, 1 / m), atol=1e-12)
+    cost = ((x.numpy()[:, None, :] - y.numpy()[None, :, :]) ** 2).sum(-1)
+    np.testing.assert_allclose(np.sqrt((plan * cost).sum()), ot.w2(x, y), rtol=1e-9)
+
+
+def test_ot_plan_of_equal_sizes_is_a_permutation_beating_brute_force():
+    """n = 6: compare with the best of all 720 permutations."""
+    from itertools import permutations
+
+    x, y = _pts(6, 2, 7), _pts(6, 2, 8)
+    cost = ((x.numpy()[:, None, :] - y.numpy()[None, :, :]) ** 2).sum(-1)
+    best = min(cost[np.arange(6), list(p)].mean() for p in permutations(range(6)))
+    plan = ot.ot_plan(x, y)
+    np.testing.assert_allclose(np.sort(plan.ravel())[-6:], 1 / 6, atol=1e-12)
+    np.testing.assert_allclose(ot.w2(x, y) ** 2, best, rtol=1e-10)
+
+
+def _straight_trajectory(x_0, x_1, ts):
+    return x_0[None] + ts[:, None, None] * (x_1 - x_0)[None]
+
+
+@pytest.mark.parametrize("uneven", [False, True])
+def test_kinetic_energy_of_straight_constant_speed_lines(uneven):
+    x_0, x_1 = _pts(50, 2, 9), _pts(50, 2, 10) * 2 + 3
+    if uneven:
+        inner = torch.sort(torch.rand(17, dtype=torch.float64)).values
+        ts = torch.cat([torch.zeros(1, dtype=torch.float64), inner, torch.ones(1, dtype=torch.float64)])
+    else:
+        ts = torch.linspace(0, 1, 21, dtype=torch.float64)
+    xs = _straight_trajectory(x_0, x_1, ts)
+    expected = ((x_1 - x_0) ** 2).sum(1).mean().item()
+    np.testing.assert_allclose(ot.kinetic_energy(xs, ts), expected, rtol=1e-10)
+    # the same lines traversed backwards (t from 1 to 0) cost the same
+    np.testing.assert_allclose(ot.kinetic_energy(xs.flip(0), ts.flip(0)), expected, rtol=1e-10)
+
+
+def test_kinetic_energy_of_non_uniform_speed_exceeds_the_straight_one():
+    """Same endpoints, speed 2t (x = x_0 + t^2 (x_1 - x_0)): energy int (2t)^2 dt = 4/3 times more."""
+    x_0, x_1 = _pts(20, 2, 11), _pts(20, 2, 12)
+    ts = torch.linspace(0, 1, 4001, dtype=torch.float64)
+    xs = _straight_trajectory(x_0, x_1, ts**2)
+    expected = 4 / 3 * ((x_1 - x_0) ** 2).sum(1).mean().item()
+    np.testing.assert_allclose(ot.kinetic_energy(xs, ts), expected, rtol=1e-5)
+
+
+def test_straightness_of_lines_and_of_the_curved_path():
+    x_0, x_1 = _pts(30, 2, 13), _pts(30, 2, 14)
+    ts = torch.linspace(0, 1, 11, dtype=torch.float64)
+    assert ot.straightness(_straight_trajectory(x_0, x_1, ts)) == pytest.approx(1.0, abs=1e-12)
+    assert ot.straightness(_straight_trajectory(x_0, x_1, ts**3)) == pytest.approx(1.0, abs=1e-12)
+
+    a = 1.0
+    ts = torch.linspace(0, 1, 2001, dtype=torch.float64)
+    path = paths.CurvedPath(a)
+    xs = torch.stack([path.sample(x_0, x_1, float(t)).x_t for t in ts])
+    s = ot.straightness(xs)
+    # chord |d| over arc length int_0^1 sqrt(|d|^2 + a^2 (1 - 2t)^2) dt
+    d = (x_1 - x_0).norm(dim=1).numpy()
+    ref = np.mean([di / quad(lambda t, di=di: np.sqrt(di**2 + a**2 * (1 - 2 * t) ** 2), 0, 1)[0] for di in d])
+    assert s < 1
+    np.testing.assert_allclose(s, ref, rtol=1e-5)
+
+
+def test_w2_noise_floor_is_positive_and_shrinks_with_n():
+    sampler = lambda n, g: torch.randn(n, 2, generator=g)
+    small = ot.w2_noise_floor(sampler, n=50, draws=3)
+    large = ot.w2_noise_floor(sampler, n=400, draws=3)
+    assert 0 < large < small
+
+
+def test_w2_report_against_a_shifted_sampler():
+    target = lambda n, g: torch.randn(n, 2, generator=g)
+    shifted = lambda n, g: torch.randn(n, 2, generator=g) + torch.tensor([3.0, 4.0])
+    report = ot.w2_report(shifted, target, n=200, draws=3)
+    assert report.w2 == pytest.approx(5.0, rel=0.05)
+    assert report.ratio == pytest.approx(report.w2 / report.floor)
+    assert "noise floor" in str(report)
+    # the median over draws is the median of W2 of the draws, recomputed here with the same seeds
+    vals = [ot.w2(shifted(200, torch.Generator().manual_seed(2 * k)),
+                  target(200, torch.Generator().manual_seed(2 * k + 1 + 10_000))) for k in range(3)]
+    assert ot.w2_median(shifted, target, n=200, draws=3) == pytest.approx(float(np.median(vals)), rel=1e-12)
+
+
+def test_trajectory_argument_errors():
+    xs = torch.zeros(5, 3, 2)
+    with pytest.raises(ValueError, match="ts must"):
+        ot.kinetic_energy(xs, torch.zeros(4))
+    with pytest.raises(ValueError, match="xs must"):
+        ot.kinetic_energy(torch.zeros(5, 3), torch.zeros(5))
+    with pytest.raises(ValueError, match="xs must"):
+        ot.straightness(torch.zeros(5))

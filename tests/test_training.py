@@ -1,0 +1,178 @@
+"""fmlib.training: the CFM loss, CFM training and maximum-likelihood CNF training."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import torch
+from helpers import AFFINE_PATHS, affine_coefficients
+
+from fmlib import data, likelihood, models, training
+
+
+def _model(seed=0, **kw):
+    torch.manual_seed(seed)
+    return models.VectorFieldMLP(**{"hidden": 32, "depth": 2, **kw})
+
+
+def _heldout(n=4096, seed=123):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, 2, generator=g), data.two_moons(n, g), torch.rand(n, generator=g)
+
+
+def _cfm_by_hand(model, x_0, x_1, t, a, s, da, ds):
+    """mean_b || v(x_t, t) - u_t ||^2 with x_t = a x_1 + s x_0, u_t = da x_1 + ds x_0 (a, s, ... per row)."""
+    x_t = a[:, None] * x_1 + s[:, None] * x_0
+    u_t = da[:, None] * x_1 + ds[:, None] * x_0
+    return ((model(x_t, t) - u_t) ** 2).sum(dim=1).mean()
+
+
+def _coefs(path_name, t):
+    rows = [affine_coefficients(path_name, float(ti)) for ti in t]
+    return [torch.tensor([r[k] for r in rows], dtype=torch.float32) for k in range(4)]
+
+
+@pytest.mark.parametrize("path_name", ["linear", "linear-smin0.1", "cosine", "vp"])
+def test_cfm_loss_equals_the_formula(path_name):
+    model = _model()
+    x_0, x_1, t = _heldout(64)
+    t = t * 0.95  # keep the VP path's velocity finite
+    with torch.no_grad():
+        ours = training.cfm_loss(model, AFFINE_PATHS[path_name](), x_0, x_1, t)
+        ref = _cfm_by_hand(model, x_0, x_1, t, *_coefs(path_name, t))
+    torch.testing.assert_close(ours, ref, rtol=1e-5, atol=1e-6)
+
+
+def test_cfm_loss_with_labels_and_a_callable_model():
+    model = _model(num_classes=2)
+    x_0, x_1, t = _heldout(32)
+    y = torch.randint(0, 3, (32,))
+    with torch.no_grad():
+        ours = training.cfm_loss(model, AFFINE_PATHS["linear"](), x_0, x_1, t, y)
+        x_t = (1 - t[:, None]) * x_0 + t[:, None] * x_1
+        ref = ((model(x_t, t, y) - (x_1 - x_0)) ** 2).sum(1).mean()
+    torch.testing.assert_close(ours, ref)
+    # a plain function works as the model too; the exact conditional velocity gives zero loss
+    zero = training.cfm_loss(lambda x, t: x_1 - x_0, AFFINE_PATHS["linear"](), x_0, x_1, t)
+    assert zero.item() == 0.0
+
+
+def test_short_cfm_run_lowers_the_loss():
+    model = _model()
+    x_0, x_1, t = _heldout()
+    a, s, da, ds = _coefs("linear", t)
+    with torch.no_grad():
+        before = _cfm_by_hand(model, x_0, x_1, t, a, s, da, ds).item()
+    hist = training.train_cfm(model, data.two_moons, steps=300, batch_size=128, log_every=1, progress=False)
+    with torch.no_grad():
+        after = _cfm_by_hand(model, x_0, x_1, t, a, s, da, ds).item()
+    # an untrained (near-zero) field scores E|x_1 - x_0|^2 = 4; the two-moons CFM floor is near 3
+    assert after < before - 0.3, (before, after)
+    assert hist.step == list(range(1, 301)) and len(hist.loss) == len(hist.time_s) == 300
+    first, last = sum(hist.loss[:10]) / 10, sum(hist.loss[-50:]) / 50
+    assert last < first - 0.3, (first, last)
+    assert not hist.stopped_early
+    assert not model.training  # handed back in eval mode
+
+
+def _params(model):
+    return [p.detach().clone() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("coupling", ["independent", "ot"])
+def test_same_seed_gives_bit_identical_models(coupling):
+    runs = []
+    for _ in range(2):
+        model = _model(seed=3)
+        hist = training.train_cfm(model, data.two_moons, steps=40, batch_size=64, seed=7, coupling=coupling,
+                                  ot_block_size=32, log_every=10, progress=False)
+        runs.append((_params(model), hist.loss))
+    assert all(torch.equal(a, b) for a, b in zip(runs[0][0], runs[1][0], strict=True))
+    assert runs[0][1] == runs[1][1]
+    other = _model(seed=3)
+    training.train_cfm(other, data.two_moons, steps=40, batch_size=64, seed=8, coupling=coupling,
+                       ot_block_size=32, progress=False)
+    assert not all(torch.equal(a, b) for a, b in zip(runs[0][0], _params(other), strict=True))
+
+
+def test_ot_coupling_run():
+    model = _model()
+    hist = training.train_cfm(model, data.two_moons, coupling="ot", ot_block_size=32, steps=20, batch_size=64,
+                              log_every=5, progress=False)
+    assert len(hist.loss) == 4 and all(torch.isfinite(torch.tensor(hist.loss)))
+
+
+@pytest.mark.parametrize("p_uncond", [0.0, 0.5])
+def test_labels_and_p_uncond(p_uncond):
+    """The null-class embedding is trained only when labels are dropped (p_uncond > 0)."""
+    sample = data.two_moons(512, torch.Generator().manual_seed(0), labels=True)
+    model = _model(num_classes=2)
+    null_before = model.class_embed.weight[model.null_class].detach().clone()
+    class_before = model.class_embed.weight[0].detach().clone()
+    training.train_cfm(model, sample.x, labels=sample.y, p_uncond=p_uncond, steps=20, batch_size=64,
+                       progress=False)
+    assert not torch.equal(model.class_embed.weight[0].detach(), class_before)
+    null_changed = not torch.equal(model.class_embed.weight[model.null_class].detach(), null_before)
+    assert null_changed == (p_uncond > 0)
+
+
+def test_training_argument_errors():
+    x = data.two_moons(64, torch.Generator().manual_seed(0))
+    with pytest.raises(ValueError, match="labels"):
+        training.train_cfm(_model(), x, labels=torch.zeros(64, dtype=torch.long), steps=1, progress=False)
+    with pytest.raises(ValueError, match="labels"):
+        training.train_cfm(_model(num_classes=2), x, labels=torch.zeros(10, dtype=torch.long), steps=1,
+                           progress=False)
+    with pytest.raises(ValueError, match="coupling"):
+        training.train_cfm(_model(), x, coupling="sinkhorn", steps=1, progress=False)
+    with pytest.raises(ValueError, match="p_uncond"):
+        training.train_cfm(_model(), x, p_uncond=1.0, steps=1, progress=False)
+    with pytest.raises(ValueError, match="lr"):
+        training.train_cfm(_model(), x, lr=0.0, steps=1, progress=False)
+    with pytest.raises(ValueError, match="steps"):
+        training.train_cfm(_model(), x, steps=0, progress=False)
+
+
+def test_logging_and_callbacks():
+    calls = []
+    hist = training.train_cfm(_model(), data.two_moons, steps=25, batch_size=32, log_every=10, callback_every=10,
+                              callback=lambda step, clock, model: calls.append((step, model.training)),
+                              progress=False)
+    assert hist.step == [10, 20, 25]
+    assert calls == [(10, False), (20, False)]  # the callback sees the model in eval mode
+    assert hist.time_s == sorted(hist.time_s) and hist.wall_time == hist.time_s[-1]
+
+
+def test_time_budget_stops_early():
+    start = time.perf_counter()
+    hist = training.train_cfm(_model(), data.two_moons, steps=1_000_000, batch_size=32, time_budget_s=0.3,
+                              log_every=1000, progress=False)
+    assert time.perf_counter() - start < 5
+    assert hist.stopped_early
+    assert 1 <= hist.step[-1] < 1_000_000
+    assert hist.wall_time >= 0.3
+
+
+def test_cnf_mle_lowers_the_negative_log_likelihood():
+    target = lambda n, g: torch.randn(n, 2, generator=g) * 0.5 + torch.tensor([1.5, 0.0])
+    heldout = target(512, torch.Generator().manual_seed(99))
+    model = _model(hidden=16)
+
+    def nll():
+        with torch.no_grad():
+            return -likelihood.log_prob(model, heldout, method="rk4", steps=8).mean().item()
+
+    before = nll()
+    hist = training.train_cnf_mle(model, target, steps=30, batch_size=64, lr=1e-2, ode_steps=4, log_every=5,
+                                  progress=False)
+    after = nll()
+    assert after < before - 0.3, (before, after)
+    assert hist.loss[-1] < hist.loss[0]
+    assert hist.step == [5, 10, 15, 20, 25, 30]
+
+
+def test_cnf_mle_time_budget():
+    hist = training.train_cnf_mle(_model(hidden=8), data.two_moons, steps=100_000, batch_size=16, ode_steps=2,
+                                  time_budget_s=0.2, progress=False)
+    assert hist.stopped_early and hist.step[-1] < 100_000
