@@ -7,7 +7,20 @@ that the compute layers never import matplotlib or ipywidgets.
 
 __version__ = "0.1.0"
 
-from . import analytic, couplings, data, diffusion, fields, likelihood, models, ot, paths, runtime, solvers, training
+from . import (
+    analytic,
+    couplings,
+    data,
+    diffusion,
+    fields,
+    likelihood,
+    models,
+    ot,
+    paths,
+    runtime,
+    solvers,
+    training,
+)
 from .data import StandardGaussian, two_moons
 from .models import VectorFieldMLP
 from .paths import AffinePath, CurvedPath, PathSample, cosine_path, linear_path, vp_path

@@ -72,7 +72,7 @@ class _EMA:
 
     @torch.no_grad()
     def swap(self) -> None:
-        for p, s in zip(self.params, self.shadow):
+        for p, s in zip(self.params, self.shadow, strict=True):
             tmp = p.detach().clone()
             p.copy_(s)
             s.copy_(tmp)

@@ -31,3 +31,20 @@ def _fixed_seeds():
     torch.manual_seed(0)
     np.random.seed(0)
     yield
+
+
+def pytest_sessionstart(session):
+    """In CI (FMLIB_REQUIRE_BROWSER=1) a missing browser is a failure, not a quiet skip."""
+    import os
+
+    if os.environ.get("FMLIB_REQUIRE_BROWSER") != "1":
+        return
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("_fmlib_lab", Path(__file__).parent / "browser" / "lab.py")
+    lab = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(lab)
+    reason = lab.unavailable_reason()
+    if reason:
+        pytest.exit(f"FMLIB_REQUIRE_BROWSER=1 but the browser tests cannot run: {reason}", returncode=1)

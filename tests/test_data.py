@@ -129,3 +129,34 @@ def test_circles_radii():
     r = out.x.norm(dim=1)
     np.testing.assert_allclose(r[out.y == 0].numpy(), 1.0, atol=1e-5)
     np.testing.assert_allclose(r[out.y == 1].numpy(), 2.0, atol=1e-5)
+
+
+def _distance_to_moons(xy: np.ndarray) -> np.ndarray:
+    """Distance of raw (unstandardised) points to the nearer of the two noiseless moon arcs."""
+    s = np.linspace(0, np.pi, 2001)
+    arcs = np.concatenate([np.stack([np.cos(s), np.sin(s)], 1), np.stack([1 - np.cos(s), 0.5 - np.sin(s)], 1)])
+    return np.sqrt(((xy[:, None, :] - arcs[None]) ** 2).sum(-1)).min(1)
+
+
+def test_iid_moons_follow_the_same_law_as_make_moons():
+    # Same law, drawn i.i.d.: same moments (those of sklearn's sampler) and the same noise profile
+    # around the arcs; only the even spacing and the exact half-and-half split are gone.
+    n = 200_000
+    x = data.two_moons(n, torch.Generator().manual_seed(3), stratified=False, labels=True)
+    xy_ref, _ = make_moons(n_samples=n, noise=0.05, random_state=3)
+    mean, std = data.moons_moments(0.05)
+    raw = (x.x * std + mean).numpy()
+    np.testing.assert_allclose(raw.mean(0), xy_ref.mean(0), atol=0.01)
+    np.testing.assert_allclose(raw.std(0), xy_ref.std(0), atol=0.01)
+    assert abs(x.y.float().mean().item() - 0.5) < 0.01
+    near_ours = _distance_to_moons(raw[:3000])
+    near_ref = _distance_to_moons(xy_ref[:3000])
+    assert abs(np.median(near_ours) - np.median(near_ref)) < 0.005
+
+
+def test_stratified_moons_split_exactly_in_half_iid_do_not():
+    y_strat = data.two_moons(1001, torch.Generator().manual_seed(0), labels=True).y
+    assert y_strat.sum().item() in (500, 501)
+    counts = [data.two_moons(1000, torch.Generator().manual_seed(s), stratified=False, labels=True).y.sum().item()
+              for s in range(20)]
+    assert len(set(counts)) > 5  # binomial fluctuation

@@ -146,3 +146,14 @@ def test_trajectory_argument_errors():
         ot.kinetic_energy(torch.zeros(5, 3), torch.zeros(5))
     with pytest.raises(ValueError, match="xs must"):
         ot.straightness(torch.zeros(5))
+
+
+def test_noise_floor_with_reference_is_the_w2_between_reference_and_target():
+    from fmlib import data
+
+    target = data.two_moons
+    reference = lambda n, g: data.two_moons(n, g, stratified=False)
+    expected = ot.w2_median(reference, target, n=300, draws=3, seed=7)
+    assert ot.w2_noise_floor(target, n=300, draws=3, seed=7, reference=reference) == expected
+    # make_moons is stratified: two of its samples are closer than an i.i.d. sample comes
+    assert ot.w2_noise_floor(target, n=300, draws=3, seed=7) < expected

@@ -266,3 +266,15 @@ def test_adjoint_keeps_no_activations_per_step():
                 lambda: fmlib.solvers.solve(model, x, method="rk4", steps=steps, adjoint=adjoint))
     assert saved[16, False] == pytest.approx(4 * saved[4, False], rel=0.05)
     assert saved[16, True] == saved[4, True] < saved[4, False] / 10
+
+
+def test_sampler_draws_gaussian_noise_and_solves_without_gradients():
+    # For v(x, t) = -x the flow map is x_1 = e^{-1} x_0, so samples are N(0, e^{-2} I).
+    sample = fmlib.solvers.sampler(lambda x, t: -x, method="rk4", steps=20)
+    x = sample(20_000, torch.Generator().manual_seed(0))
+    assert x.shape == (20_000, 2) and not x.requires_grad
+    np.testing.assert_allclose(x.std(0).numpy(), np.exp(-1.0), rtol=0.02)
+    x0 = torch.randn(20_000, 2, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(x, x0 * np.exp(-1.0), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="method"):
+        fmlib.solvers.sampler(lambda x, t: -x, method="rk45")
