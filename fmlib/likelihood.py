@@ -46,16 +46,39 @@ def _grad(out: Tensor, x: Tensor, create_graph: bool) -> Tensor:
     return torch.zeros_like(x) if g is None else g
 
 
+def _exact(out: Tensor, x: Tensor, create_graph: bool) -> Tensor:
+    """sum_i d out_i / d x_i, one backward pass per dimension: (B,)."""
+    div = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
+    for i in range(x.shape[1]):
+        div = div + _grad(out[:, i].sum(), x, create_graph)[:, i]
+    return div
+
+
+def _hutchinson(out: Tensor, x: Tensor, k: int, probe: str, generator, create_graph: bool) -> Tensor:
+    """k single-probe estimates eps^T (d out / dx) eps, one backward pass each: (k, B)."""
+    samples = []
+    for _ in range(k):
+        eps = torch.randn(x.shape, generator=generator, dtype=x.dtype)
+        if probe == "rademacher":
+            eps = eps.sign()
+        eps = eps.to(x.device)
+        samples.append((_grad((out * eps).sum(), x, create_graph) * eps).sum(dim=1))
+    return torch.stack(samples)
+
+
+def _check_probe(k: int, probe: str, generator: object) -> None:
+    check_positive_int(k, "k")
+    check_generator(generator)
+    if probe not in ("gaussian", "rademacher"):
+        raise ValueError(f"probe must be 'gaussian' or 'rademacher'; got {probe!r}")
+
+
 def divergence_exact(v: Field, x: Tensor, t: object, create_graph: bool = False) -> Tensor:
     """div v(x, t) = sum_i dv_i/dx_i: (B,), with D backward passes. Section 6.1.2 (exact, O(d))."""
     check_points(x, "x")
     with torch.enable_grad():
         x = _with_grad(x)
-        out = _evaluate(v, x, t)
-        div = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
-        for i in range(x.shape[1]):
-            div = div + _grad(out[:, i].sum(), x, create_graph)[:, i]
-    return div
+        return _exact(_evaluate(v, x, t), x, create_graph)
 
 
 def divergence_hutchinson(
@@ -75,44 +98,31 @@ def divergence_hutchinson(
     estimates come back instead of their mean.
     """
     check_points(x, "x")
-    check_positive_int(k, "k")
-    check_generator(generator)
-    if probe not in ("gaussian", "rademacher"):
-        raise ValueError(f"probe must be 'gaussian' or 'rademacher'; got {probe!r}")
+    _check_probe(k, probe, generator)
     with torch.enable_grad():
         x = _with_grad(x)
-        out = _evaluate(v, x, t)
-        samples = []
-        for _ in range(k):
-            eps = torch.randn(x.shape, generator=generator, dtype=x.dtype)
-            if probe == "rademacher":
-                eps = eps.sign()
-            eps = eps.to(x.device)
-            g = _grad((out * eps).sum(), x, create_graph)
-            samples.append((g * eps).sum(dim=1))
-    samples_t = torch.stack(samples)
-    return samples_t if return_samples else samples_t.mean(dim=0)
+        samples = _hutchinson(_evaluate(v, x, t), x, k, probe, generator, create_graph)
+    return samples if return_samples else samples.mean(dim=0)
 
 
 def augmented_field(v: Field, divergence: str = "exact", create_graph: bool = False, k: int = 1,
-                    generator: torch.Generator | None = None) -> Field:
-    """The field of z = (x, a): dz/dt = (v(x, t), div v(x, t)), for z: (B, D + 1). Section 6.1.2."""
+                    probe: str = "gaussian", generator: torch.Generator | None = None) -> Field:
+    """The field of z = (x, a): dz/dt = (v(x, t), div v(x, t)), for z: (B, D + 1). Section 6.1.2.
+
+    ``divergence="hutchinson"`` uses the mean of ``k`` fresh probes at every evaluation.
+    """
     if divergence not in ("exact", "hutchinson"):
         raise ValueError(f"divergence must be 'exact' or 'hutchinson'; got {divergence!r}")
+    _check_probe(k, probe, generator)
 
     def field(z: Tensor, t: object) -> Tensor:
         with torch.enable_grad():
             x = _with_grad(z[:, :-1]) if not z.requires_grad else z[:, :-1]
+            out = _evaluate(v, x, t)
             if divergence == "exact":
-                out = _evaluate(v, x, t)
-                div = torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
-                for i in range(x.shape[1]):
-                    div = div + _grad(out[:, i].sum(), x, create_graph)[:, i]
+                div = _exact(out, x, create_graph)
             else:
-                out = _evaluate(v, x, t)
-                eps = torch.randn(x.shape, generator=generator, dtype=x.dtype).to(x.device)
-                g = _grad((out * eps).sum(), x, create_graph)
-                div = (g * eps).sum(dim=1)
+                div = _hutchinson(out, x, k, probe, generator, create_graph).mean(dim=0)
         if not create_graph:
             out, div = out.detach(), div.detach()
         return torch.cat([out, div[:, None]], dim=1)
