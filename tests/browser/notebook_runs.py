@@ -1,0 +1,190 @@
+"""Run each notebook once per test module and let several tests inspect the same live page.
+
+Bind the fixtures in a test module and mark each test with the notebook(s) it inspects::
+
+    import notebook_runs as nr
+
+    executed = nr.executed  # fixtures are found by name in the test module
+    screenshot_on_failure = nr.screenshot_on_failure
+
+    @nr.on_notebook("notebooks/6_1_cnf_to_flow_matching.ipynb")
+    def test_something(executed):
+        pic = nr.picture(executed, ".fm-flow-explorer")
+        executed.page.slider_step(".fm-flow-explorer", "ArrowRight")
+        nr.new_picture(executed, ".fm-flow-explorer", pic)
+
+``executed`` is module-scoped and indirectly parametrized by the notebook's path (relative to the
+server's root: ``notebooks/X.ipynb`` or ``fixtures/X.ipynb``). pytest groups the tests of one
+module by that value (pytest >= 8 keys module-scoped params by value), so a notebook is opened
+and run once, however many tests look at it, and its page and kernel are closed before the next
+notebook starts: one kernel at a time. Tests of one notebook share the page, so each should leave
+its explorer in a state the others do not depend on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import time
+from pathlib import PurePosixPath
+
+import pytest
+from lab import LabPage
+
+# Kernel time of a whole notebook run here (2 slow cores): 6.1 needs about 40-60 s.
+RUN_TIMEOUT_S = 240
+OPEN_TIMEOUT_S = 120
+
+# to_jshtml animations: the first frame is written by the animation's own script.
+ANIMATION_IMG = "img[id^='_anim_img']"
+
+
+@dataclasses.dataclass
+class NotebookRun:
+    """A notebook opened in JupyterLab and run top to bottom once; ``page`` is still live."""
+
+    path: str  # relative to the server's root, e.g. "notebooks/6_1_cnf_to_flow_matching.ipynb"
+    page: LabPage
+    seconds: float  # wall time of "Run All Cells", open excluded
+    run_error: str | None  # why run-all did not finish (timeout), or None
+    errors_after_run: list[str]  # LabPage.errors() right after the run
+
+    @property
+    def stem(self) -> str:
+        return PurePosixPath(self.path).stem
+
+    def shot_name(self, what: str) -> str:
+        return re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{self.stem}-{what}")
+
+
+def _id(path: str) -> str:
+    return PurePosixPath(path).stem
+
+
+def on_notebook(*paths: str):
+    """Parametrize a test over notebooks, sharing one run per notebook within the module."""
+    return pytest.mark.parametrize("executed", list(paths), indirect=True, ids=_id, scope="module")
+
+
+@pytest.fixture(scope="module")
+def executed(request, lab):
+    """Open ``request.param`` in a fresh page, Run All Cells once, and yield a ``NotebookRun``."""
+    path = request.param
+    with lab.new_page() as page:
+        page.open_notebook(path, timeout_s=OPEN_TIMEOUT_S)
+        start = time.monotonic()
+        run_error = None
+        try:
+            page.run_all(timeout_s=RUN_TIMEOUT_S)
+        except TimeoutError as err:
+            run_error = str(err)
+        run = NotebookRun(path, page, time.monotonic() - start, run_error, page.errors())
+        yield run
+
+
+@pytest.fixture(autouse=True)
+def screenshot_on_failure(request):
+    """A failing test that used ``executed`` leaves ``test-artifacts/FAILED-<test>.png``."""
+    yield
+    if "executed" not in request.fixturenames:
+        return
+    rep = getattr(request.node, "rep_call", None)
+    if rep is not None and rep.failed:
+        run = request.getfixturevalue("executed")
+        run.page.screenshot("FAILED-" + re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name))
+
+
+def require_run(run: NotebookRun) -> None:
+    """Fail (rather than time out on a missing widget) when the notebook did not run cleanly."""
+    if run.run_error is not None or run.errors_after_run:
+        pytest.fail(f"{run.path} did not run cleanly: {run.run_error or run.errors_after_run}")
+
+
+def wait_explorer(run: NotebookRun, selector: str, timeout_s: float = 30) -> str:
+    """Wait until the explorer and its first picture are on the page; return the img src."""
+    run.page.page.wait_for_selector(selector, state="attached", timeout=timeout_s * 1000)
+    return run.page.wait_image_change(selector, None, timeout_s=timeout_s)
+
+
+def readout(run: NotebookRun, selector: str) -> str:
+    """The text of the first slider readout inside ``selector`` (e.g. "0.02"; ``aria-valuenow``
+    has only one decimal)."""
+    return run.page.page.locator(f"{selector} .widget-readout").first.inner_text().strip()
+
+
+def wait_readout(run: NotebookRun, selector: str, text: str, timeout_s: float = 15) -> None:
+    """Wait until the first slider readout inside ``selector`` reads ``text``."""
+    run.page.page.wait_for_function(
+        """([sel, text]) => (document.querySelector(sel)?.querySelector('.widget-readout')
+            ?.textContent || '').trim() === text""",
+        arg=[selector, text],
+        timeout=timeout_s * 1000,
+    )
+
+
+def wait_readout_moved(run: NotebookRun, selector: str, start: str, timeout_s: float = 30) -> str:
+    """Wait until the first slider readout inside ``selector`` reads other than ``start``."""
+    run.page.page.wait_for_function(
+        """([sel, start]) => {
+            const r = document.querySelector(sel)?.querySelector('.widget-readout');
+            return !!r && r.textContent.trim() !== '' && r.textContent.trim() !== start;
+        }""",
+        arg=[selector, start],
+        timeout=timeout_s * 1000,
+    )
+    return readout(run, selector)
+
+
+def wait_animations(run: NotebookRun, timeout_s: float = 30) -> int:
+    """Wait until every to_jshtml animation shows a PNG frame; return how many there are."""
+    run.page.page.wait_for_function(
+        """(sel) => [...document.querySelectorAll(sel)]
+            .every(img => (img.getAttribute('src') || '').startsWith('data:image/png'))""",
+        arg=ANIMATION_IMG,
+        timeout=timeout_s * 1000,
+    )
+    return run.page.page.locator(ANIMATION_IMG).count()
+
+
+_DIGEST_JS = """async (sel) => {
+    const img = document.querySelector(sel)?.querySelector('img');
+    const src = img?.getAttribute('src');
+    if (!src) return null;
+    const bytes = await (await fetch(src)).arrayBuffer();
+    const hash = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+    return [src, Array.from(hash, b => b.toString(16).padStart(2, '0')).join('')];
+}"""
+
+
+@dataclasses.dataclass(frozen=True)
+class Picture:
+    """An explorer's current frame: the img ``src`` (a fresh blob URL per frame) and a SHA-256
+    of the PNG bytes behind it (equal bytes, equal digest)."""
+
+    src: str
+    digest: str
+
+
+def picture(run: NotebookRun, selector: str, timeout_s: float = 30) -> Picture:
+    """The explorer's current frame, once it has one."""
+    run.page.wait_image_change(selector, None, timeout_s=timeout_s)
+    src, digest = run.page.page.evaluate(_DIGEST_JS, selector)
+    return Picture(src, digest)
+
+
+def new_picture(run: NotebookRun, selector: str, before: Picture, timeout_s: float = 30) -> Picture:
+    """Wait for the kernel's next frame after ``before``; assert that its pixels differ.
+
+    ipywidgets sends ``Image.value`` only when the bytes change (traitlets compares them), so a
+    control whose render leaves the picture as it was shows up here as "no new frame"."""
+    try:
+        run.page.wait_image_change(selector, before.src, timeout_s=timeout_s)
+    except Exception as err:  # playwright's TimeoutError
+        raise AssertionError(
+            f"{selector}: no new frame within {timeout_s} s of the control change "
+            f"(kernel busy, render unchanged, or the change never reached the kernel); "
+            f"errors: {run.page.errors()}"
+        ) from err
+    src, digest = run.page.page.evaluate(_DIGEST_JS, selector)
+    assert digest != before.digest, f"{selector}: a new frame arrived but shows the same picture"
+    return Picture(src, digest)

@@ -1,0 +1,92 @@
+"""The explorers no notebook uses yet, in a real JupyterLab: ``fixtures/explorers.ipynb``.
+
+path_comparison (t slider), solver_explorer (method dropdown, steps slider) and guidance_explorer
+(w slider, class dropdown): every control change must come back from the kernel as a new picture.
+The fixture notebook is run once for all these tests (see ``notebook_runs.py``).
+"""
+
+from __future__ import annotations
+
+import notebook_runs as nr
+
+# The fixtures, by name: one run per notebook (module scope); a screenshot when a test fails.
+executed = nr.executed
+screenshot_on_failure = nr.screenshot_on_failure
+
+FIXTURE = "fixtures/explorers.ipynb"
+
+PATHS = ".fm-explorer.fm-path-comparison"
+SOLVER = ".fm-explorer.fm-solver-explorer"
+GUIDANCE = ".fm-explorer.fm-guidance-explorer"
+
+
+@nr.on_notebook(FIXTURE)
+def test_fixture_notebook_runs(executed):
+    """The fixture notebook runs without error outputs, console errors or page errors."""
+    assert executed.run_error is None, executed.run_error
+    assert executed.errors_after_run == []
+    for selector in (PATHS, SOLVER, GUIDANCE):
+        nr.wait_explorer(executed, selector)
+    executed.page.screenshot(executed.shot_name("window"))
+
+
+@nr.on_notebook(FIXTURE)
+def test_path_comparison_t_slider(executed):
+    """Moving t (keyboard; starts at 0.5 on a grid of 20 frames) redraws the four panels."""
+    run = executed
+    nr.require_run(run)
+    page = run.page
+    pic = nr.picture(run, PATHS)
+    assert nr.readout(run, PATHS) == "0.50"
+    page.slider_step(PATHS, "ArrowRight")
+    nr.wait_readout(run, PATHS, "0.55")
+    pic = nr.new_picture(run, PATHS, pic)
+    page.slider_step(PATHS, "Home")
+    nr.wait_readout(run, PATHS, "0.00")
+    nr.new_picture(run, PATHS, pic)
+    page.wait_idle(30)
+    page.screenshot(run.shot_name("path-comparison"), PATHS)
+    assert page.errors() == []
+
+
+@nr.on_notebook(FIXTURE)
+def test_solver_explorer_method_and_steps(executed):
+    """Another method (dropdown) and more steps (slider, keyboard) each redraw the samples."""
+    run = executed
+    nr.require_run(run)
+    page = run.page
+    pic = nr.picture(run, SOLVER)
+    method = page.page.locator(f"{SOLVER} select").first
+    assert method.input_value() == "euler"
+    assert nr.readout(run, SOLVER) == "8"
+    method.select_option("rk4")
+    pic = nr.new_picture(run, SOLVER, pic)
+    page.slider_step(SOLVER, "ArrowLeft")
+    nr.wait_readout(run, SOLVER, "7")
+    pic = nr.new_picture(run, SOLVER, pic)
+    method.select_option("euler")
+    pic = nr.new_picture(run, SOLVER, pic)
+    page.slider_step(SOLVER, "End")
+    nr.wait_readout(run, SOLVER, "16")
+    nr.new_picture(run, SOLVER, pic)
+    page.wait_idle(30)
+    page.screenshot(run.shot_name("solver-explorer"), SOLVER)
+    assert page.errors() == []
+
+
+@nr.on_notebook(FIXTURE)
+def test_guidance_explorer_w_and_class(executed):
+    """A larger guidance scale w (slider, keyboard) and the other class each redraw the samples."""
+    run = executed
+    nr.require_run(run)
+    page = run.page
+    pic = nr.picture(run, GUIDANCE)
+    assert nr.readout(run, GUIDANCE) == "1.00"
+    page.slider_step(GUIDANCE, "End")  # one key, one new value: w = w_max
+    nr.wait_readout(run, GUIDANCE, "6.00")
+    pic = nr.new_picture(run, GUIDANCE, pic)
+    page.page.locator(f"{GUIDANCE} select").first.select_option(label="class 1")
+    nr.new_picture(run, GUIDANCE, pic)
+    page.wait_idle(30)
+    page.screenshot(run.shot_name("guidance-explorer"), GUIDANCE)
+    assert page.errors() == []
