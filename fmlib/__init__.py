@@ -29,10 +29,34 @@ from .solvers import ODESolution, solve
 from .training import cfm_loss, train_cfm, train_cnf_mle
 
 __all__ = [
-    "analytic", "couplings", "data", "diffusion", "fields", "likelihood", "models", "ot", "paths", "runtime",
-    "solvers", "training", "StandardGaussian", "two_moons", "VectorFieldMLP", "AffinePath", "CurvedPath",
-    "PathSample", "cosine_path", "linear_path", "vp_path", "configure", "seed_everything", "ODESolution",
-    "solve", "cfm_loss", "train_cfm", "train_cnf_mle",
+    "analytic",
+    "couplings",
+    "data",
+    "diffusion",
+    "fields",
+    "likelihood",
+    "models",
+    "ot",
+    "paths",
+    "runtime",
+    "solvers",
+    "training",
+    "StandardGaussian",
+    "two_moons",
+    "VectorFieldMLP",
+    "AffinePath",
+    "CurvedPath",
+    "PathSample",
+    "cosine_path",
+    "linear_path",
+    "vp_path",
+    "configure",
+    "seed_everything",
+    "ODESolution",
+    "solve",
+    "cfm_loss",
+    "train_cfm",
+    "train_cnf_mle",
 ]
 
 

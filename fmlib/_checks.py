@@ -11,7 +11,9 @@ def check_points(x: object, name: str = "x", dim: int | None = None, finite: boo
     if not isinstance(x, Tensor):
         raise TypeError(f"{name} must be a torch.Tensor of shape (B, D); got {type(x).__name__}")
     if not x.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor (float32 or float64); got {x.dtype}")
+        raise TypeError(
+            f"{name} must be a floating-point tensor (float32 or float64); got {x.dtype}"
+        )
     if x.ndim != 2:
         raise ValueError(f"{name} must have shape (B, D); got shape {tuple(x.shape)}")
     if dim is not None and x.shape[1] != dim:
@@ -23,13 +25,17 @@ def check_points(x: object, name: str = "x", dim: int | None = None, finite: boo
 
 def check_same_shape(a: Tensor, b: Tensor, names: str = "x_0 and x_1") -> None:
     if a.shape != b.shape:
-        raise ValueError(f"{names} must have the same shape (B, D); got {tuple(a.shape)} and {tuple(b.shape)}")
+        raise ValueError(
+            f"{names} must have the same shape (B, D); got {tuple(a.shape)} and {tuple(b.shape)}"
+        )
 
 
 def as_time(t: object, batch: int, like: Tensor, name: str = "t") -> Tensor:
     """Turn ``t`` (a float, a 0-d tensor or a (B,) tensor in [0, 1]) into a (B,) tensor like ``like``."""
     if isinstance(t, bool) or not isinstance(t, (int, float, Tensor)):
-        raise TypeError(f"{name} must be a float or a (B,) tensor in [0, 1]; got {type(t).__name__}")
+        raise TypeError(
+            f"{name} must be a float or a (B,) tensor in [0, 1]; got {type(t).__name__}"
+        )
     if isinstance(t, Tensor):
         if t.ndim == 0:
             t = t.reshape(1).expand(batch)
@@ -44,7 +50,9 @@ def as_time(t: object, batch: int, like: Tensor, name: str = "t") -> Tensor:
         raise ValueError(f"{name} contains NaN or infinite values")
     # Solvers may step a rounding error past an end point; clamp that, reject anything larger.
     if bool((t < -1e-6).any()) or bool((t > 1 + 1e-6).any()):
-        raise ValueError(f"{name} must lie in [0, 1] (noise at t = 0, data at t = 1); got min {t.min():.4g}, max {t.max():.4g}")
+        raise ValueError(
+            f"{name} must lie in [0, 1] (noise at t = 0, data at t = 1); got min {t.min():.4g}, max {t.max():.4g}"
+        )
     return t.clamp(0.0, 1.0)
 
 
@@ -56,5 +64,7 @@ def check_positive_int(value: object, name: str) -> int:
 
 def check_generator(generator: object) -> torch.Generator | None:
     if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator or None; got {type(generator).__name__}")
+        raise TypeError(
+            f"generator must be a torch.Generator or None; got {type(generator).__name__}"
+        )
     return generator

@@ -33,19 +33,28 @@ class GaussianMixture:
     object itself is a vector field ``v(x, t)``.
     """
 
-    def __init__(self, means: Tensor, covs: Tensor | None = None, weights: Tensor | None = None,
-                 path: AffinePath | None = None):
+    def __init__(
+        self,
+        means: Tensor,
+        covs: Tensor | None = None,
+        weights: Tensor | None = None,
+        path: AffinePath | None = None,
+    ):
         check_points(means, "means")
         k, d = means.shape
         self.means = means.double()
         if covs is None:
             covs = torch.zeros(k, d, d, dtype=torch.float64)
         elif not isinstance(covs, Tensor):
-            raise TypeError(f"covs must be a tensor of shape (K, D, D) or (K,); got {type(covs).__name__}")
+            raise TypeError(
+                f"covs must be a tensor of shape (K, D, D) or (K,); got {type(covs).__name__}"
+            )
         elif covs.shape == (k,):
             covs = covs.double()[:, None, None] * torch.eye(d, dtype=torch.float64)
         elif covs.shape != (k, d, d):
-            raise ValueError(f"covs must have shape (K, D, D) = ({k}, {d}, {d}) or (K,); got {tuple(covs.shape)}")
+            raise ValueError(
+                f"covs must have shape (K, D, D) = ({k}, {d}, {d}) or (K,); got {tuple(covs.shape)}"
+            )
         self.covs = covs.double()
         if not torch.allclose(self.covs, self.covs.transpose(-1, -2)) or bool(
             (torch.linalg.eigvalsh(self.covs) < -1e-9 * (1 + self.covs.abs().amax())).any()
@@ -54,7 +63,9 @@ class GaussianMixture:
         if weights is None:
             weights = torch.full((k,), 1.0 / k, dtype=torch.float64)
         elif not isinstance(weights, Tensor) or weights.shape != (k,) or bool((weights < 0).any()):
-            raise ValueError(f"weights must be a non-negative (K,) = ({k},) tensor; got {getattr(weights, 'shape', weights)}")
+            raise ValueError(
+                f"weights must be a non-negative (K,) = ({k},) tensor; got {getattr(weights, 'shape', weights)}"
+            )
         self.log_w = (weights.double() / weights.sum()).log()
         self.path = path if path is not None else linear_path()
         self.dim = d
@@ -65,9 +76,13 @@ class GaussianMixture:
         xd = x.double()
         a, s, da, ds = self.path.coefficients(as_time(t, x.shape[0], x).double(), xd)  # each (B, 1)
         eye = torch.eye(self.dim, dtype=torch.float64)
-        cov = a[..., None, None] ** 2 * self.covs[None] + s[..., None, None] ** 2 * eye  # (B, K, D, D)
+        cov = (
+            a[..., None, None] ** 2 * self.covs[None] + s[..., None, None] ** 2 * eye
+        )  # (B, K, D, D)
         if bool((s == 0).any()) and bool((torch.linalg.det(self.covs) == 0).any()):
-            raise ValueError("the marginal of a point-mass target is singular at t = 1 (sigma_t = 0); use t < 1")
+            raise ValueError(
+                "the marginal of a point-mass target is singular at t = 1 (sigma_t = 0); use t < 1"
+            )
         diff = xd[:, None, :] - a[..., None] * self.means[None]  # (B, K, D)
         chol = torch.linalg.cholesky(cov)
         sol = torch.cholesky_solve(diff[..., None], chol)[..., 0]  # C^{-1} (x - a m), (B, K, D)

@@ -66,7 +66,9 @@ def ot_pairing(
     check_same_shape(x_0, x_1)
     check_generator(generator)
     if y_1 is not None and (not isinstance(y_1, Tensor) or y_1.shape != x_1.shape[:1]):
-        raise ValueError(f"y_1 must be a (B,) tensor matching x_1: (B, D); got {getattr(y_1, 'shape', y_1)}")
+        raise ValueError(
+            f"y_1 must be a (B,) tensor matching x_1: (B, D); got {getattr(y_1, 'shape', y_1)}"
+        )
     n = x_0.shape[0]
     if block_size is not None:
         check_positive_int(block_size, "block_size")

@@ -79,7 +79,9 @@ def two_moons(
         angle = math.pi * torch.rand(n, generator=generator)
         outer = torch.stack([angle.cos(), angle.sin()], dim=1)
         inner = torch.stack([1 - angle.cos(), 0.5 - angle.sin()], dim=1)
-        x = torch.where(y[:, None].bool(), inner, outer) + noise * torch.randn(n, 2, generator=generator)
+        x = torch.where(y[:, None].bool(), inner, outer) + noise * torch.randn(
+            n, 2, generator=generator
+        )
     mean, std = moons_moments(noise)
     x = (x - mean) / std
     if labels:
@@ -88,7 +90,11 @@ def two_moons(
 
 
 def eight_gaussians(
-    n: int, generator: torch.Generator | None = None, radius: float = 2.0, std: float = 0.2, labels: bool = False
+    n: int,
+    generator: torch.Generator | None = None,
+    radius: float = 2.0,
+    std: float = 0.2,
+    labels: bool = False,
 ) -> Tensor | LabeledSample:
     """Eight isotropic Gaussians of width ``std`` on a circle of ``radius``; labels 0..7."""
     check_positive_int(n, "n")
@@ -112,7 +118,10 @@ def checkerboard(n: int, generator: torch.Generator | None = None, squares: int 
 
 
 def circles(
-    n: int, generator: torch.Generator | None = None, radii: tuple[float, float] = (1.0, 2.0), noise: float = 0.08,
+    n: int,
+    generator: torch.Generator | None = None,
+    radii: tuple[float, float] = (1.0, 2.0),
+    noise: float = 0.08,
     labels: bool = False,
 ) -> Tensor | LabeledSample:
     """Two concentric circles of the given radii with Gaussian noise; label = which circle."""
@@ -121,7 +130,9 @@ def circles(
     y = torch.randint(0, len(radii), (n,), generator=generator)
     angle = 2 * math.pi * torch.rand(n, generator=generator)
     r = torch.tensor(radii, dtype=torch.float32)[y]
-    x = r[:, None] * torch.stack([angle.cos(), angle.sin()], dim=1) + noise * torch.randn(n, 2, generator=generator)
+    x = r[:, None] * torch.stack([angle.cos(), angle.sin()], dim=1) + noise * torch.randn(
+        n, 2, generator=generator
+    )
     return LabeledSample(x, y) if labels else x
 
 

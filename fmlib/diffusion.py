@@ -17,7 +17,13 @@ from torch import Tensor
 from ._checks import as_time, check_generator, check_points, check_positive_int, check_same_shape
 from .paths import AffinePath, VPScheduler
 
-__all__ = ["VPSDE", "score_to_velocity", "velocity_to_score", "probability_flow_field", "reverse_sde_sample"]
+__all__ = [
+    "VPSDE",
+    "score_to_velocity",
+    "velocity_to_score",
+    "probability_flow_field",
+    "reverse_sde_sample",
+]
 
 Field = Callable[[Tensor, object], Tensor]
 
@@ -46,7 +52,9 @@ def _coefficients(path: AffinePath, x: Tensor, t: object, field: Tensor, name: s
     check_points(field, name, finite=False)
     check_same_shape(field, x, f"{name} and x")
     if not isinstance(path, AffinePath):
-        raise TypeError(f"path must be an AffinePath (score and velocity are linked for affine paths); got {path!r}")
+        raise TypeError(
+            f"path must be an AffinePath (score and velocity are linked for affine paths); got {path!r}"
+        )
     return path.coefficients(t, x)
 
 

@@ -19,7 +19,14 @@ from torch import Tensor
 from ._checks import as_time, check_points
 from .likelihood import divergence_exact
 
-__all__ = ["AnalyticField", "source_sink", "rotation", "gradient_field", "field_divergence", "field_curl"]
+__all__ = [
+    "AnalyticField",
+    "source_sink",
+    "rotation",
+    "gradient_field",
+    "field_divergence",
+    "field_curl",
+]
 
 Fn = Callable[[Tensor, Tensor], Tensor]  # (x: (B, 2), t: (B,)) -> (B, 2) or (B,)
 
@@ -37,7 +44,9 @@ class AnalyticField:
     def __init__(self, velocity: Fn, divergence: Fn, curl: Fn, name: str = "field"):
         for label, fn in (("velocity", velocity), ("divergence", divergence), ("curl", curl)):
             if not callable(fn):
-                raise TypeError(f"the {label} of an AnalyticField must be callable (x, t) -> Tensor; got {fn!r}")
+                raise TypeError(
+                    f"the {label} of an AnalyticField must be callable (x, t) -> Tensor; got {fn!r}"
+                )
         self._velocity, self._divergence, self._curl, self.name = velocity, divergence, curl, name
 
     def _inputs(self, x: Tensor, t: object) -> tuple[Tensor, Tensor]:
@@ -92,7 +101,9 @@ def source_sink(radius: float = 1.5, strength: float = 1.0) -> AnalyticField:
     def divergence(x: Tensor, t: Tensor) -> Tensor:
         return s * (2 - 4 * x.pow(2).sum(1) / r2_scale)
 
-    field = AnalyticField(velocity, divergence, _zero, name=f"source_sink(radius={radius}, strength={strength})")
+    field = AnalyticField(
+        velocity, divergence, _zero, name=f"source_sink(radius={radius}, strength={strength})"
+    )
     field.radius = float(radius)
     return field
 
@@ -129,7 +140,9 @@ def gradient_field(
     c = torch.as_tensor(centres, dtype=torch.float64)
     d = torch.as_tensor(depths, dtype=torch.float64)
     if c.ndim != 2 or c.shape[1] != 2 or d.shape != c.shape[:1]:
-        raise ValueError(f"centres must be (K, 2) and depths (K,); got {tuple(c.shape)} and {tuple(d.shape)}")
+        raise ValueError(
+            f"centres must be (K, 2) and depths (K,); got {tuple(c.shape)} and {tuple(d.shape)}"
+        )
     if not width > 0:
         raise ValueError(f"the well width w must be positive; got {width!r}")
     w2 = float(width) ** 2
@@ -147,7 +160,9 @@ def gradient_field(
         _, r2, g = wells(x)
         return -(g * (2 / w2 - r2 / w2**2)).sum(1)
 
-    return AnalyticField(velocity, divergence, _zero, name=f"gradient_field({len(c)} wells, width={width})")
+    return AnalyticField(
+        velocity, divergence, _zero, name=f"gradient_field({len(c)} wells, width={width})"
+    )
 
 
 def _check_field(field: object) -> None:

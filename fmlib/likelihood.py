@@ -42,7 +42,9 @@ def _grad(out: Tensor, x: Tensor, create_graph: bool) -> Tensor:
     """d out / dx, or zeros where out does not depend on x (a constant field has divergence 0)."""
     if not out.requires_grad:
         return torch.zeros_like(x)
-    (g,) = torch.autograd.grad(out, x, create_graph=create_graph, retain_graph=True, allow_unused=True)
+    (g,) = torch.autograd.grad(
+        out, x, create_graph=create_graph, retain_graph=True, allow_unused=True
+    )
     return torch.zeros_like(x) if g is None else g
 
 
@@ -54,7 +56,9 @@ def _exact(out: Tensor, x: Tensor, create_graph: bool) -> Tensor:
     return div
 
 
-def _hutchinson(out: Tensor, x: Tensor, k: int, probe: str, generator, create_graph: bool) -> Tensor:
+def _hutchinson(
+    out: Tensor, x: Tensor, k: int, probe: str, generator, create_graph: bool
+) -> Tensor:
     """k single-probe estimates eps^T (d out / dx) eps, one backward pass each: (k, B)."""
     samples = []
     for _ in range(k):
@@ -105,8 +109,14 @@ def divergence_hutchinson(
     return samples if return_samples else samples.mean(dim=0)
 
 
-def augmented_field(v: Field, divergence: str = "exact", create_graph: bool = False, k: int = 1,
-                    probe: str = "gaussian", generator: torch.Generator | None = None) -> Field:
+def augmented_field(
+    v: Field,
+    divergence: str = "exact",
+    create_graph: bool = False,
+    k: int = 1,
+    probe: str = "gaussian",
+    generator: torch.Generator | None = None,
+) -> Field:
     """The field of z = (x, a): dz/dt = (v(x, t), div v(x, t)), for z: (B, D + 1). Section 6.1.2.
 
     ``divergence="hutchinson"`` uses the mean of ``k`` fresh probes at every evaluation.

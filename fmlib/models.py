@@ -14,7 +14,14 @@ from torch import Tensor, nn
 
 from ._checks import as_time, check_points
 
-__all__ = ["SinusoidalTimeEmbedding", "VectorFieldMLP", "ReferenceMLP", "guided_field", "save_model", "load_model"]
+__all__ = [
+    "SinusoidalTimeEmbedding",
+    "VectorFieldMLP",
+    "ReferenceMLP",
+    "guided_field",
+    "save_model",
+    "load_model",
+]
 
 
 def _check_dtype(x: Tensor, model: nn.Module) -> None:
@@ -87,7 +94,9 @@ class VectorFieldMLP(nn.Module):
             if y is None:
                 y = torch.full((x.shape[0],), self.null_class, dtype=torch.long, device=x.device)
             elif not isinstance(y, Tensor) or y.shape != (x.shape[0],) or y.dtype != torch.long:
-                raise ValueError(f"y must be a (B,) long tensor of class indices; got {getattr(y, 'shape', y)}")
+                raise ValueError(
+                    f"y must be a (B,) long tensor of class indices; got {getattr(y, 'shape', y)}"
+                )
             elif bool(((y < 0) | (y > self.num_classes)).any()):
                 raise ValueError(
                     f"y must hold class indices in [0, {self.num_classes}] (index {self.num_classes} is the null "
@@ -106,8 +115,13 @@ class ReferenceMLP(nn.Module):
         super().__init__()
         self.dim = dim
         self.net = nn.Sequential(
-            nn.Linear(dim + 1, hidden), nn.SELU(), nn.Linear(hidden, hidden), nn.SELU(),
-            nn.Linear(hidden, hidden), nn.SELU(), nn.Linear(hidden, dim),
+            nn.Linear(dim + 1, hidden),
+            nn.SELU(),
+            nn.Linear(hidden, hidden),
+            nn.SELU(),
+            nn.Linear(hidden, hidden),
+            nn.SELU(),
+            nn.Linear(hidden, dim),
         )
 
     def forward(self, x: Tensor, t: object, y: Tensor | None = None) -> Tensor:
@@ -124,7 +138,9 @@ def guided_field(model: VectorFieldMLP, y: int | Tensor, w: float = 1.0):
     further towards class ``y``. Returns a field ``v(x, t)`` like any other.
     """
     if not getattr(model, "num_classes", 0):
-        raise ValueError("guidance needs a class-conditional model (VectorFieldMLP(num_classes=...))")
+        raise ValueError(
+            "guidance needs a class-conditional model (VectorFieldMLP(num_classes=...))"
+        )
     if isinstance(y, int) and not 0 <= y < model.num_classes:
         raise ValueError(f"y must be a class index in [0, {model.num_classes}); got {y}")
 

@@ -18,16 +18,29 @@ from torch import Tensor
 
 from ._checks import check_points, check_positive_int
 
-__all__ = ["w2", "ot_plan", "w2_median", "w2_noise_floor", "W2Report", "w2_report", "kinetic_energy", "straightness"]
+__all__ = [
+    "w2",
+    "ot_plan",
+    "w2_median",
+    "w2_noise_floor",
+    "W2Report",
+    "w2_report",
+    "kinetic_energy",
+    "straightness",
+]
 
 
 def _cost(x: Tensor, y: Tensor) -> np.ndarray:
     check_points(x, "x")
     check_points(y, "y")
     if x.shape[1] != y.shape[1]:
-        raise ValueError(f"x and y must have the same dimension D; got {tuple(x.shape)} and {tuple(y.shape)}")
+        raise ValueError(
+            f"x and y must have the same dimension D; got {tuple(x.shape)} and {tuple(y.shape)}"
+        )
     if x.shape[0] == 0 or y.shape[0] == 0:
-        raise ValueError(f"x and y must each hold at least one point; got shapes {tuple(x.shape)} and {tuple(y.shape)}")
+        raise ValueError(
+            f"x and y must each hold at least one point; got shapes {tuple(x.shape)} and {tuple(y.shape)}"
+        )
     a, b = x.detach().cpu().double().numpy(), y.detach().cpu().double().numpy()
     return pot.dist(a, b, metric="sqeuclidean")
 
@@ -35,22 +48,32 @@ def _cost(x: Tensor, y: Tensor) -> np.ndarray:
 def ot_plan(x: Tensor, y: Tensor) -> np.ndarray:
     """The optimal plan pi: (n, m) between uniform weights on x: (n, D) and y: (m, D). Section 6.2.1."""
     cost = _cost(x, y)  # checks x and y before their shapes are used
-    return pot.emd(np.full(x.shape[0], 1 / x.shape[0]), np.full(y.shape[0], 1 / y.shape[0]), cost,
-                   numItermax=10**7)
+    return pot.emd(
+        np.full(x.shape[0], 1 / x.shape[0]),
+        np.full(y.shape[0], 1 / y.shape[0]),
+        cost,
+        numItermax=10**7,
+    )
 
 
 def w2(x: Tensor, y: Tensor) -> float:
     """W_2 between the empirical laws of x: (n, D) and y: (m, D), exact. Section 6.2.1, W_p with p = 2."""
     cost = _cost(x, y)
-    value = pot.emd2(np.full(x.shape[0], 1 / x.shape[0]), np.full(y.shape[0], 1 / y.shape[0]), cost,
-                     numItermax=10**7)
+    value = pot.emd2(
+        np.full(x.shape[0], 1 / x.shape[0]),
+        np.full(y.shape[0], 1 / y.shape[0]),
+        cost,
+        numItermax=10**7,
+    )
     return float(np.sqrt(max(value, 0.0)))
 
 
 Sampler = Callable[[int, torch.Generator], Tensor]
 
 
-def w2_median(generate: Sampler, target: Sampler, n: int = 2000, draws: int = 5, seed: int = 0) -> float:
+def w2_median(
+    generate: Sampler, target: Sampler, n: int = 2000, draws: int = 5, seed: int = 0
+) -> float:
     """Median over ``draws`` of W2(generate(n), target(n)), each draw with fresh seeds."""
     check_positive_int(n, "n")
     check_positive_int(draws, "draws")
@@ -62,8 +85,13 @@ def w2_median(generate: Sampler, target: Sampler, n: int = 2000, draws: int = 5,
     return float(np.median(values))
 
 
-def w2_noise_floor(target: Sampler, n: int = 2000, draws: int = 5, seed: int = 12_345,
-                   reference: Sampler | None = None) -> float:
+def w2_noise_floor(
+    target: Sampler,
+    n: int = 2000,
+    draws: int = 5,
+    seed: int = 12_345,
+    reference: Sampler | None = None,
+) -> float:
     """Median W2 between two fresh samples of the target: what a perfect model scores at this n.
 
     Pass ``reference`` (an i.i.d. sampler of the same law) when ``target`` is not i.i.d.:
@@ -71,7 +99,9 @@ def w2_noise_floor(target: Sampler, n: int = 2000, draws: int = 5, seed: int = 1
     are closer to each other than any i.i.d. sampler, a perfect model included, can come. The
     floor is then W2(reference sample, target sample).
     """
-    return w2_median(reference if reference is not None else target, target, n=n, draws=draws, seed=seed)
+    return w2_median(
+        reference if reference is not None else target, target, n=n, draws=draws, seed=seed
+    )
 
 
 class W2Report(NamedTuple):
@@ -86,7 +116,9 @@ class W2Report(NamedTuple):
         return f"W2 = {self.w2:.4f}  ({self.ratio:.2f} x the noise floor {self.floor:.4f})"
 
 
-def w2_report(generate: Sampler, target: Sampler, n: int = 2000, draws: int = 5, floor: float | None = None) -> W2Report:
+def w2_report(
+    generate: Sampler, target: Sampler, n: int = 2000, draws: int = 5, floor: float | None = None
+) -> W2Report:
     """W2 of generated samples against the target, with the noise floor beside it."""
     floor = w2_noise_floor(target, n, draws) if floor is None else floor
     return W2Report(w2_median(generate, target, n, draws), floor)
@@ -94,9 +126,13 @@ def w2_report(generate: Sampler, target: Sampler, n: int = 2000, draws: int = 5,
 
 def _check_trajectory(xs: Tensor, ts: Tensor) -> None:
     if not isinstance(xs, Tensor) or xs.ndim != 3:
-        raise ValueError(f"xs must be a trajectory tensor of shape (K, B, D); got {getattr(xs, 'shape', xs)}")
+        raise ValueError(
+            f"xs must be a trajectory tensor of shape (K, B, D); got {getattr(xs, 'shape', xs)}"
+        )
     if not isinstance(ts, Tensor) or ts.shape != xs.shape[:1]:
-        raise ValueError(f"ts must have shape (K,) = ({xs.shape[0]},); got {getattr(ts, 'shape', ts)}")
+        raise ValueError(
+            f"ts must have shape (K,) = ({xs.shape[0]},); got {getattr(ts, 'shape', ts)}"
+        )
 
 
 def kinetic_energy(xs: Tensor, ts: Tensor) -> float:
@@ -114,7 +150,9 @@ def kinetic_energy(xs: Tensor, ts: Tensor) -> float:
 def straightness(xs: Tensor) -> float:
     """Mean over particles of |x_end - x_start| / (length of the path): 1 for straight lines. Section 6.5.1."""
     if not isinstance(xs, Tensor) or xs.ndim != 3:
-        raise ValueError(f"xs must be a trajectory tensor of shape (K, B, D); got {getattr(xs, 'shape', xs)}")
+        raise ValueError(
+            f"xs must be a trajectory tensor of shape (K, B, D); got {getattr(xs, 'shape', xs)}"
+        )
     chord = (xs[-1] - xs[0]).norm(dim=1)
     length = (xs[1:] - xs[:-1]).norm(dim=2).sum(dim=0).clamp_min(1e-12)
     return float((chord / length).mean())

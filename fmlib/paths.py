@@ -150,10 +150,14 @@ class CurvedPath:
         check_points(x_1, "x_1", finite=False)
         check_same_shape(x_0, x_1)
         if x_0.shape[1] != 2:
-            raise ValueError(f"CurvedPath is defined for 2-D points (x_0: (B, 2)); got shape {tuple(x_0.shape)}")
+            raise ValueError(
+                f"CurvedPath is defined for 2-D points (x_0: (B, 2)); got shape {tuple(x_0.shape)}"
+            )
         t = as_time(t, x_0.shape[0], x_0)[:, None]
         d = x_1 - x_0
-        n_perp = torch.stack([-d[:, 1], d[:, 0]], dim=1) / d.norm(dim=1, keepdim=True).clamp_min(1e-12)
+        n_perp = torch.stack([-d[:, 1], d[:, 0]], dim=1) / d.norm(dim=1, keepdim=True).clamp_min(
+            1e-12
+        )
         x_t = (1 - t) * x_0 + t * x_1 + self.a * t * (1 - t) * n_perp
         u_t = d + self.a * (1 - 2 * t) * n_perp
         return PathSample(x_0, x_1, t[:, 0], x_t, u_t)

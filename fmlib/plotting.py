@@ -30,30 +30,76 @@ from torch import Tensor
 from . import fields
 
 __all__ = [
-    "PALETTE", "OKABE_ITO", "FONT", "DIVERGING", "SEQUENTIAL", "style", "new_figure", "as_lims", "grid",
-    "set_limits", "draw_samples", "update_samples", "draw_field", "update_field", "draw_streamlines",
-    "draw_trajectories", "trajectory_segments", "draw_density", "density_on_grid", "histogram_density",
-    "draw_divergence", "draw_curl", "divergence_on_grid", "curl_on_grid", "draw_signed", "update_signed",
-    "draw_segments", "draw_circle", "format_metrics", "draw_metrics", "draw_series", "draw_time_marker",
-    "move_time_marker", "draw_histogram", "png_bytes", "categorical_cmap",
+    "PALETTE",
+    "OKABE_ITO",
+    "FONT",
+    "DIVERGING",
+    "SEQUENTIAL",
+    "style",
+    "new_figure",
+    "as_lims",
+    "grid",
+    "set_limits",
+    "draw_samples",
+    "update_samples",
+    "draw_field",
+    "update_field",
+    "draw_streamlines",
+    "draw_trajectories",
+    "trajectory_segments",
+    "draw_density",
+    "density_on_grid",
+    "histogram_density",
+    "draw_divergence",
+    "draw_curl",
+    "divergence_on_grid",
+    "curl_on_grid",
+    "draw_signed",
+    "update_signed",
+    "draw_segments",
+    "draw_circle",
+    "format_metrics",
+    "draw_metrics",
+    "draw_series",
+    "draw_time_marker",
+    "move_time_marker",
+    "draw_histogram",
+    "png_bytes",
+    "categorical_cmap",
 ]
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable under the common colour-vision deficiencies.
 OKABE_ITO = {
-    "black": "#000000", "orange": "#E69F00", "sky_blue": "#56B4E9", "green": "#009E73",
-    "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7",
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "purple": "#CC79A7",
 }
 # Class / series order: strong colours first, yellow (weak on white) last.
-PALETTE = tuple(OKABE_ITO[k] for k in ("blue", "orange", "green", "vermillion", "purple", "sky_blue", "black", "yellow"))
+PALETTE = tuple(
+    OKABE_ITO[k]
+    for k in ("blue", "orange", "green", "vermillion", "purple", "sky_blue", "black", "yellow")
+)
 FONT = {"title": 13, "label": 12, "tick": 11, "text": 11, "legend": 10}
 DIVERGING = "RdBu_r"  # ColorBrewer's red-blue: readable with red-green colour blindness; white at 0
 SEQUENTIAL = "viridis"
 GREY = "#999999"
 
 Lims = float | tuple[float, float] | tuple[tuple[float, float], tuple[float, float]]
-RC = {"font.size": FONT["text"], "axes.titlesize": FONT["title"], "axes.labelsize": FONT["label"],
-      "xtick.labelsize": FONT["tick"], "ytick.labelsize": FONT["tick"], "legend.fontsize": FONT["legend"],
-      "figure.dpi": 90, "savefig.dpi": 90}
+RC = {
+    "font.size": FONT["text"],
+    "axes.titlesize": FONT["title"],
+    "axes.labelsize": FONT["label"],
+    "xtick.labelsize": FONT["tick"],
+    "ytick.labelsize": FONT["tick"],
+    "legend.fontsize": FONT["legend"],
+    "figure.dpi": 90,
+    "savefig.dpi": 90,
+}
 
 
 def style() -> mpl.rc_context:
@@ -65,8 +111,13 @@ def _to_numpy(a: Tensor | np.ndarray) -> np.ndarray:
     return a.detach().cpu().numpy() if isinstance(a, Tensor) else np.asarray(a)
 
 
-def new_figure(ncols: int = 1, nrows: int = 1, size: tuple[float, float] | None = None, dpi: int = 90,
-               **subplot_kw) -> tuple[Figure, Axes | np.ndarray]:
+def new_figure(
+    ncols: int = 1,
+    nrows: int = 1,
+    size: tuple[float, float] | None = None,
+    dpi: int = 90,
+    **subplot_kw,
+) -> tuple[Figure, Axes | np.ndarray]:
     """A Figure on an Agg canvas and its axes (like ``plt.subplots``, but unknown to pyplot).
 
     ``size`` defaults to 4.2 x 3.8 inches per panel. Returns ``(fig, axes)`` with ``axes`` a
@@ -98,7 +149,8 @@ def png_bytes(fig: Figure, compress_level: int = 1, draw: bool = True) -> bytes:
     buf = canvas.buffer_rgba()
     out = io.BytesIO()
     Image.frombuffer("RGBA", (buf.shape[1], buf.shape[0]), buf, "raw", "RGBA", 0, 1).save(
-        out, format="png", compress_level=compress_level)
+        out, format="png", compress_level=compress_level
+    )
     return out.getvalue()
 
 
@@ -113,7 +165,9 @@ def as_lims(lims: Lims) -> tuple[tuple[float, float], tuple[float, float]]:
             (x0, x1), (y0, y1) = lims
             out = ((float(x0), float(x1)), (float(y0), float(y1)))
     except (TypeError, ValueError):
-        raise ValueError(f"lims must be a half-width, (lo, hi) or ((x_lo, x_hi), (y_lo, y_hi)); got {lims!r}") from None
+        raise ValueError(
+            f"lims must be a half-width, (lo, hi) or ((x_lo, x_hi), (y_lo, y_hi)); got {lims!r}"
+        ) from None
     if not all(lo < hi for lo, hi in out):
         raise ValueError(f"lims must have lo < hi on both axes; got {out}")
     return out
@@ -145,10 +199,21 @@ def _title(ax: Axes, title: str | None) -> None:
         ax.set_title(title, fontsize=FONT["title"])
 
 
-def draw_samples(ax: Axes, x: Tensor, labels: Tensor | None = None, *, values: Tensor | None = None,
-                 cmap: str = SEQUENTIAL, vmin: float | None = None, vmax: float | None = None,
-                 color: str | None = None, size: float = 8.0, alpha: float = 0.75, label: str | None = None,
-                 title: str | None = None) -> PathCollection:
+def draw_samples(
+    ax: Axes,
+    x: Tensor,
+    labels: Tensor | None = None,
+    *,
+    values: Tensor | None = None,
+    cmap: str = SEQUENTIAL,
+    vmin: float | None = None,
+    vmax: float | None = None,
+    color: str | None = None,
+    size: float = 8.0,
+    alpha: float = 0.75,
+    label: str | None = None,
+    title: str | None = None,
+) -> PathCollection:
     """Scatter points x: (B, 2), coloured by class ``labels`` (palette), by ``values`` (colormap) or one colour.
 
     Update in place with ``update_samples``. Section 6.1.4 (samples x_0 ~ p_0, x_1 ~ p_1).
@@ -158,7 +223,9 @@ def draw_samples(ax: Axes, x: Tensor, labels: Tensor | None = None, *, values: T
         raise ValueError(f"x must be (B, 2) points to draw; got shape {pts.shape}")
     kw = dict(s=size, alpha=alpha, linewidths=0, label=label)
     if values is not None:
-        sc = ax.scatter(pts[:, 0], pts[:, 1], c=_to_numpy(values), cmap=cmap, vmin=vmin, vmax=vmax, **kw)
+        sc = ax.scatter(
+            pts[:, 0], pts[:, 1], c=_to_numpy(values), cmap=cmap, vmin=vmin, vmax=vmax, **kw
+        )
     elif labels is not None:
         lab = _to_numpy(labels).astype(int)
         colours = np.array(PALETTE)[lab % len(PALETTE)]
@@ -182,8 +249,16 @@ def _field_uv(v: Callable, points: Tensor, t: float) -> np.ndarray:
         return _to_numpy(v(points, t))
 
 
-def draw_field(ax: Axes, v: Callable, t: float, lims: Lims, n: int = 20, color: str = GREY,
-               scale: float | None = None, title: str | None = None) -> Quiver:
+def draw_field(
+    ax: Axes,
+    v: Callable,
+    t: float,
+    lims: Lims,
+    n: int = 20,
+    color: str = GREY,
+    scale: float | None = None,
+    title: str | None = None,
+) -> Quiver:
     """Quiver of v(x, t) on an n x n grid over ``lims``; update with ``update_field``. Section 6.1.1.
 
     The arrow scale is fixed at the first frame (longest arrow about 1.4 grid cells) so that
@@ -199,8 +274,18 @@ def draw_field(ax: Axes, v: Callable, t: float, lims: Lims, n: int = 20, color: 
         longest = float(np.nanmax(np.linalg.norm(uv, axis=1))) if len(uv) else 0.0
         scale = longest / (1.4 * cell) if longest > 0 else 1.0
     p = points.numpy()
-    q = ax.quiver(p[:, 0], p[:, 1], uv[:, 0], uv[:, 1], color=color, angles="xy", scale_units="xy",
-                  scale=scale, width=0.004, zorder=1)
+    q = ax.quiver(
+        p[:, 0],
+        p[:, 1],
+        uv[:, 0],
+        uv[:, 1],
+        color=color,
+        angles="xy",
+        scale_units="xy",
+        scale=scale,
+        width=0.004,
+        zorder=1,
+    )
     q.fm_points = points  # where update_field evaluates v again
     set_limits(ax, lims)
     _title(ax, title)
@@ -214,13 +299,22 @@ def update_field(quiver: Quiver, v: Callable, t: float) -> Quiver:
     return quiver
 
 
-def draw_streamlines(ax: Axes, v: Callable, t: float, lims: Lims, n: int = 40, density: float = 1.0,
-                     color: str = GREY):
+def draw_streamlines(
+    ax: Axes,
+    v: Callable,
+    t: float,
+    lims: Lims,
+    n: int = 40,
+    density: float = 1.0,
+    color: str = GREY,
+):
     """Streamlines of the frozen field v(., t) (static; redraw to change t). Section 6.1.1."""
     points = grid(lims, n)
     uv = _field_uv(v, points, t).reshape(n, n, 2)
     p = points.numpy().reshape(n, n, 2)
-    out = ax.streamplot(p[..., 0], p[..., 1], uv[..., 0], uv[..., 1], density=density, color=color, linewidth=0.8)
+    out = ax.streamplot(
+        p[..., 0], p[..., 1], uv[..., 0], uv[..., 1], density=density, color=color, linewidth=0.8
+    )
     set_limits(ax, lims)
     return out
 
@@ -233,16 +327,35 @@ def trajectory_segments(xs: Tensor, max_lines: int | None = None) -> np.ndarray:
     return np.transpose(a[:, :max_lines], (1, 0, 2))
 
 
-def draw_trajectories(ax: Axes, xs: Tensor, max_lines: int = 200, color: str = PALETTE[0], alpha: float = 0.35,
-                      linewidth: float = 0.8) -> LineCollection:
+def draw_trajectories(
+    ax: Axes,
+    xs: Tensor,
+    max_lines: int = 200,
+    color: str = PALETTE[0],
+    alpha: float = 0.35,
+    linewidth: float = 0.8,
+) -> LineCollection:
     """Particle paths from xs: (K, B, 2), at most ``max_lines`` of them, as one LineCollection. Section 6.5.2."""
-    lc = LineCollection(trajectory_segments(xs, max_lines), colors=color, alpha=alpha, linewidths=linewidth, zorder=2)
+    lc = LineCollection(
+        trajectory_segments(xs, max_lines),
+        colors=color,
+        alpha=alpha,
+        linewidths=linewidth,
+        zorder=2,
+    )
     ax.add_collection(lc)
     return lc
 
 
-def draw_segments(ax: Axes, x_0: Tensor, x_1: Tensor, max_lines: int = 200, color: str = GREY,
-                  alpha: float = 0.4, linewidth: float = 0.7) -> LineCollection:
+def draw_segments(
+    ax: Axes,
+    x_0: Tensor,
+    x_1: Tensor,
+    max_lines: int = 200,
+    color: str = GREY,
+    alpha: float = 0.4,
+    linewidth: float = 0.7,
+) -> LineCollection:
     """Straight conditional paths x_0 -> x_1 (B pairs, at most ``max_lines``) as a LineCollection. Section 6.1.4."""
     a, b = _to_numpy(x_0), _to_numpy(x_1)
     if a.shape != b.shape or a.ndim != 2 or a.shape[1] != 2:
@@ -269,27 +382,51 @@ def density_on_grid(log_p: Callable[[Tensor], Tensor], lims: Lims, n: int = 60) 
     return np.exp(_to_numpy(values).reshape(n, n))
 
 
-def draw_density(ax: Axes, values: np.ndarray | Tensor | Callable, lims: Lims, n: int = 60,
-                 cmap: str = SEQUENTIAL, vmin: float | None = 0.0, vmax: float | None = None,
-                 title: str | None = None) -> AxesImage:
+def draw_density(
+    ax: Axes,
+    values: np.ndarray | Tensor | Callable,
+    lims: Lims,
+    n: int = 60,
+    cmap: str = SEQUENTIAL,
+    vmin: float | None = 0.0,
+    vmax: float | None = None,
+    title: str | None = None,
+) -> AxesImage:
     """A density image over ``lims``: ``values`` (H, W) (rows = y) or a log-density fn log_p(x) -> (B,).
 
     Update in place with ``image.set_data(new)`` (and ``set_clim``). Section 6.1.1, p_t.
     """
     img = density_on_grid(values, lims, n) if callable(values) else _to_numpy(values)
     if img.ndim != 2:
-        raise ValueError(f"density values must be an (H, W) image or a log-density function; got shape {img.shape}")
+        raise ValueError(
+            f"density values must be an (H, W) image or a log-density function; got shape {img.shape}"
+        )
     (x0, x1), (y0, y1) = as_lims(lims)
     vmax = vmax if vmax is not None else float(np.nanmax(img)) or 1.0
-    im = ax.imshow(img, origin="lower", extent=(x0, x1, y0, y1), cmap=cmap, vmin=vmin, vmax=vmax,
-                   interpolation="nearest", aspect="equal")
+    im = ax.imshow(
+        img,
+        origin="lower",
+        extent=(x0, x1, y0, y1),
+        cmap=cmap,
+        vmin=vmin,
+        vmax=vmax,
+        interpolation="nearest",
+        aspect="equal",
+    )
     set_limits(ax, lims)
     _title(ax, title)
     return im
 
 
-def draw_signed(ax: Axes, values: np.ndarray | Tensor, lims: Lims, cmap: str = DIVERGING,
-                vmax: float | None = None, colorbar: bool = True, title: str | None = None) -> AxesImage:
+def draw_signed(
+    ax: Axes,
+    values: np.ndarray | Tensor,
+    lims: Lims,
+    cmap: str = DIVERGING,
+    vmax: float | None = None,
+    colorbar: bool = True,
+    title: str | None = None,
+) -> AxesImage:
     """An (H, W) signed heatmap, diverging colormap centred at 0 (white = 0). Section 6.1.1.
 
     With both signs present and no ``vmax``, each sign gets its own scale (``TwoSlopeNorm``);
@@ -305,8 +442,16 @@ def draw_signed(ax: Axes, values: np.ndarray | Tensor, lims: Lims, cmap: str = D
         vmax = vmax if vmax is not None else max(abs(lo), abs(hi)) or 1.0
         norm = Normalize(-vmax, vmax)
     (x0, x1), (y0, y1) = as_lims(lims)
-    im = ax.imshow(img, origin="lower", extent=(x0, x1, y0, y1), cmap=cmap, norm=norm,
-                   interpolation="bilinear", aspect="equal", zorder=0)
+    im = ax.imshow(
+        img,
+        origin="lower",
+        extent=(x0, x1, y0, y1),
+        cmap=cmap,
+        norm=norm,
+        interpolation="bilinear",
+        aspect="equal",
+        zorder=0,
+    )
     if colorbar:
         cb = ax.figure.colorbar(im, ax=ax, shrink=0.85)
         cb.ax.tick_params(labelsize=FONT["tick"])
@@ -331,21 +476,35 @@ def curl_on_grid(v: Callable, t: float, lims: Lims, n: int = 80) -> np.ndarray:
     return _to_numpy(fields.field_curl(v, grid(lims, n), t)).reshape(n, n)
 
 
-def draw_divergence(ax: Axes, v: Callable | np.ndarray, t: float, lims: Lims, n: int = 80, **kw) -> AxesImage:
+def draw_divergence(
+    ax: Axes, v: Callable | np.ndarray, t: float, lims: Lims, n: int = 80, **kw
+) -> AxesImage:
     """Heatmap of div v(., t): red where mass spreads out, blue where it piles up. Section 6.1.1."""
     values = divergence_on_grid(v, t, lims, n) if callable(v) else v
     return draw_signed(ax, values, lims, title=kw.pop("title", f"div v at t = {t:.2f}"), **kw)
 
 
-def draw_curl(ax: Axes, v: Callable | np.ndarray, t: float, lims: Lims, n: int = 80, **kw) -> AxesImage:
+def draw_curl(
+    ax: Axes, v: Callable | np.ndarray, t: float, lims: Lims, n: int = 80, **kw
+) -> AxesImage:
     """Heatmap of the scalar curl of v(., t): red counter-clockwise, blue clockwise. Section 6.1.1."""
     values = curl_on_grid(v, t, lims, n) if callable(v) else v
     return draw_signed(ax, values, lims, title=kw.pop("title", f"curl v at t = {t:.2f}"), **kw)
 
 
-def draw_circle(ax: Axes, radius: float, color: str = OKABE_ITO["black"], linestyle: str = "--") -> Circle:
+def draw_circle(
+    ax: Axes, radius: float, color: str = OKABE_ITO["black"], linestyle: str = "--"
+) -> Circle:
     """The circle |x| = radius (e.g. the source/sink boundary of Section 6.1.1)."""
-    c = Circle((0.0, 0.0), radius, fill=False, edgecolor=color, linestyle=linestyle, linewidth=1.2, zorder=3)
+    c = Circle(
+        (0.0, 0.0),
+        radius,
+        fill=False,
+        edgecolor=color,
+        linestyle=linestyle,
+        linewidth=1.2,
+        zorder=3,
+    )
     ax.add_patch(c)
     return c
 
@@ -355,7 +514,9 @@ def _format_value(value: object) -> str:
         return f"{value.w2:.3f}  ({value.ratio:.2f} x noise floor {value.floor:.3f})"
     if isinstance(value, bool) or isinstance(value, (int, np.integer)):
         return str(value)
-    if isinstance(value, (float, np.floating)) or (isinstance(value, Tensor) and value.numel() == 1):
+    if isinstance(value, (float, np.floating)) or (
+        isinstance(value, Tensor) and value.numel() == 1
+    ):
         f = float(value)
         return "inf" if np.isinf(f) else f"{f:.4g}"
     return str(value)
@@ -366,25 +527,49 @@ def format_metrics(metrics: Mapping[str, object]) -> str:
     return "\n".join(f"{k} = {_format_value(v)}" for k, v in metrics.items())
 
 
-def draw_metrics(ax: Axes, metrics: Mapping[str, object], loc: str = "upper left", boxed: bool = True) -> Text:
+def draw_metrics(
+    ax: Axes, metrics: Mapping[str, object], loc: str = "upper left", boxed: bool = True
+) -> Text:
     """A text panel of metrics (W2 vs the noise floor, NFE, kinetic energy, straightness). Section 6.2.
 
     Update in place with ``text.set_text(format_metrics(new))``.
     """
     x, ha = (0.03, "left") if "left" in loc else (0.97, "right")
     y, va = (0.97, "top") if "upper" in loc else (0.03, "bottom")
-    box = dict(boxstyle="round,pad=0.35", facecolor="white", edgecolor=GREY, alpha=0.85) if boxed else None
-    return ax.text(x, y, format_metrics(metrics), transform=ax.transAxes, ha=ha, va=va, fontsize=FONT["text"],
-                   family="monospace", bbox=box, zorder=5)
+    box = (
+        dict(boxstyle="round,pad=0.35", facecolor="white", edgecolor=GREY, alpha=0.85)
+        if boxed
+        else None
+    )
+    return ax.text(
+        x,
+        y,
+        format_metrics(metrics),
+        transform=ax.transAxes,
+        ha=ha,
+        va=va,
+        fontsize=FONT["text"],
+        family="monospace",
+        bbox=box,
+        zorder=5,
+    )
 
 
-def draw_series(ax: Axes, x: Sequence[float] | Tensor, series: Mapping[str, Sequence[float] | Tensor],
-                xlabel: str = "t", ylabel: str | None = None, title: str | None = None,
-                legend_loc: str = "upper left") -> list[Line2D]:
+def draw_series(
+    ax: Axes,
+    x: Sequence[float] | Tensor,
+    series: Mapping[str, Sequence[float] | Tensor],
+    xlabel: str = "t",
+    ylabel: str | None = None,
+    title: str | None = None,
+    legend_loc: str = "upper left",
+) -> list[Line2D]:
     """Line plot of several named series against x, palette colours, with a legend."""
     xv = _to_numpy(x)
-    lines = [ax.plot(xv, _to_numpy(y), color=PALETTE[i % len(PALETTE)], label=name, linewidth=1.8)[0]
-             for i, (name, y) in enumerate(series.items())]
+    lines = [
+        ax.plot(xv, _to_numpy(y), color=PALETTE[i % len(PALETTE)], label=name, linewidth=1.8)[0]
+        for i, (name, y) in enumerate(series.items())
+    ]
     ax.set_xlabel(xlabel, fontsize=FONT["label"])
     if ylabel:
         ax.set_ylabel(ylabel, fontsize=FONT["label"])
@@ -404,8 +589,14 @@ def move_time_marker(marker: Line2D, t: float) -> Line2D:
     return marker
 
 
-def draw_histogram(ax: Axes, values: Sequence[float] | Tensor, edges: Sequence[float] | np.ndarray,
-                   color: str = PALETTE[0], density: bool = True, label: str | None = None) -> StepPatch:
+def draw_histogram(
+    ax: Axes,
+    values: Sequence[float] | Tensor,
+    edges: Sequence[float] | np.ndarray,
+    color: str = PALETTE[0],
+    density: bool = True,
+    label: str | None = None,
+) -> StepPatch:
     """A filled step histogram on fixed bin ``edges``; update with ``patch.set_data(values=...)``. Section 6.1.2."""
     edges = np.asarray(edges, dtype=float)
     counts, _ = np.histogram(_to_numpy(values), bins=edges, density=density)

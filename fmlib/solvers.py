@@ -16,7 +16,17 @@ from torch import Tensor
 
 from ._checks import check_points, check_positive_int
 
-__all__ = ["ODESolution", "euler_step", "heun_step", "midpoint_step", "rk4_step", "solve", "sampler", "METHODS", "FIXED_STEP"]
+__all__ = [
+    "ODESolution",
+    "euler_step",
+    "heun_step",
+    "midpoint_step",
+    "rk4_step",
+    "solve",
+    "sampler",
+    "METHODS",
+    "FIXED_STEP",
+]
 
 Field = Callable[[Tensor, Tensor], Tensor]
 
@@ -113,7 +123,9 @@ def solve(
     if adjoint:
         return _solve_adjoint(v, field, x_init, float(t0), float(t1), method, steps, rtol, atol)
     if method == "dopri5":
-        return _solve_dopri5(field, x_init, float(t0), float(t1), rtol, atol, return_trajectory, save_at)
+        return _solve_dopri5(
+            field, x_init, float(t0), float(t1), rtol, atol, return_trajectory, save_at
+        )
 
     ts = torch.linspace(float(t0), float(t1), steps + 1, dtype=torch.float64)
     keep_every = 1
@@ -129,11 +141,15 @@ def solve(
         x = step(field, x, t, dt)
         if xs is not None and (k + 1) % keep_every == 0:
             xs.append(x)
-    ts_out = ts[::keep_every].to(x_init.dtype) if return_trajectory else ts[[0, -1]].to(x_init.dtype)
+    ts_out = (
+        ts[::keep_every].to(x_init.dtype) if return_trajectory else ts[[0, -1]].to(x_init.dtype)
+    )
     return ODESolution(x, torch.stack(xs) if xs is not None else None, ts_out, field.nfe)
 
 
-def sampler(v: Field, method: str = "dopri5", steps: int = 100, dim: int = 2) -> Callable[[int, torch.Generator], Tensor]:
+def sampler(
+    v: Field, method: str = "dopri5", steps: int = 100, dim: int = 2
+) -> Callable[[int, torch.Generator], Tensor]:
     """A sampler ``(n, generator) -> x_1: (n, dim)``: draw x_0 ~ N(0, I), solve from t = 0 to 1.
 
     Runs without gradients; the form ``fmlib.ot.w2_median`` and ``w2_report`` expect. Section 6.5.2.
@@ -155,6 +171,7 @@ def _solve_dopri5(field, x_init, t0, t1, rtol, atol, return_trajectory, save_at)
     n_out = (save_at or 100) + 1 if return_trajectory else 2
     ts = torch.linspace(t0, t1, n_out, dtype=x_init.dtype)
     lo, hi = min(t0, t1), max(t0, t1)
+
     # torchdiffeq's first-step heuristic probes f a little past the end point; clamp that probe
     # into [t0, t1] so fields defined only on [0, 1] stay valid (it is still counted as an NFE).
     # t stays a 0-d tensor: the adaptive step times depend on x, and a float t (t.item()) would cut
@@ -181,11 +198,20 @@ def _solve_adjoint(v, field, x_init, t0, t1, method, steps, rtol, atol) -> ODESo
     from torchdiffeq import odeint_adjoint
 
     if not isinstance(v, torch.nn.Module):
-        raise TypeError(f"adjoint=True needs v to be a torch.nn.Module (its parameters get gradients); got {type(v).__name__}")
+        raise TypeError(
+            f"adjoint=True needs v to be a torch.nn.Module (its parameters get gradients); got {type(v).__name__}"
+        )
     ts = torch.tensor([t0, t1], dtype=x_init.dtype)
     options = None if method == "dopri5" else {"step_size": abs(t1 - t0) / steps}
     # torchdiffeq names Heun's method "heun2"; its "rk4" is the 3/8-rule variant of RK4.
     func = _AdjointFunc(v, field, min(t0, t1), max(t0, t1))
-    xs = odeint_adjoint(func, x_init, ts, method={"heun": "heun2"}.get(method, method), rtol=rtol, atol=atol,
-                        options=options)
+    xs = odeint_adjoint(
+        func,
+        x_init,
+        ts,
+        method={"heun": "heun2"}.get(method, method),
+        rtol=rtol,
+        atol=atol,
+        options=options,
+    )
     return ODESolution(xs[-1], None, ts, field.nfe)

@@ -24,7 +24,9 @@ __all__ = ["cfm_loss", "TrainHistory", "train_cfm", "train_cnf_mle", "DEFAULTS"]
 DEFAULTS = dict(steps=4000, batch_size=256, lr=5e-3, ema_decay=0.995)
 
 
-def cfm_loss(model: Callable, path, x_0: Tensor, x_1: Tensor, t: Tensor, y: Tensor | None = None) -> Tensor:
+def cfm_loss(
+    model: Callable, path, x_0: Tensor, x_1: Tensor, t: Tensor, y: Tensor | None = None
+) -> Tensor:
     """L_CFM = mean_b ||v_theta(x_t, t) - u_t(x_t | x_0, x_1)||^2. Section 6.3.3, L_CFM."""
     ps = path.sample(x_0, x_1, t)
     v = model(ps.x_t, ps.t) if y is None else model(ps.x_t, ps.t, y)
@@ -50,7 +52,9 @@ def _batch_sampler(data, labels):
         return lambda n, g: (data(n, g), None)
     check_points(data, "data")
     if labels is not None and (not isinstance(labels, Tensor) or labels.shape != data.shape[:1]):
-        raise ValueError(f"labels must be a (N,) tensor matching data: (N, D); got {getattr(labels, 'shape', labels)}")
+        raise ValueError(
+            f"labels must be a (N,) tensor matching data: (N, D); got {getattr(labels, 'shape', labels)}"
+        )
 
     def sample(n, g):
         idx = torch.randint(0, data.shape[0], (n,), generator=g)
@@ -78,8 +82,21 @@ class _EMA:
             s.copy_(tmp)
 
 
-def _loop(model, steps, lr, step_fn, progress, desc, time_budget_s, log_every, callback, callback_every, seed,
-          ema_decay=None, lr_schedule="cosine"):
+def _loop(
+    model,
+    steps,
+    lr,
+    step_fn,
+    progress,
+    desc,
+    time_budget_s,
+    log_every,
+    callback,
+    callback_every,
+    seed,
+    ema_decay=None,
+    lr_schedule="cosine",
+):
     check_positive_int(steps, "steps")
     if not lr > 0:
         raise ValueError(f"lr must be positive; got {lr!r}")
@@ -89,8 +106,11 @@ def _loop(model, steps, lr, step_fn, progress, desc, time_budget_s, log_every, c
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     if lr_schedule not in ("cosine", "constant"):
         raise ValueError(f"lr_schedule must be 'cosine' or 'constant'; got {lr_schedule!r}")
-    sched = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps, eta_min=lr * 0.01)
-             if lr_schedule == "cosine" else torch.optim.lr_scheduler.ConstantLR(opt, factor=1.0, total_iters=0))
+    sched = (
+        torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps, eta_min=lr * 0.01)
+        if lr_schedule == "cosine"
+        else torch.optim.lr_scheduler.ConstantLR(opt, factor=1.0, total_iters=0)
+    )
     gen = torch.Generator().manual_seed(seed)
     hist, clock, spent = TrainHistory(), 0.0, time.perf_counter()
     bar = tqdm(range(1, steps + 1), desc=desc, disable=not progress, mininterval=0.5, leave=False)
@@ -109,7 +129,9 @@ def _loop(model, steps, lr, step_fn, progress, desc, time_budget_s, log_every, c
         if step % log_every == 0 or step == steps:
             value = loss.item()
             if value != value:
-                raise FloatingPointError(f"training loss became NaN at step {step}; lower the learning rate")
+                raise FloatingPointError(
+                    f"training loss became NaN at step {step}; lower the learning rate"
+                )
             hist.step.append(step)
             hist.loss.append(value)
             hist.time_s.append(clock)
@@ -177,7 +199,9 @@ def train_cfm(
     if not 0.0 <= p_uncond < 1.0:
         raise ValueError(f"p_uncond must lie in [0, 1); got {p_uncond!r}")
     if labels is not None and not getattr(model, "num_classes", 0):
-        raise ValueError("labels were given but the model has no class conditioning (num_classes=0)")
+        raise ValueError(
+            "labels were given but the model has no class conditioning (num_classes=0)"
+        )
     path = path if path is not None else linear_path()
     draw = _batch_sampler(data, labels)
     dim = data.shape[1] if isinstance(data, Tensor) else model.dim
@@ -197,8 +221,21 @@ def train_cfm(
         return cfm_loss(model, path, x_0, x_1, t, y)
 
     desc = f"CFM ({coupling})"
-    return _loop(model, steps, lr, step_fn, progress, desc, time_budget_s, log_every, callback, callback_every, seed,
-                 ema_decay, lr_schedule)
+    return _loop(
+        model,
+        steps,
+        lr,
+        step_fn,
+        progress,
+        desc,
+        time_budget_s,
+        log_every,
+        callback,
+        callback_every,
+        seed,
+        ema_decay,
+        lr_schedule,
+    )
 
 
 def train_cnf_mle(
@@ -228,8 +265,26 @@ def train_cnf_mle(
 
     def step_fn(gen):
         x_1, _ = draw(batch_size, gen)
-        return -log_prob(model, x_1, method=method, steps=ode_steps, divergence=divergence,
-                         create_graph=True, generator=gen).mean()
+        return -log_prob(
+            model,
+            x_1,
+            method=method,
+            steps=ode_steps,
+            divergence=divergence,
+            create_graph=True,
+            generator=gen,
+        ).mean()
 
-    return _loop(model, steps, lr, step_fn, progress, "CNF (max. likelihood)", time_budget_s, log_every,
-                 callback, callback_every, seed)
+    return _loop(
+        model,
+        steps,
+        lr,
+        step_fn,
+        progress,
+        "CNF (max. likelihood)",
+        time_budget_s,
+        log_every,
+        callback,
+        callback_every,
+        seed,
+    )

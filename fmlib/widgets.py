@@ -34,8 +34,15 @@ from .paths import CurvedPath, linear_path, vp_path
 from .solvers import FIXED_STEP, METHODS, solve
 
 __all__ = [
-    "Explorer", "flow_explorer", "path_comparison", "divergence_explorer", "solver_explorer",
-    "hutchinson_explorer", "guidance_explorer", "frame_update_times", "conditional_energy",
+    "Explorer",
+    "flow_explorer",
+    "path_comparison",
+    "divergence_explorer",
+    "solver_explorer",
+    "hutchinson_explorer",
+    "guidance_explorer",
+    "frame_update_times",
+    "conditional_energy",
     "crossing_fraction",
 ]
 
@@ -52,7 +59,9 @@ def _ipywidgets():
 
 def _check_field(v: object, name: str = "v") -> None:
     if not callable(v):
-        raise TypeError(f"{name} must be a vector field callable as {name}(x, t) -> (B, D); got {type(v).__name__}")
+        raise TypeError(
+            f"{name} must be a vector field callable as {name}(x, t) -> (B, D); got {type(v).__name__}"
+        )
 
 
 class Explorer:
@@ -68,10 +77,18 @@ class Explorer:
     changes, in drawing order: frames then blit them onto a cached background. Sections 6.1-6.5.
     """
 
-    def __init__(self, figure: Figure, render: Callable[[dict], None], controls: Mapping[str, object],
-                 kind: str = "explorer", play: object | None = None, time_key: str | None = None,
-                 data: Mapping[str, object] | None = None, dynamic: Sequence[Artist] | None = None,
-                 artists: Mapping[str, Artist] | None = None):
+    def __init__(
+        self,
+        figure: Figure,
+        render: Callable[[dict], None],
+        controls: Mapping[str, object],
+        kind: str = "explorer",
+        play: object | None = None,
+        time_key: str | None = None,
+        data: Mapping[str, object] | None = None,
+        dynamic: Sequence[Artist] | None = None,
+        artists: Mapping[str, Artist] | None = None,
+    ):
         widgets = _ipywidgets()
         if not isinstance(figure, Figure):
             raise TypeError(f"figure must be a matplotlib Figure; got {type(figure).__name__}")
@@ -88,10 +105,15 @@ class Explorer:
         self.figure.set_layout_engine("none")
         self._background = None
         self.capture_background()
-        self.image = widgets.Image(value=self.snapshot(), format="png",
-                                   layout=widgets.Layout(max_width="100%", height="auto"))
+        self.image = widgets.Image(
+            value=self.snapshot(),
+            format="png",
+            layout=widgets.Layout(max_width="100%", height="auto"),
+        )
         for name, control in self.controls.items():
-            control.observe(lambda change, name=name: self._on_change(name, change["new"]), names="value")
+            control.observe(
+                lambda change, name=name: self._on_change(name, change["new"]), names="value"
+            )
         rows = []
         rest = dict(self.controls)
         if play is not None and time_key in rest:
@@ -115,7 +137,9 @@ class Explorer:
         """Set controls by name (as a user would), e.g. ``explorer.update(t=0.5)``."""
         unknown = sorted(set(changes) - set(self.controls))
         if unknown:
-            raise ValueError(f"unknown control(s) {unknown}; this explorer has {sorted(self.controls)}")
+            raise ValueError(
+                f"unknown control(s) {unknown}; this explorer has {sorted(self.controls)}"
+            )
         for name, value in changes.items():
             self.controls[name].value = value
         return self
@@ -171,7 +195,9 @@ class Explorer:
 
     def _values(self, key: str, values: Sequence[object] | None) -> list[object]:
         if key not in self.state:
-            raise ValueError(f"key must be one of this explorer's controls {sorted(self.state)}; got {key!r}")
+            raise ValueError(
+                f"key must be one of this explorer's controls {sorted(self.state)}; got {key!r}"
+            )
         if values is not None:
             return list(values)
         control = self.controls[key]
@@ -184,7 +210,9 @@ class Explorer:
         out = np.linspace(lo, hi, count).tolist()
         return [int(round(v)) for v in out] if isinstance(control.value, int) else out
 
-    def animate(self, key: str | None = None, values: Sequence[object] | None = None, interval_ms: int = 120):
+    def animate(
+        self, key: str | None = None, values: Sequence[object] | None = None, interval_ms: int = 120
+    ):
         """An ``IPython.display.HTML`` animation of ``key`` over ``values`` (a static-page fallback).
 
         Uses ``FuncAnimation(...).to_jshtml()`` driving the same ``render``; the explorer's own
@@ -201,19 +229,31 @@ class Explorer:
             self.render({**saved, key: value})
             return []
 
-        anim = FuncAnimation(self.figure, draw, frames=frames, interval=interval_ms, blit=False,
-                             cache_frame_data=False)
+        anim = FuncAnimation(
+            self.figure,
+            draw,
+            frames=frames,
+            interval=interval_ms,
+            blit=False,
+            cache_frame_data=False,
+        )
         try:
             html = anim.to_jshtml(default_mode="once")
         finally:
             self.render(saved)
         return HTML(html)
 
-    def frames(self, key: str | None = None, values: Sequence[object] | None = None, ncols: int = 2) -> Figure:
+    def frames(
+        self, key: str | None = None, values: Sequence[object] | None = None, ncols: int = 2
+    ) -> Figure:
         """A grid Figure of frames at ``values`` of ``key`` (a printable handout)."""
         key = key or self.time_key or next(iter(self.state))
-        values = self._values(key, values if values is not None else
-                              ((0.0, 0.25, 0.5, 0.75, 1.0) if key == self.time_key else None))
+        values = self._values(
+            key,
+            values
+            if values is not None
+            else ((0.0, 0.25, 0.5, 0.75, 1.0) if key == self.time_key else None),
+        )
         check_positive_int(ncols, "ncols")
         saved = dict(self.state)
         shots = []
@@ -227,7 +267,9 @@ class Explorer:
         ncols = min(ncols, len(shots))
         nrows = math.ceil(len(shots) / ncols)
         w_in, h_in = self.figure.get_size_inches()
-        fig, axes = P.new_figure(ncols, nrows, size=(ncols * w_in, nrows * (h_in + 0.35)), dpi=self.figure.dpi)
+        fig, axes = P.new_figure(
+            ncols, nrows, size=(ncols * w_in, nrows * (h_in + 0.35)), dpi=self.figure.dpi
+        )
         for ax in np.atleast_1d(axes).flat:
             ax.set_axis_off()
         for ax, value, shot in zip(np.atleast_1d(axes).flat, values, shots, strict=False):
@@ -237,7 +279,9 @@ class Explorer:
         return fig
 
 
-def frame_update_times(explorer: Explorer, key: str, values: Sequence[object], encode: bool = True) -> list[float]:
+def frame_update_times(
+    explorer: Explorer, key: str, values: Sequence[object], encode: bool = True
+) -> list[float]:
     """Seconds per frame to move ``key`` through ``values``: render + draw + PNG encode.
 
     With ``encode=False``: render + Agg draw only, no PNG (what a canvas front end would pay).
@@ -265,11 +309,28 @@ def frame_update_times(explorer: Explorer, key: str, values: Sequence[object], e
 def _time_controls(steps: int, t: float = 0.0, interval_ms: int = 100):
     """A t slider on the grid k / steps and a Play over k, linked in Python (works headless)."""
     widgets = _ipywidgets()
-    slider = widgets.FloatSlider(value=t, min=0.0, max=1.0, step=1.0 / steps, description="t",
-                                 readout_format=".2f", continuous_update=True)
-    play = widgets.Play(value=int(round(t * steps)), min=0, max=steps, step=1, interval=interval_ms,
-                        description="play")
-    widgets.link((play, "value"), (slider, "value"), transform=(lambda k: k / steps, lambda t: int(round(t * steps))))
+    slider = widgets.FloatSlider(
+        value=t,
+        min=0.0,
+        max=1.0,
+        step=1.0 / steps,
+        description="t",
+        readout_format=".2f",
+        continuous_update=True,
+    )
+    play = widgets.Play(
+        value=int(round(t * steps)),
+        min=0,
+        max=steps,
+        step=1,
+        interval=interval_ms,
+        description="play",
+    )
+    widgets.link(
+        (play, "value"),
+        (slider, "value"),
+        transform=(lambda k: k / steps, lambda t: int(round(t * steps))),
+    )
     return slider, play
 
 
@@ -283,9 +344,18 @@ def _default_lims(*xs: Tensor, margin: float = 1.15) -> float:
     return float(max(x.detach().abs().float().quantile(0.99) for x in xs)) * margin
 
 
-def flow_explorer(v: Callable, x_0: Tensor, lims: P.Lims = 3.0, steps: int = 50, method: str = "midpoint",
-                  density: Callable | None = None, n_grid: int = 20, bins: int = 40, density_n: int = 50,
-                  interval_ms: int = 100) -> Explorer:
+def flow_explorer(
+    v: Callable,
+    x_0: Tensor,
+    lims: P.Lims = 3.0,
+    steps: int = 50,
+    method: str = "midpoint",
+    density: Callable | None = None,
+    n_grid: int = 20,
+    bins: int = 40,
+    density_n: int = 50,
+    interval_ms: int = 100,
+) -> Explorer:
     """Particles x_0: (B, 2) carried by v(x, t): t slider + Play, field, particles and p_t. Section 6.1.1.
 
     The ODE is solved once (``solve(return_trajectory=True)``, ``steps`` steps of ``method``);
@@ -297,7 +367,9 @@ def flow_explorer(v: Callable, x_0: Tensor, lims: P.Lims = 3.0, steps: int = 50,
     check_points(x_0, "x_0", dim=2)
     check_positive_int(steps, "steps")
     if density is not None and not callable(density):
-        raise TypeError(f"density must be a log-density function density(x, t) -> (B,) or None; got {type(density).__name__}")
+        raise TypeError(
+            f"density must be a log-density function density(x, t) -> (B,) or None; got {type(density).__name__}"
+        )
     lims = P.as_lims(lims)
     with torch.no_grad():
         sol = solve(v, x_0, method=method, steps=steps, return_trajectory=True)
@@ -330,9 +402,17 @@ def flow_explorer(v: Callable, x_0: Tensor, lims: P.Lims = 3.0, steps: int = 50,
 
     slider, play = _time_controls(steps, 0.0, interval_ms)
     dynamic = [quiver, particles, image, *ax_d.spines.values(), title_f, title_d]
-    return Explorer(fig, render, {"t": slider}, kind="flow-explorer", play=play, time_key="t",
-                    data={"xs": xs, "ts": sol.ts, "nfe": sol.nfe}, dynamic=dynamic,
-                    artists={"field": quiver, "particles": particles, "density": image, "title": title_f})
+    return Explorer(
+        fig,
+        render,
+        {"t": slider},
+        kind="flow-explorer",
+        play=play,
+        time_key="t",
+        data={"xs": xs, "ts": sol.ts, "nfe": sol.nfe},
+        dynamic=dynamic,
+        artists={"field": quiver, "particles": particles, "density": image, "title": title_f},
+    )
 
 
 def conditional_energy(path, x_0: Tensor, x_1: Tensor, nodes: int = 64) -> float:
@@ -367,12 +447,14 @@ def crossing_fraction(curves: np.ndarray | Tensor) -> float:
     owner = np.repeat(np.arange(n_lines), k - 1)
 
     def orient(p, q, r):  # sign of the cross product (q - p) x (r - p), all pairwise
-        return (q[..., 0] - p[..., 0]) * (r[..., 1] - p[..., 1]) - (q[..., 1] - p[..., 1]) * (r[..., 0] - p[..., 0])
+        return (q[..., 0] - p[..., 0]) * (r[..., 1] - p[..., 1]) - (q[..., 1] - p[..., 1]) * (
+            r[..., 0] - p[..., 0]
+        )
 
     crossed = np.zeros((n_lines, n_lines), dtype=bool)
     chunk = max(1, 2_000_000 // len(a))
     for s in range(0, len(a), chunk):
-        p, q = a[s:s + chunk, None], b[s:s + chunk, None]  # (C, 1, 2)
+        p, q = a[s : s + chunk, None], b[s : s + chunk, None]  # (C, 1, 2)
         d1, d2 = orient(p, q, a[None]), orient(p, q, b[None])  # (C, N)
         d3, d4 = orient(a[None], b[None], p), orient(a[None], b[None], q)
         hit = (d1 * d2 < 0) & (d3 * d4 < 0)
@@ -383,8 +465,16 @@ def crossing_fraction(curves: np.ndarray | Tensor) -> float:
     return float(crossed[np.triu_indices(n_lines, 1)].mean())
 
 
-def path_comparison(x_0: Tensor, x_1: Tensor, t: float = 0.5, a: float = 1.0, max_lines: int = 64,
-                    lims: P.Lims | None = None, frames: int = 50, interval_ms: int = 100) -> Explorer:
+def path_comparison(
+    x_0: Tensor,
+    x_1: Tensor,
+    t: float = 0.5,
+    a: float = 1.0,
+    max_lines: int = 64,
+    lims: P.Lims | None = None,
+    frames: int = 50,
+    interval_ms: int = 100,
+) -> Explorer:
     """Linear, OT-coupled, VP-diffusion and curved conditional paths side by side at one t. Section 6.2.3.
 
     Each panel shows the conditional paths of the first ``max_lines`` pairs (straight segments
@@ -398,8 +488,12 @@ def path_comparison(x_0: Tensor, x_1: Tensor, t: float = 0.5, a: float = 1.0, ma
     check_positive_int(frames, "frames")
     lims = P.as_lims(lims if lims is not None else _default_lims(x_0, x_1))
     x_0_ot = ot_pairing(x_0, x_1).x_0
-    panels = [("linear", linear_path(), x_0), ("OT-coupled", linear_path(), x_0_ot),
-              ("VP diffusion", vp_path(), x_0), ("curved", CurvedPath(a), x_0)]
+    panels = [
+        ("linear", linear_path(), x_0),
+        ("OT-coupled", linear_path(), x_0_ot),
+        ("VP diffusion", vp_path(), x_0),
+        ("curved", CurvedPath(a), x_0),
+    ]
     ts = torch.linspace(0, 1, 25)
     fig, axes = P.new_figure(4, size=(11.0, 3.9), dpi=DPI)
     movers, metrics = [], {}
@@ -410,13 +504,17 @@ def path_comparison(x_0: Tensor, x_1: Tensor, t: float = 0.5, a: float = 1.0, ma
             P.draw_trajectories(ax, curves, max_lines, color=P.GREY, alpha=0.5)
             P.draw_samples(ax, a0, color=P.OKABE_ITO["black"], size=5, alpha=0.35)
             P.draw_samples(ax, a1, color=P.OKABE_ITO["orange"], size=5, alpha=0.6)
-            x_t = P.draw_samples(ax, path.sample(a0, a1, t).x_t, color=P.OKABE_ITO["blue"], size=14, alpha=0.9)
+            x_t = P.draw_samples(
+                ax, path.sample(a0, a1, t).x_t, color=P.OKABE_ITO["blue"], size=14, alpha=0.9
+            )
             P.set_limits(ax, lims)
             energy = conditional_energy(path, src, x_1)
             crossing = crossing_fraction(curves.transpose(0, 1))
             metrics[name] = {"energy": energy, "crossing": crossing}
             energy_s = "∞" if math.isinf(energy) else f"{energy:.2f}"
-            ax.set_title(f"{name}\nenergy {energy_s}, crossing {crossing:.0%}", fontsize=P.FONT["text"])
+            ax.set_title(
+                f"{name}\nenergy {energy_s}, crossing {crossing:.0%}", fontsize=P.FONT["text"]
+            )
             ax.tick_params(labelleft=ax is axes[0])
             movers.append((path, a0, a1, x_t))
     suptitle = fig.suptitle("", fontsize=P.FONT["title"])
@@ -430,14 +528,32 @@ def path_comparison(x_0: Tensor, x_1: Tensor, t: float = 0.5, a: float = 1.0, ma
 
     slider, play = _time_controls(frames, t, interval_ms)
     dynamic = [scatter for *_, scatter in movers] + [suptitle]
-    return Explorer(fig, render, {"t": slider}, kind="path-comparison", play=play, time_key="t",
-                    data={"metrics": metrics, "x_0_ot": x_0_ot}, dynamic=dynamic,
-                    artists={**{name: m[-1] for (name, *_), m in zip(panels, movers, strict=True)}, "title": suptitle})
+    return Explorer(
+        fig,
+        render,
+        {"t": slider},
+        kind="path-comparison",
+        play=play,
+        time_key="t",
+        data={"metrics": metrics, "x_0_ot": x_0_ot},
+        dynamic=dynamic,
+        artists={
+            **{name: m[-1] for (name, *_), m in zip(panels, movers, strict=True)},
+            "title": suptitle,
+        },
+    )
 
 
-def divergence_explorer(field: Callable | None = None, n: int = 1000, lims: P.Lims = 2.5, steps: int = 50,
-                        radius: float | None = None, source_std: float = 1.0, seed: int = 0,
-                        interval_ms: int = 100) -> Explorer:
+def divergence_explorer(
+    field: Callable | None = None,
+    n: int = 1000,
+    lims: P.Lims = 2.5,
+    steps: int = 50,
+    radius: float | None = None,
+    source_std: float = 1.0,
+    seed: int = 0,
+    interval_ms: int = 100,
+) -> Explorer:
     """Divergence at work: the field's div v, particles coloured by log p_t, density in/out. Section 6.1.1.
 
     n particles x_0 ~ N(0, source_std^2 I) follow v = ``field`` (default: ``source_sink()``)
@@ -461,8 +577,13 @@ def divergence_explorer(field: Callable | None = None, n: int = 1000, lims: P.Li
         return torch.cat([field(x, t), -fm_fields.field_divergence(field, x, t)[:, None]], dim=1)
 
     with torch.no_grad():
-        sol = solve(augmented, torch.cat([x_0, torch.zeros(n, 1)], dim=1), method="rk4", steps=steps,
-                    return_trajectory=True)
+        sol = solve(
+            augmented,
+            torch.cat([x_0, torch.zeros(n, 1)], dim=1),
+            method="rk4",
+            steps=steps,
+            return_trajectory=True,
+        )
     xs = sol.xs[..., :2].detach()  # (K, n, 2)
     log_p = (log_p_0[None] + sol.xs[..., 2]).detach()  # (K, n): exact log p_t(x_t) along each path
     inside = xs.norm(dim=2) < radius
@@ -476,19 +597,28 @@ def divergence_explorer(field: Callable | None = None, n: int = 1000, lims: P.Li
     circle_v = P.draw_circle(ax_v, radius)
     title_v = ax_v.set_title("", fontsize=P.FONT["title"])
     lo, hi = np.percentile(log_p.numpy(), [2, 98])
-    particles = P.draw_samples(ax_p, xs[0], values=log_p[0], vmin=float(lo), vmax=float(hi), size=6, alpha=0.9)
+    particles = P.draw_samples(
+        ax_p, xs[0], values=log_p[0], vmin=float(lo), vmax=float(hi), size=6, alpha=0.9
+    )
     P.draw_circle(ax_p, radius)
     P.set_limits(ax_p, lims)
     title_p = ax_p.set_title("", fontsize=P.FONT["title"])
-    line_in, line_out = P.draw_series(ax_s, sol.ts, {f"inside |x| < {radius:g}": mean_in, "outside": mean_out},
-                  ylabel="mean p_t(x_t)", title="density of the particles")
+    line_in, line_out = P.draw_series(
+        ax_s,
+        sol.ts,
+        {f"inside |x| < {radius:g}": mean_in, "outside": mean_out},
+        ylabel="mean p_t(x_t)",
+        title="density of the particles",
+    )
     marker = P.draw_time_marker(ax_s, 0.0)
 
     def render(state: dict) -> None:
         t = float(state["t"])
         k = _index(t, xs.shape[0])
         P.update_samples(particles, xs[k], values=log_p[k])
-        P.update_signed(heat, P.divergence_on_grid(field, t, lims, 60))  # colour scale fixed at t = 0
+        P.update_signed(
+            heat, P.divergence_on_grid(field, t, lims, 60)
+        )  # colour scale fixed at t = 0
         P.update_field(quiver, field, t)
         P.move_time_marker(marker, t)
         title_v.set_text(f"div v and v at t = {t:.2f}")
@@ -496,19 +626,48 @@ def divergence_explorer(field: Callable | None = None, n: int = 1000, lims: P.Li
 
     slider, play = _time_controls(steps, 0.0, interval_ms)
     dynamic = [heat, *ax_v.spines.values(), quiver, circle_v, particles, marker, title_v, title_p]
-    artists = {"divergence": heat, "field": quiver, "particles": particles, "marker": marker,
-               "inside": line_in, "outside": line_out, "title": title_p}
-    return Explorer(fig, render, {"t": slider}, kind="divergence-explorer", play=play, time_key="t",
-                    dynamic=dynamic, artists=artists, data={"x_0": x_0, "xs": xs, "log_p": log_p, "ts": sol.ts, "mean_inside": mean_in,
-                          "mean_outside": mean_out})
+    artists = {
+        "divergence": heat,
+        "field": quiver,
+        "particles": particles,
+        "marker": marker,
+        "inside": line_in,
+        "outside": line_out,
+        "title": title_p,
+    }
+    return Explorer(
+        fig,
+        render,
+        {"t": slider},
+        kind="divergence-explorer",
+        play=play,
+        time_key="t",
+        dynamic=dynamic,
+        artists=artists,
+        data={
+            "x_0": x_0,
+            "xs": xs,
+            "log_p": log_p,
+            "ts": sol.ts,
+            "mean_inside": mean_in,
+            "mean_outside": mean_out,
+        },
+    )
 
 
 def _rms(a: Tensor, b: Tensor) -> float:
     return float((a - b).pow(2).sum(1).mean().sqrt())
 
 
-def solver_explorer(v: Callable, x_0: Tensor, reference: Tensor | None = None, lims: P.Lims = 3.0,
-                    max_steps: int = 50, methods: Sequence[str] = METHODS, curves: bool = True) -> Explorer:
+def solver_explorer(
+    v: Callable,
+    x_0: Tensor,
+    reference: Tensor | None = None,
+    lims: P.Lims = 3.0,
+    max_steps: int = 50,
+    methods: Sequence[str] = METHODS,
+    curves: bool = True,
+) -> Explorer:
     """Solvers compared: method dropdown and step count; samples, NFE and error. Section 6.5.2.
 
     The error is the RMS distance sqrt(mean ||x - x_ref||^2) of the samples at t = 1 to
@@ -552,16 +711,37 @@ def solver_explorer(v: Callable, x_0: Tensor, reference: Tensor | None = None, l
             series_x[m] = [nfe for _, nfe in pts]
             series_y[m] = [max(_rms(x, reference), 1e-12) for x, _ in pts]
         for i, m in enumerate(series_x):
-            ax_e.loglog(series_x[m], series_y[m], "o-", color=P.PALETTE[i], label=m, markersize=3, linewidth=1.5)
+            ax_e.loglog(
+                series_x[m],
+                series_y[m],
+                "o-",
+                color=P.PALETTE[i],
+                label=m,
+                markersize=3,
+                linewidth=1.5,
+            )
         if "dopri5" in methods:
             x, nfe = result("dopri5", 0)
-            ax_e.loglog([nfe], [max(_rms(x, reference), 1e-12)], "s", color=P.OKABE_ITO["black"], label="dopri5")
+            ax_e.loglog(
+                [nfe],
+                [max(_rms(x, reference), 1e-12)],
+                "s",
+                color=P.OKABE_ITO["black"],
+                label="dopri5",
+            )
         ax_e.legend(fontsize=P.FONT["legend"], frameon=False)
     ax_e.set_xlabel("NFE", fontsize=P.FONT["label"])
     ax_e.set_ylabel("RMS error at t = 1", fontsize=P.FONT["label"])
     ax_e.set_title("error vs cost", fontsize=P.FONT["title"])
-    current = ax_e.plot([], [], "o", markersize=12, markerfacecolor="none", markeredgecolor=P.OKABE_ITO["vermillion"],
-                        markeredgewidth=2)[0]
+    current = ax_e.plot(
+        [],
+        [],
+        "o",
+        markersize=12,
+        markerfacecolor="none",
+        markeredgecolor=P.OKABE_ITO["vermillion"],
+        markeredgewidth=2,
+    )[0]
 
     def render(state: dict) -> None:
         method, steps = state["method"], int(state["steps"])
@@ -574,20 +754,28 @@ def solver_explorer(v: Callable, x_0: Tensor, reference: Tensor | None = None, l
         text.set_text(P.format_metrics({"NFE": nfe, "RMS error": err}))
 
     method = widgets.Dropdown(options=list(methods), value=list(methods)[0], description="method")
-    steps = widgets.IntSlider(value=min(8, max_steps), min=1, max=max_steps, description="steps",
-                              continuous_update=False)
+    steps = widgets.IntSlider(
+        value=min(8, max_steps), min=1, max=max_steps, description="steps", continuous_update=False
+    )
 
     def toggle(change):
         steps.disabled = change["new"] == "dopri5"
 
     method.observe(toggle, names="value")
-    return Explorer(fig, render, {"method": method, "steps": steps}, kind="solver-explorer",
-                    data={"reference": reference, "cache": cache}, dynamic=[samples, current, title_s, text],
-                    artists={"samples": samples, "current": current, "metrics": text, "title": title_s})
+    return Explorer(
+        fig,
+        render,
+        {"method": method, "steps": steps},
+        kind="solver-explorer",
+        data={"reference": reference, "cache": cache},
+        dynamic=[samples, current, title_s, text],
+        artists={"samples": samples, "current": current, "metrics": text, "title": title_s},
+    )
 
 
-def hutchinson_explorer(v: Callable, x: Tensor, t: float = 0.5, k_max: int = 64, bins: int = 40,
-                        seed: int = 0) -> Explorer:
+def hutchinson_explorer(
+    v: Callable, x: Tensor, t: float = 0.5, k_max: int = 64, bins: int = 40, seed: int = 0
+) -> Explorer:
     """Hutchinson's trace estimator: k probes, Gaussian or Rademacher, vs the exact div v. Section 6.1.2.
 
     For each point of x: (B, D) the estimate is the mean of the first k of ``k_max`` probes
@@ -603,8 +791,12 @@ def hutchinson_explorer(v: Callable, x: Tensor, t: float = 0.5, k_max: int = 64,
     running = {}
     for probe in ("gaussian", "rademacher"):
         gen = torch.Generator().manual_seed(seed)
-        samples = divergence_hutchinson(v, x, t, k=k_max, probe=probe, generator=gen, return_samples=True).detach()
-        running[probe] = samples.cumsum(0) / torch.arange(1, k_max + 1, dtype=samples.dtype)[:, None]  # (k_max, B)
+        samples = divergence_hutchinson(
+            v, x, t, k=k_max, probe=probe, generator=gen, return_samples=True
+        ).detach()
+        running[probe] = (
+            samples.cumsum(0) / torch.arange(1, k_max + 1, dtype=samples.dtype)[:, None]
+        )  # (k_max, B)
     spread = float(max((running[p][0] - exact).abs().quantile(0.98) for p in running)) or 1.0
     edges = np.linspace(-spread, spread, bins + 1)
 
@@ -613,7 +805,9 @@ def hutchinson_explorer(v: Callable, x: Tensor, t: float = 0.5, k_max: int = 64,
     hi = float(max(exact.max(), max(r.max() for r in running.values())))
     pad = 0.05 * (hi - lo or 1.0)
     ax_s.plot([lo - pad, hi + pad], [lo - pad, hi + pad], color=P.GREY, linewidth=1)
-    points = ax_s.scatter(exact.numpy(), exact.numpy(), s=8, color=P.PALETTE[0], alpha=0.6, linewidths=0)
+    points = ax_s.scatter(
+        exact.numpy(), exact.numpy(), s=8, color=P.PALETTE[0], alpha=0.6, linewidths=0
+    )
     ax_s.set_xlim(lo - pad, hi + pad)
     ax_s.set_ylim(lo - pad, hi + pad)
     ax_s.set_xlabel("exact div v", fontsize=P.FONT["label"])
@@ -625,7 +819,11 @@ def hutchinson_explorer(v: Callable, x: Tensor, t: float = 0.5, k_max: int = 64,
     ax_h.set_title("errors over the points", fontsize=P.FONT["title"])
     text = P.draw_metrics(ax_h, {})
     # A fixed height (the tallest histogram over all k) keeps the axes static between frames.
-    top = max(np.histogram((r - exact).numpy(), bins=edges, density=True)[0].max() for rs in running.values() for r in rs)
+    top = max(
+        np.histogram((r - exact).numpy(), bins=edges, density=True)[0].max()
+        for rs in running.values()
+        for r in rs
+    )
     ax_h.set_ylim(0, 1.1 * float(top))
 
     def render(state: dict) -> None:
@@ -636,19 +834,38 @@ def hutchinson_explorer(v: Callable, x: Tensor, t: float = 0.5, k_max: int = 64,
         counts, _ = np.histogram(err.numpy(), bins=edges, density=True)
         hist.set_data(values=counts)
         title_s.set_text(f"{probe}, k = {k}")
-        text.set_text(P.format_metrics({"k": k, "bias": float(err.mean()), "RMS error": float(err.pow(2).mean().sqrt())}))
+        text.set_text(
+            P.format_metrics(
+                {"k": k, "bias": float(err.mean()), "RMS error": float(err.pow(2).mean().sqrt())}
+            )
+        )
 
     k = widgets.IntSlider(value=1, min=1, max=k_max, description="k", continuous_update=True)
-    probe = widgets.ToggleButtons(options=["gaussian", "rademacher"], value="gaussian", description="probe")
-    return Explorer(fig, render, {"k": k, "probe": probe}, kind="hutchinson-explorer",
-                    data={"exact": exact, "running_mean": running, "edges": edges},
-                    dynamic=[points, hist, title_s, text],
-                    artists={"points": points, "histogram": hist, "metrics": text, "title": title_s})
+    probe = widgets.ToggleButtons(
+        options=["gaussian", "rademacher"], value="gaussian", description="probe"
+    )
+    return Explorer(
+        fig,
+        render,
+        {"k": k, "probe": probe},
+        kind="hutchinson-explorer",
+        data={"exact": exact, "running_mean": running, "edges": edges},
+        dynamic=[points, hist, title_s, text],
+        artists={"points": points, "histogram": hist, "metrics": text, "title": title_s},
+    )
 
 
-def guidance_explorer(model: Callable, lims: P.Lims = 3.0, n: int = 500, steps: int = 8, method: str = "midpoint",
-                      x_0: Tensor | None = None, class_names: Sequence[str] | None = None, w_max: float = 6.0,
-                      seed: int = 0) -> Explorer:
+def guidance_explorer(
+    model: Callable,
+    lims: P.Lims = 3.0,
+    n: int = 500,
+    steps: int = 8,
+    method: str = "midpoint",
+    x_0: Tensor | None = None,
+    class_names: Sequence[str] | None = None,
+    w_max: float = 6.0,
+    seed: int = 0,
+) -> Explorer:
     """Classifier-free guidance: class y and scale w; samples of the guided field. Section 6.5.3.
 
     Samples are ``solve(guided_field(model, y, w), x_0, method, steps).x`` from fixed noise
@@ -659,12 +876,16 @@ def guidance_explorer(model: Callable, lims: P.Lims = 3.0, n: int = 500, steps: 
     _check_field(model, "model")
     num_classes = getattr(model, "num_classes", 0)
     if not num_classes:
-        raise ValueError("guidance needs a class-conditional model (VectorFieldMLP(num_classes=...))")
+        raise ValueError(
+            "guidance needs a class-conditional model (VectorFieldMLP(num_classes=...))"
+        )
     if x_0 is None:
         check_positive_int(n, "n")
         x_0 = torch.randn(n, 2, generator=torch.Generator().manual_seed(seed))
     check_points(x_0, "x_0", dim=2)
-    names = list(class_names) if class_names is not None else [f"class {i}" for i in range(num_classes)]
+    names = (
+        list(class_names) if class_names is not None else [f"class {i}" for i in range(num_classes)]
+    )
     if len(names) != num_classes:
         raise ValueError(f"class_names must name all {num_classes} classes; got {len(names)}")
     cache: dict[tuple[int, float], tuple[Tensor, int]] = {}
@@ -692,7 +913,18 @@ def guidance_explorer(model: Callable, lims: P.Lims = 3.0, n: int = 500, steps: 
         title.set_text(f"{names[y]}, w = {w:.2f}")
         text.set_text(P.format_metrics({"NFE": nfe, "std": float(x.std(0).mean())}))
 
-    y = widgets.Dropdown(options=[(name, i) for i, name in enumerate(names)], value=0, description="class")
-    w = widgets.FloatSlider(value=1.0, min=0.0, max=w_max, step=0.25, description="w", continuous_update=False)
-    return Explorer(fig, render, {"y": y, "w": w}, kind="guidance-explorer", data={"x_0": x_0, "cache": cache},
-                    dynamic=[samples, title, text], artists={"samples": samples, "metrics": text, "title": title})
+    y = widgets.Dropdown(
+        options=[(name, i) for i, name in enumerate(names)], value=0, description="class"
+    )
+    w = widgets.FloatSlider(
+        value=1.0, min=0.0, max=w_max, step=0.25, description="w", continuous_update=False
+    )
+    return Explorer(
+        fig,
+        render,
+        {"y": y, "w": w},
+        kind="guidance-explorer",
+        data={"x_0": x_0, "cache": cache},
+        dynamic=[samples, title, text],
+        artists={"samples": samples, "metrics": text, "title": title},
+    )

@@ -42,9 +42,13 @@ def pytest_sessionstart(session):
     import importlib.util
     from pathlib import Path
 
-    spec = importlib.util.spec_from_file_location("_fmlib_lab", Path(__file__).parent / "browser" / "lab.py")
+    spec = importlib.util.spec_from_file_location(
+        "_fmlib_lab", Path(__file__).parent / "browser" / "lab.py"
+    )
     lab = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(lab)
     reason = lab.unavailable_reason()
     if reason:
-        pytest.exit(f"FMLIB_REQUIRE_BROWSER=1 but the browser tests cannot run: {reason}", returncode=1)
+        pytest.exit(
+            f"FMLIB_REQUIRE_BROWSER=1 but the browser tests cannot run: {reason}", returncode=1
+        )

@@ -28,14 +28,17 @@ def _mixture(path_name="linear"):
 
 
 def _x(n, d=2, seed=0, scale=1.5):
-    return scale * torch.randn(n, d, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
+    return scale * torch.randn(
+        n, d, dtype=torch.float64, generator=torch.Generator().manual_seed(seed)
+    )
 
 
 def _scipy_mixture_logpdf(x, t, path_name, means=MEANS, covs=COVS, weights=WEIGHTS):
     a, s, _, _ = affine_coefficients(path_name, t)
     d = means.shape[1]
     comps = [
-        np.log(w) + multivariate_normal(a * m.numpy(), a**2 * c.numpy() + s**2 * np.eye(d)).logpdf(x.numpy())
+        np.log(w)
+        + multivariate_normal(a * m.numpy(), a**2 * c.numpy() + s**2 * np.eye(d)).logpdf(x.numpy())
         for m, c, w in zip(means, covs, weights.numpy(), strict=True)
     ]
     return logsumexp(np.stack(comps), axis=0)
@@ -109,7 +112,9 @@ def test_velocity_satisfies_the_cfm_regression_identity(path_name, kind):
     z = _regression_z_scores(target, path_name, target.velocity, t_max=t_max)
     assert np.abs(z).max() < 5, z
     # the same statistic sees a 20% error in the field: the test has power
-    z_bad = _regression_z_scores(target, path_name, lambda x, t: 0.8 * target.velocity(x, t), t_max=t_max)
+    z_bad = _regression_z_scores(
+        target, path_name, lambda x, t: 0.8 * target.velocity(x, t), t_max=t_max
+    )
     assert np.abs(z_bad).max() > 8
 
 
@@ -126,7 +131,9 @@ def test_gaussian_target_marginal_is_the_closed_form_gaussian(path_name, t):
     a, s, _, _ = affine_coefficients(path_name, t)
     if path_name == "linear":
         assert (a, s) == (t, 1 - t)
-    ref = multivariate_normal(a * m.numpy(), a**2 * s_cov.numpy() + s**2 * np.eye(2)).logpdf(x.numpy())
+    ref = multivariate_normal(a * m.numpy(), a**2 * s_cov.numpy() + s**2 * np.eye(2)).logpdf(
+        x.numpy()
+    )
     np.testing.assert_allclose(target.log_prob(x, t).numpy(), ref, rtol=1e-10, atol=1e-10)
 
 
@@ -134,8 +141,12 @@ def test_gaussian_target_marginal_is_the_closed_form_gaussian(path_name, t):
 @pytest.mark.parametrize("t", [0.1, 0.6, 1.0])
 def test_mixture_log_prob_matches_scipy(path_name, t):
     x = _x(20, 2, seed=4)
-    np.testing.assert_allclose(_mixture(path_name).log_prob(x, t).numpy(),
-                               _scipy_mixture_logpdf(x, t, path_name), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(
+        _mixture(path_name).log_prob(x, t).numpy(),
+        _scipy_mixture_logpdf(x, t, path_name),
+        rtol=1e-10,
+        atol=1e-10,
+    )
 
 
 @pytest.mark.parametrize("target_kind, t", [("mixture", 1.0), ("mixture", 0.5), ("empirical", 0.7)])
@@ -157,7 +168,9 @@ def test_score_is_the_gradient_of_log_prob(path_name, t):
     target = _mixture(path_name)
     x = _x(10, 2, seed=6).requires_grad_(True)
     (grad,) = torch.autograd.grad(target.log_prob(x, t).sum(), x)
-    np.testing.assert_allclose(target.score(x.detach(), t).numpy(), grad.numpy(), rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(
+        target.score(x.detach(), t).numpy(), grad.numpy(), rtol=1e-9, atol=1e-10
+    )
 
 
 @pytest.mark.parametrize("path_name", AFFINE_PATHS)
@@ -185,7 +198,9 @@ def test_sample_moments_match_the_mixture():
     x = target.sample(200_000, torch.Generator().manual_seed(0)).double().numpy()
     w, m, c = WEIGHTS.numpy(), MEANS.numpy(), COVS.numpy()
     mean = (w[:, None] * m).sum(0)
-    cov = sum(wj * (cj + np.outer(mj - mean, mj - mean)) for wj, mj, cj in zip(w, m, c, strict=True))
+    cov = sum(
+        wj * (cj + np.outer(mj - mean, mj - mean)) for wj, mj, cj in zip(w, m, c, strict=True)
+    )
     np.testing.assert_allclose(x.mean(0), mean, atol=0.01)
     np.testing.assert_allclose(np.cov(x.T), cov, atol=0.01)
 
@@ -199,7 +214,9 @@ def test_empirical_target_samples_its_points():
 
 def test_isotropic_covs_and_weights_arguments():
     iso = analytic.GaussianMixture(MEANS, torch.tensor([0.5, 2.0]), None)
-    full = analytic.GaussianMixture(MEANS, torch.stack([0.5 * torch.eye(2), 2.0 * torch.eye(2)]).double(), None)
+    full = analytic.GaussianMixture(
+        MEANS, torch.stack([0.5 * torch.eye(2), 2.0 * torch.eye(2)]).double(), None
+    )
     x = _x(5)
     torch.testing.assert_close(iso.log_prob(x, 0.6), full.log_prob(x, 0.6))
     with pytest.raises(ValueError, match="covs"):
@@ -213,11 +230,14 @@ def test_isotropic_covs_and_weights_arguments():
 # --- Gaussian W2 ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("m1, s1, m2, s2", [(0.0, 1.0, 0.0, 1.0), (1.0, 0.5, -2.0, 3.0), (0.3, 2.0, 0.3, 0.1)])
+@pytest.mark.parametrize(
+    "m1, s1, m2, s2", [(0.0, 1.0, 0.0, 1.0), (1.0, 0.5, -2.0, 3.0), (0.3, 2.0, 0.3, 0.1)]
+)
 def test_gaussian_w2_in_1d(m1, s1, m2, s2):
     """W2(N(m1, s1^2), N(m2, s2^2)) = sqrt((m1 - m2)^2 + (s1 - s2)^2)."""
-    val = analytic.gaussian_w2(torch.tensor([m1]), torch.tensor([[s1**2]]), torch.tensor([m2]),
-                               torch.tensor([[s2**2]]))
+    val = analytic.gaussian_w2(
+        torch.tensor([m1]), torch.tensor([[s1**2]]), torch.tensor([m2]), torch.tensor([[s2**2]])
+    )
     assert val == pytest.approx(np.hypot(m1 - m2, s1 - s2), rel=1e-6, abs=1e-7)
 
 
@@ -225,7 +245,9 @@ def test_gaussian_w2_with_commuting_covariances():
     """Diagonal covariances: W2^2 = |m1 - m2|^2 + ||S1^1/2 - S2^1/2||_F^2."""
     d1, d2 = np.array([0.5, 2.0, 1.0]), np.array([3.0, 0.2, 1.0])
     m1, m2 = np.array([0.0, 1.0, 2.0]), np.array([1.0, -1.0, 0.0])
-    val = analytic.gaussian_w2(torch.tensor(m1), torch.tensor(np.diag(d1)), torch.tensor(m2), torch.tensor(np.diag(d2)))
+    val = analytic.gaussian_w2(
+        torch.tensor(m1), torch.tensor(np.diag(d1)), torch.tensor(m2), torch.tensor(np.diag(d2))
+    )
     ref = np.sqrt(np.sum((m1 - m2) ** 2) + np.sum((np.sqrt(d1) - np.sqrt(d2)) ** 2))
     assert val == pytest.approx(ref, rel=1e-10)
 
@@ -234,7 +256,9 @@ def test_gaussian_w2_matches_scipy_sqrtm_formula_and_pot_on_samples():
     m1, m2 = np.array([0.0, 0.0]), np.array([2.0, 1.0])
     s1 = np.array([[1.0, 0.6], [0.6, 0.8]])
     s2 = np.array([[0.3, -0.2], [-0.2, 1.5]])
-    val = analytic.gaussian_w2(torch.tensor(m1), torch.tensor(s1), torch.tensor(m2), torch.tensor(s2))
+    val = analytic.gaussian_w2(
+        torch.tensor(m1), torch.tensor(s1), torch.tensor(m2), torch.tensor(s2)
+    )
     r2 = np.real(sqrtm(s2))
     ref = np.sqrt(np.sum((m1 - m2) ** 2) + np.trace(s1 + s2 - 2 * np.real(sqrtm(r2 @ s1 @ r2))))
     assert val == pytest.approx(ref, rel=1e-8)

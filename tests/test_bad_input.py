@@ -37,7 +37,9 @@ sizes = st.integers(min_value=1, max_value=6)
 def malformed_points(draw, dim: int = 2, fixed_dim: bool = True):
     """Not a floating (B, dim) tensor (finite or not). ``fixed_dim``: the entry point knows D, so a
     (B, D') tensor is wrong too (where D is free, e.g. solvers.solve, a (B, 3) tensor is fine)."""
-    kinds = ["1d", "3d", "int", "int32", "list", "ndarray", "none"] + (["wrong_dim"] if fixed_dim else [])
+    kinds = ["1d", "3d", "int", "int32", "list", "ndarray", "none"] + (
+        ["wrong_dim"] if fixed_dim else []
+    )
     kind = draw(st.sampled_from(kinds))
     b = draw(sizes)
     if kind == "1d":
@@ -80,8 +82,22 @@ out_of_range = st.one_of(
 @st.composite
 def bad_times(draw, batch: int):
     """Anything that is not a float or (batch,) tensor of times in [0, 1]."""
-    kind = draw(st.sampled_from(["float", "0d", "column", "wrong_len", "nan_entry", "2d", "str", "none",
-                                 "ndarray", "bool"]))
+    kind = draw(
+        st.sampled_from(
+            [
+                "float",
+                "0d",
+                "column",
+                "wrong_len",
+                "nan_entry",
+                "2d",
+                "str",
+                "none",
+                "ndarray",
+                "bool",
+            ]
+        )
+    )
     if kind == "float":
         return draw(out_of_range)
     if kind == "0d":
@@ -168,7 +184,9 @@ def test_model_rejects_bad_times(b, data_):
         models.VectorFieldMLP(hidden=8, depth=1)(_good(b), data_.draw(bad_times(b)))
 
 
-@given(b=sizes, kind=st.sampled_from(["float", "short", "too_big", "negative", "wrong_len", "list"]))
+@given(
+    b=sizes, kind=st.sampled_from(["float", "short", "too_big", "negative", "wrong_len", "list"])
+)
 def test_model_rejects_bad_labels(b, kind):
     m = models.VectorFieldMLP(hidden=8, depth=1, num_classes=3)
     y = {
@@ -199,8 +217,11 @@ def test_solve_rejects_bad_initial_points(bad, method):
         solvers.solve(linear_field, bad, method=method, steps=2)
 
 
-@given(value=st.one_of(out_of_range, st.just("0"), st.just(None)), which=st.sampled_from(["t0", "t1"]),
-       method=st.sampled_from(solvers.METHODS))
+@given(
+    value=st.one_of(out_of_range, st.just("0"), st.just(None)),
+    which=st.sampled_from(["t0", "t1"]),
+    method=st.sampled_from(solvers.METHODS),
+)
 def test_solve_rejects_bad_end_times(value, which, method):
     with pytest.raises(CLEAR, match=_named(which)):
         solvers.solve(linear_field, _good(), method=method, steps=2, **{which: value})
@@ -218,7 +239,9 @@ def test_solve_rejects_unknown_methods(method):
         solvers.solve(linear_field, _good(), method=method)
 
 
-@given(method=st.sampled_from(solvers.METHODS), kind=st.sampled_from(["rows", "cols", "1d", "list"]))
+@given(
+    method=st.sampled_from(solvers.METHODS), kind=st.sampled_from(["rows", "cols", "1d", "list"])
+)
 def test_solve_rejects_fields_returning_the_wrong_shape(method, kind):
     field = {
         "rows": lambda x, t: x[:-1],
@@ -253,12 +276,19 @@ def test_divergence_rejects_bad_times_even_for_a_plain_function(kind, b, data_):
 
 @given(kind=st.sampled_from(sorted(DIVERGENCES)), shape=st.sampled_from(["rows", "cols", "1d"]))
 def test_divergence_rejects_fields_returning_the_wrong_shape(kind, shape):
-    field = {"rows": lambda x, t: x[:-1], "cols": lambda x, t: x[:, :1], "1d": lambda x, t: x.sum(1)}[shape]
+    field = {
+        "rows": lambda x, t: x[:-1],
+        "cols": lambda x, t: x[:, :1],
+        "1d": lambda x, t: x.sum(1),
+    }[shape]
     with pytest.raises(ValueError, match="vector field"):
         DIVERGENCES[kind](field, _good(), 0.5)
 
 
-@given(k=st.one_of(st.integers(max_value=0), st.floats(0.5, 3.0)), probe=st.sampled_from(["gauss", "", "Rademacher"]))
+@given(
+    k=st.one_of(st.integers(max_value=0), st.floats(0.5, 3.0)),
+    probe=st.sampled_from(["gauss", "", "Rademacher"]),
+)
 def test_hutchinson_rejects_bad_k_and_probe(k, probe):
     with pytest.raises(CLEAR, match=_named("k")):
         likelihood.divergence_hutchinson(linear_field, _good(), 0.5, k=k)
@@ -276,7 +306,9 @@ def test_log_prob_rejects_a_bad_divergence_name_and_source():
     with pytest.raises(ValueError, match="divergence"):
         likelihood.log_prob(linear_field, _good(), divergence="trace")
     with pytest.raises(ValueError, match=_named("x")):
-        likelihood.log_prob(linear_field, _good(), source=data.StandardGaussian(3), method="euler", steps=1)
+        likelihood.log_prob(
+            linear_field, _good(), source=data.StandardGaussian(3), method="euler", steps=1
+        )
 
 
 # --- ot ------------------------------------------------------------------------------------------
@@ -284,8 +316,11 @@ def test_log_prob_rejects_a_bad_divergence_name_and_source():
 OT_FUNCS = {"w2": ot.w2, "ot_plan": ot.ot_plan}
 
 
-@given(fn=st.sampled_from(sorted(OT_FUNCS)), bad=st.one_of(bad_points(), st.just(torch.zeros(0, 2))),
-       which=st.sampled_from(["x", "y"]))
+@given(
+    fn=st.sampled_from(sorted(OT_FUNCS)),
+    bad=st.one_of(bad_points(), st.just(torch.zeros(0, 2))),
+    which=st.sampled_from(["x", "y"]),
+)
 def test_ot_rejects_bad_point_sets(fn, bad, which):
     args = {"x": _good(5), "y": _good(7), which: bad}
     with pytest.raises(CLEAR, match=_named(which)):
@@ -328,14 +363,24 @@ COUPLING_CALLS = {
 }
 
 
-@given(kind=st.sampled_from(sorted(COUPLING_CALLS)), bad=bad_points(), which=st.sampled_from(["x_0", "x_1"]))
+@given(
+    kind=st.sampled_from(sorted(COUPLING_CALLS)),
+    bad=bad_points(),
+    which=st.sampled_from(["x_0", "x_1"]),
+)
 def test_couplings_reject_bad_points(kind, bad, which):
     args = {"x_0": _good(), "x_1": _good(), which: bad}
     with pytest.raises(CLEAR, match=_named(which)):
         COUPLING_CALLS[kind](args["x_0"], args["x_1"])
 
 
-@given(kind=st.sampled_from(sorted(COUPLING_CALLS)), b0=sizes, b1=sizes, d0=st.integers(1, 3), d1=st.integers(1, 3))
+@given(
+    kind=st.sampled_from(sorted(COUPLING_CALLS)),
+    b0=sizes,
+    b1=sizes,
+    d0=st.integers(1, 3),
+    d1=st.integers(1, 3),
+)
 def test_couplings_reject_mismatched_shapes(kind, b0, b1, d0, d1):
     if (b0, d0) == (b1, d1):
         b1 += 1
@@ -343,9 +388,15 @@ def test_couplings_reject_mismatched_shapes(kind, b0, b1, d0, d1):
         COUPLING_CALLS[kind](_good(b0, d0), _good(b1, d1))
 
 
-@given(kind=st.sampled_from(["exact", "block", "sinkhorn"]), y=st.sampled_from(["short", "2d", "list"]))
+@given(
+    kind=st.sampled_from(["exact", "block", "sinkhorn"]), y=st.sampled_from(["short", "2d", "list"])
+)
 def test_ot_pairing_rejects_bad_labels(kind, y):
-    y_1 = {"short": torch.zeros(3, dtype=torch.long), "2d": torch.zeros(4, 1), "list": [0, 1, 2, 3]}[y]
+    y_1 = {
+        "short": torch.zeros(3, dtype=torch.long),
+        "2d": torch.zeros(4, 1),
+        "list": [0, 1, 2, 3],
+    }[y]
     with pytest.raises(ValueError, match=_named("y_1")):
         COUPLING_CALLS[kind](_good(), _good(), y_1=y_1)
 
@@ -358,7 +409,9 @@ def test_ot_pairing_rejects_bad_block_sizes(block):
 
 @given(x=st.integers(1, 6).map(lambda b: torch.full((b, 2), 0.3)))
 def test_sinkhorn_survives_identical_points(x):
-    out = couplings.ot_pairing(x, x.clone(), method="sinkhorn", generator=torch.Generator().manual_seed(0))
+    out = couplings.ot_pairing(
+        x, x.clone(), method="sinkhorn", generator=torch.Generator().manual_seed(0)
+    )
     assert torch.equal(out.x_0, x)
 
 
@@ -407,7 +460,9 @@ def test_mixture_rejects_bad_points(method, bad):
         getattr(MIXTURE, method)(bad, 0.5)
 
 
-@given(method=st.sampled_from(["log_prob", "score", "velocity", "posterior"]), b=sizes, data_=st.data())
+@given(
+    method=st.sampled_from(["log_prob", "score", "velocity", "posterior"]), b=sizes, data_=st.data()
+)
 def test_mixture_rejects_bad_times(method, b, data_):
     with pytest.raises(CLEAR, match=TIME_MSG):
         getattr(MIXTURE, method)(_good(b), data_.draw(bad_times(b)))
@@ -422,14 +477,19 @@ def test_mixture_rejects_bad_means(bad):
 # --- data ----------------------------------------------------------------------------------------
 
 
-@given(name=st.sampled_from(sorted(data.DATASETS)),
-       n=st.one_of(st.integers(max_value=0), st.floats(0.5, 10.0), st.just(True), st.just("10")))
+@given(
+    name=st.sampled_from(sorted(data.DATASETS)),
+    n=st.one_of(st.integers(max_value=0), st.floats(0.5, 10.0), st.just(True), st.just("10")),
+)
 def test_samplers_reject_bad_n(name, n):
     with pytest.raises(CLEAR, match=_named("n")):
         data.DATASETS[name](n, torch.Generator().manual_seed(0))
 
 
-@given(name=st.sampled_from(sorted(data.DATASETS)), g=st.sampled_from([0, "seed", np.random.default_rng(0)]))
+@given(
+    name=st.sampled_from(sorted(data.DATASETS)),
+    g=st.sampled_from([0, "seed", np.random.default_rng(0)]),
+)
 def test_samplers_reject_bad_generators(name, g):
     with pytest.raises(TypeError, match="generator"):
         data.DATASETS[name](4, g)

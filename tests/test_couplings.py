@@ -43,14 +43,18 @@ def test_independent_keeps_the_pairs():
     assert out.x_0 is x_0 and out.x_1 is x_1 and out.y_1 is y_1
 
 
-@pytest.mark.parametrize("n, d, seed", [(1, 2, 0), (2, 2, 1), (17, 2, 2), (64, 2, 3), (50, 5, 4), (128, 1, 5)])
+@pytest.mark.parametrize(
+    "n, d, seed", [(1, 2, 0), (2, 2, 1), (17, 2, 2), (64, 2, 3), (50, 5, 4), (128, 1, 5)]
+)
 def test_exact_ot_is_a_permutation_with_pot_optimal_cost(n, d, seed):
     x_0, x_1, y_1 = _batch(n, d, seed)
     out = couplings.ot_pairing(x_0, x_1, y_1)
     idx = _row_indices(out.x_0, x_0)
     assert sorted(idx.tolist()) == list(range(n)), "x_0 must be re-ordered, not resampled"
     assert out.x_1 is x_1 and torch.equal(out.y_1, y_1)
-    np.testing.assert_allclose(_mean_cost(out.x_0, x_1), _pot_optimum(x_0, x_1), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        _mean_cost(out.x_0, x_1), _pot_optimum(x_0, x_1), rtol=1e-9, atol=1e-12
+    )
     assert _mean_cost(out.x_0, x_1) <= _mean_cost(x_0, x_1) + 1e-12
 
 
@@ -83,8 +87,14 @@ def test_sinkhorn_returns_rows_of_x0_and_lowers_cost_on_average():
     gains = []
     for seed in range(10):
         x_0, x_1, y_1 = _batch(64, 2, seed)
-        out = couplings.ot_pairing(x_0, x_1, y_1, method="sinkhorn", reg=0.05,
-                                   generator=torch.Generator().manual_seed(seed))
+        out = couplings.ot_pairing(
+            x_0,
+            x_1,
+            y_1,
+            method="sinkhorn",
+            reg=0.05,
+            generator=torch.Generator().manual_seed(seed),
+        )
         _row_indices(out.x_0, x_0)
         assert out.x_1 is x_1 and torch.equal(out.y_1, y_1)
         gains.append(_mean_cost(x_0, x_1) - _mean_cost(out.x_0, x_1))
@@ -97,8 +107,12 @@ def test_sinkhorn_with_small_reg_approaches_exact_ot():
     opt = _pot_optimum(x_0, x_1)
     indep = _mean_cost(x_0, x_1)
     costs = [
-        _mean_cost(couplings.ot_pairing(x_0, x_1, method="sinkhorn", reg=0.02,
-                                        generator=torch.Generator().manual_seed(s)).x_0, x_1)
+        _mean_cost(
+            couplings.ot_pairing(
+                x_0, x_1, method="sinkhorn", reg=0.02, generator=torch.Generator().manual_seed(s)
+            ).x_0,
+            x_1,
+        )
         for s in range(5)
     ]
     # much closer to the optimum than to the independent pairing
@@ -107,8 +121,12 @@ def test_sinkhorn_with_small_reg_approaches_exact_ot():
 
 def test_sinkhorn_is_reproducible_with_a_generator():
     x_0, x_1, _ = _batch(32)
-    a = couplings.ot_pairing(x_0, x_1, method="sinkhorn", generator=torch.Generator().manual_seed(4))
-    b = couplings.ot_pairing(x_0, x_1, method="sinkhorn", generator=torch.Generator().manual_seed(4))
+    a = couplings.ot_pairing(
+        x_0, x_1, method="sinkhorn", generator=torch.Generator().manual_seed(4)
+    )
+    b = couplings.ot_pairing(
+        x_0, x_1, method="sinkhorn", generator=torch.Generator().manual_seed(4)
+    )
     assert torch.equal(a.x_0, b.x_0)
 
 

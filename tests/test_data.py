@@ -134,7 +134,9 @@ def test_circles_radii():
 def _distance_to_moons(xy: np.ndarray) -> np.ndarray:
     """Distance of raw (unstandardised) points to the nearer of the two noiseless moon arcs."""
     s = np.linspace(0, np.pi, 2001)
-    arcs = np.concatenate([np.stack([np.cos(s), np.sin(s)], 1), np.stack([1 - np.cos(s), 0.5 - np.sin(s)], 1)])
+    arcs = np.concatenate(
+        [np.stack([np.cos(s), np.sin(s)], 1), np.stack([1 - np.cos(s), 0.5 - np.sin(s)], 1)]
+    )
     return np.sqrt(((xy[:, None, :] - arcs[None]) ** 2).sum(-1)).min(1)
 
 
@@ -157,6 +159,10 @@ def test_iid_moons_follow_the_same_law_as_make_moons():
 def test_stratified_moons_split_exactly_in_half_iid_do_not():
     y_strat = data.two_moons(1001, torch.Generator().manual_seed(0), labels=True).y
     assert y_strat.sum().item() in (500, 501)
-    counts = [data.two_moons(1000, torch.Generator().manual_seed(s), stratified=False, labels=True).y.sum().item()
-              for s in range(20)]
+    counts = [
+        data.two_moons(1000, torch.Generator().manual_seed(s), stratified=False, labels=True)
+        .y.sum()
+        .item()
+        for s in range(20)
+    ]
     assert len(set(counts)) > 5  # binomial fluctuation

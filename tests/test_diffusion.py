@@ -17,7 +17,9 @@ COVS = torch.tensor([0.3, 0.1, 0.5], dtype=torch.float64)
 
 
 def _x(n, seed=0):
-    return 1.5 * torch.randn(n, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
+    return 1.5 * torch.randn(
+        n, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(seed)
+    )
 
 
 @pytest.mark.parametrize("path_name", AFFINE_PATHS)
@@ -26,10 +28,17 @@ def test_score_to_velocity_and_back_are_inverses(path_name, t):
     path = AFFINE_PATHS[path_name]()
     x, score = _x(8, 1), _x(8, 2)
     vel = diffusion.score_to_velocity(score, x, t, path)
-    np.testing.assert_allclose(diffusion.velocity_to_score(vel, x, t, path).numpy(), score.numpy(), rtol=1e-9,
-                               atol=1e-10)
-    np.testing.assert_allclose(diffusion.score_to_velocity(diffusion.velocity_to_score(score, x, t, path), x, t,
-                                                           path).numpy(), score.numpy(), rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(
+        diffusion.velocity_to_score(vel, x, t, path).numpy(), score.numpy(), rtol=1e-9, atol=1e-10
+    )
+    np.testing.assert_allclose(
+        diffusion.score_to_velocity(
+            diffusion.velocity_to_score(score, x, t, path), x, t, path
+        ).numpy(),
+        score.numpy(),
+        rtol=1e-9,
+        atol=1e-10,
+    )
 
 
 @pytest.mark.parametrize("path_name", AFFINE_PATHS)
@@ -39,8 +48,12 @@ def test_score_to_velocity_matches_tweedie_written_out(path_name, t):
     a, s, da, ds = affine_coefficients(path_name, t)
     x, score = _x(6, 3), _x(6, 4)
     expected = da * (x + s**2 * score) / a + ds * (-s * score)
-    np.testing.assert_allclose(diffusion.score_to_velocity(score, x, t, AFFINE_PATHS[path_name]()).numpy(),
-                               expected.numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(
+        diffusion.score_to_velocity(score, x, t, AFFINE_PATHS[path_name]()).numpy(),
+        expected.numpy(),
+        rtol=1e-10,
+        atol=1e-10,
+    )
 
 
 @pytest.mark.parametrize("path_name", AFFINE_PATHS)
@@ -49,8 +62,12 @@ def test_mixture_score_maps_to_mixture_velocity(path_name, t):
     """Two independently coded closed forms of one marginal path agree through the Tweedie map."""
     mix = analytic.GaussianMixture(MEANS, COVS, None, AFFINE_PATHS[path_name]())
     x = _x(10, 5)
-    np.testing.assert_allclose(diffusion.score_to_velocity(mix.score(x, t), x, t, mix.path).numpy(),
-                               mix.velocity(x, t).numpy(), rtol=1e-8, atol=1e-9)
+    np.testing.assert_allclose(
+        diffusion.score_to_velocity(mix.score(x, t), x, t, mix.path).numpy(),
+        mix.velocity(x, t).numpy(),
+        rtol=1e-8,
+        atol=1e-9,
+    )
 
 
 @pytest.mark.parametrize("t", [0.0, *TIMES])
@@ -94,7 +111,9 @@ def test_reverse_sde_sample_reaches_a_gaussian_target():
     np.testing.assert_allclose(x.mean(0).numpy(), m.numpy(), atol=0.05)
     np.testing.assert_allclose(x.var(0).numpy(), [s2, s2], rtol=0.12)
     # with the score switched off the samples stay pure noise: the test can fail
-    y = diffusion.reverse_sde_sample(lambda x, t: torch.zeros_like(x), sde, x_init, steps=50, generator=g)
+    y = diffusion.reverse_sde_sample(
+        lambda x, t: torch.zeros_like(x), sde, x_init, steps=50, generator=g
+    )
     assert (y.mean(0) - m).abs().max() > 0.5
 
 
@@ -102,8 +121,12 @@ def test_reverse_sde_sample_is_reproducible():
     sde = diffusion.VPSDE()
     score = lambda x, t: -x
     x_init = _x(5, 8)
-    a = diffusion.reverse_sde_sample(score, sde, x_init, steps=10, generator=torch.Generator().manual_seed(1))
-    b = diffusion.reverse_sde_sample(score, sde, x_init, steps=10, generator=torch.Generator().manual_seed(1))
+    a = diffusion.reverse_sde_sample(
+        score, sde, x_init, steps=10, generator=torch.Generator().manual_seed(1)
+    )
+    b = diffusion.reverse_sde_sample(
+        score, sde, x_init, steps=10, generator=torch.Generator().manual_seed(1)
+    )
     assert torch.equal(a, b)
 
 
@@ -118,8 +141,13 @@ def test_probability_flow_ode_transports_noise_to_the_target():
     n = 4000
     c0 = torch.linalg.cholesky(a0**2 * cov + s0**2 * torch.eye(2, dtype=torch.float64))
     x_init = a0 * m + torch.randn(n, 2, generator=g, dtype=torch.float64) @ c0.T
-    x = solvers.solve(diffusion.probability_flow_field(target.score, sde), x_init, t1=1 - 1e-4, method="rk4",
-                      steps=100).x
+    x = solvers.solve(
+        diffusion.probability_flow_field(target.score, sde),
+        x_init,
+        t1=1 - 1e-4,
+        method="rk4",
+        steps=100,
+    ).x
     np.testing.assert_allclose(x.mean(0).numpy(), m.numpy(), atol=0.04)
     np.testing.assert_allclose(torch.cov(x.T).numpy(), cov.numpy(), atol=0.04)
 

@@ -37,7 +37,9 @@ def test_source_sink_matches_its_formula_and_autograd(radius, strength):
     torch.testing.assert_close(v.divergence(x, 0.5), divergence_exact(v, x, 0.5))
     torch.testing.assert_close(v.curl(x), torch.zeros(len(x), dtype=x.dtype))
     jac = fd_jacobian(v, x)
-    torch.testing.assert_close(jac[:, 1, 0] - jac[:, 0, 1], torch.zeros(len(x), dtype=x.dtype), atol=1e-6, rtol=0)
+    torch.testing.assert_close(
+        jac[:, 1, 0] - jac[:, 0, 1], torch.zeros(len(x), dtype=x.dtype), atol=1e-6, rtol=0
+    )
 
 
 def test_source_sink_points_out_inside_and_in_outside():
@@ -55,8 +57,12 @@ def test_rotation_is_divergence_free_with_curl_two_omega(omega):
     v = fields.rotation(omega)
     x = points()
     jac = fd_jacobian(v, x)
-    torch.testing.assert_close(jac[:, 0, 0] + jac[:, 1, 1], torch.zeros(len(x), dtype=x.dtype), atol=1e-8, rtol=0)
-    torch.testing.assert_close(jac[:, 1, 0] - jac[:, 0, 1], torch.full((len(x),), 2 * omega, dtype=x.dtype))
+    torch.testing.assert_close(
+        jac[:, 0, 0] + jac[:, 1, 1], torch.zeros(len(x), dtype=x.dtype), atol=1e-8, rtol=0
+    )
+    torch.testing.assert_close(
+        jac[:, 1, 0] - jac[:, 0, 1], torch.full((len(x),), 2 * omega, dtype=x.dtype)
+    )
     torch.testing.assert_close(v.divergence(x), torch.zeros(len(x), dtype=x.dtype))
     torch.testing.assert_close(v.curl(x), torch.full((len(x),), 2 * omega, dtype=x.dtype))
     torch.testing.assert_close(divergence_exact(v, x, 0.0), torch.zeros(len(x), dtype=x.dtype))
@@ -78,7 +84,9 @@ def test_gradient_field_is_minus_grad_of_wells_curl_free_with_divergence():
     torch.testing.assert_close(v(x, 0.2), -grad_u)
     torch.testing.assert_close(v.divergence(x, 0.2), divergence_exact(v, x, 0.2))
     jac = fd_jacobian(v, x)
-    torch.testing.assert_close(jac[:, 1, 0] - jac[:, 0, 1], torch.zeros(len(x), dtype=x.dtype), atol=1e-6, rtol=0)
+    torch.testing.assert_close(
+        jac[:, 1, 0] - jac[:, 0, 1], torch.zeros(len(x), dtype=x.dtype), atol=1e-6, rtol=0
+    )
     torch.testing.assert_close(v.curl(x), torch.zeros(len(x), dtype=x.dtype))
     assert float(v.divergence(x).abs().max()) > 0.1
     # inside a well the flow converges: div v < 0 at each centre
@@ -102,10 +110,16 @@ def test_helpers_use_closed_forms_and_fall_back_to_autograd():
 
     x = points(8)
     # a plain callable: autograd, compared with the trace and the antisymmetric part of A
-    torch.testing.assert_close(fields.field_divergence(linear, x, 0.5), torch.full((8,), 2.3, dtype=x.dtype))
-    torch.testing.assert_close(fields.field_curl(linear, x, 0.5), torch.full((8,), 0.7 + 1.2, dtype=x.dtype))
+    torch.testing.assert_close(
+        fields.field_divergence(linear, x, 0.5), torch.full((8,), 2.3, dtype=x.dtype)
+    )
+    torch.testing.assert_close(
+        fields.field_curl(linear, x, 0.5), torch.full((8,), 0.7 + 1.2, dtype=x.dtype)
+    )
     # an AnalyticField: its own closed forms are used (sentinels prove it)
-    sentinel = fields.AnalyticField(linear, lambda x, t: torch.full((len(x),), 42.0), lambda x, t: torch.full((len(x),), -7.0))
+    sentinel = fields.AnalyticField(
+        linear, lambda x, t: torch.full((len(x),), 42.0), lambda x, t: torch.full((len(x),), -7.0)
+    )
     assert bool((fields.field_divergence(sentinel, x) == 42).all())
     assert bool((fields.field_curl(sentinel, x) == -7).all())
 

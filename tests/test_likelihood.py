@@ -64,8 +64,12 @@ def test_exact_divergence_of_linear_field_is_trace(d):
 @pytest.mark.parametrize("t", [0.0, 0.4, 1.0])
 def test_exact_divergence_of_nonlinear_field_matches_finite_differences(d, t):
     x = _x(9, d, seed=1)
-    np.testing.assert_allclose(likelihood.divergence_exact(nonlinear_field, x, t).numpy(),
-                               fd_divergence(nonlinear_field, x, t).numpy(), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(
+        likelihood.divergence_exact(nonlinear_field, x, t).numpy(),
+        fd_divergence(nonlinear_field, x, t).numpy(),
+        rtol=1e-6,
+        atol=1e-7,
+    )
 
 
 def test_divergence_with_per_sample_times():
@@ -81,14 +85,18 @@ def test_constant_field_has_zero_divergence():
     v = lambda x, t: torch.ones_like(x)  # does not depend on x at all: no autograd graph
     x = _x(4, 3)
     assert torch.equal(likelihood.divergence_exact(v, x, 0.5), torch.zeros(4, dtype=torch.float64))
-    assert torch.equal(likelihood.divergence_hutchinson(v, x, 0.5, k=3), torch.zeros(4, dtype=torch.float64))
+    assert torch.equal(
+        likelihood.divergence_hutchinson(v, x, 0.5, k=3), torch.zeros(4, dtype=torch.float64)
+    )
 
 
 def test_create_graph_gives_second_derivatives():
     """div of v(x) = x^3 (elementwise) is 3 sum x^2, whose gradient is 6 x."""
     x = _x(4, 3).requires_grad_(True)
     div = likelihood.divergence_exact(lambda x, t: x**3, x, 0.5, create_graph=True)
-    np.testing.assert_allclose(div.detach().numpy(), 3 * (x.detach() ** 2).sum(1).numpy(), rtol=1e-12)
+    np.testing.assert_allclose(
+        div.detach().numpy(), 3 * (x.detach() ** 2).sum(1).numpy(), rtol=1e-12
+    )
     (g,) = torch.autograd.grad(div.sum(), x)
     np.testing.assert_allclose(g.numpy(), 6 * x.detach().numpy(), rtol=1e-12)
 
@@ -103,8 +111,9 @@ def test_hutchinson_mean_converges_to_exact(probe, d):
     n = 40_000
     base = _x(3, d, seed=2)
     x = base.repeat_interleave(n // 4, dim=0)[: 3 * (n // 4)]
-    est = likelihood.divergence_hutchinson(nonlinear_field, x, 0.6, k=1, probe=probe,
-                                           generator=torch.Generator().manual_seed(0))
+    est = likelihood.divergence_hutchinson(
+        nonlinear_field, x, 0.6, k=1, probe=probe, generator=torch.Generator().manual_seed(0)
+    )
     exact = fd_divergence(nonlinear_field, base, 0.6).numpy()
     est = est.reshape(3, -1).numpy()
     se = est.std(axis=1, ddof=1) / np.sqrt(est.shape[1])
@@ -115,10 +124,13 @@ def test_hutchinson_mean_converges_to_exact(probe, d):
 def test_hutchinson_return_samples_and_mean(probe):
     x = _x(6, 3)
     g = lambda: torch.Generator().manual_seed(5)
-    samples = likelihood.divergence_hutchinson(nonlinear_field, x, 0.3, k=7, probe=probe, generator=g(),
-                                               return_samples=True)
+    samples = likelihood.divergence_hutchinson(
+        nonlinear_field, x, 0.3, k=7, probe=probe, generator=g(), return_samples=True
+    )
     assert samples.shape == (7, 6)
-    mean = likelihood.divergence_hutchinson(nonlinear_field, x, 0.3, k=7, probe=probe, generator=g())
+    mean = likelihood.divergence_hutchinson(
+        nonlinear_field, x, 0.3, k=7, probe=probe, generator=g()
+    )
     torch.testing.assert_close(mean, samples.mean(0))
 
 
@@ -137,7 +149,9 @@ def test_hutchinson_variances_match_closed_forms(symmetric, d):
     est_g = likelihood.divergence_hutchinson(v, x, 0.5, probe="gaussian", generator=gen).numpy()
     est_r = likelihood.divergence_hutchinson(v, x, 0.5, probe="rademacher", generator=gen).numpy()
     np.testing.assert_allclose(est_g.mean(), np.trace(a), atol=5 * np.sqrt(var_gauss / x.shape[0]))
-    np.testing.assert_allclose(est_r.mean(), np.trace(a), atol=5 * np.sqrt(var_rad / x.shape[0]) + 1e-12)
+    np.testing.assert_allclose(
+        est_r.mean(), np.trace(a), atol=5 * np.sqrt(var_rad / x.shape[0]) + 1e-12
+    )
     np.testing.assert_allclose(est_g.var(ddof=1), var_gauss, rtol=0.06)
     np.testing.assert_allclose(est_r.var(ddof=1), var_rad, rtol=0.06)
     assert est_r.var() < est_g.var()
@@ -145,7 +159,9 @@ def test_hutchinson_variances_match_closed_forms(symmetric, d):
 
 def test_rademacher_is_exact_for_a_diagonal_jacobian():
     a = np.diag([0.5, -2.0, 3.0])
-    est = likelihood.divergence_hutchinson(affine_field(a, np.zeros(3)), _x(100, 3), 0.5, probe="rademacher")
+    est = likelihood.divergence_hutchinson(
+        affine_field(a, np.zeros(3)), _x(100, 3), 0.5, probe="rademacher"
+    )
     np.testing.assert_allclose(est.numpy(), 1.5, rtol=1e-12)
 
 
@@ -155,8 +171,12 @@ def test_hutchinson_variance_falls_as_one_over_k(probe):
     v = affine_field(a, np.zeros(3))
     x = _x(20_000, 3, seed=4)
     gen = torch.Generator().manual_seed(2)
-    var_1 = likelihood.divergence_hutchinson(v, x, 0.5, k=1, probe=probe, generator=gen).var().item()
-    var_16 = likelihood.divergence_hutchinson(v, x, 0.5, k=16, probe=probe, generator=gen).var().item()
+    var_1 = (
+        likelihood.divergence_hutchinson(v, x, 0.5, k=1, probe=probe, generator=gen).var().item()
+    )
+    var_16 = (
+        likelihood.divergence_hutchinson(v, x, 0.5, k=16, probe=probe, generator=gen).var().item()
+    )
     assert 16 * 0.8 < var_1 / var_16 < 16 * 1.2
 
 
@@ -177,8 +197,10 @@ def affine_pushforward(a: np.ndarray, b: np.ndarray):
 
 
 @pytest.mark.parametrize("d", [1, 2, 3])
-@pytest.mark.parametrize("method, kw, tol", [("dopri5", {"rtol": 1e-9, "atol": 1e-9}, 1e-6),
-                                             ("rk4", {"steps": 40}, 1e-5)])
+@pytest.mark.parametrize(
+    "method, kw, tol",
+    [("dopri5", {"rtol": 1e-9, "atol": 1e-9}, 1e-6), ("rk4", {"steps": 40}, 1e-5)],
+)
 def test_log_prob_of_affine_flow_matches_scipy(d, method, kw, tol):
     a, b = _matrix(d, seed=20 + d), np.linspace(-1, 1, d)
     mean, cov = affine_pushforward(a, b)
@@ -191,8 +213,12 @@ def test_log_prob_of_affine_flow_matches_scipy(d, method, kw, tol):
 def test_log_prob_of_constant_field_is_a_shifted_gaussian():
     b = np.array([1.0, -2.0])
     x_1 = _x(5, 2)
-    ours = likelihood.log_prob(lambda x, t: torch.tensor(b).expand_as(x), x_1, method="euler", steps=3)
-    np.testing.assert_allclose(ours.numpy(), multivariate_normal(b, np.eye(2)).logpdf(x_1.numpy()), rtol=1e-12)
+    ours = likelihood.log_prob(
+        lambda x, t: torch.tensor(b).expand_as(x), x_1, method="euler", steps=3
+    )
+    np.testing.assert_allclose(
+        ours.numpy(), multivariate_normal(b, np.eye(2)).logpdf(x_1.numpy()), rtol=1e-12
+    )
 
 
 def test_hutchinson_log_prob_is_unbiased():
@@ -201,8 +227,14 @@ def test_hutchinson_log_prob_is_unbiased():
     point = torch.tensor([[0.5, -0.4]], dtype=torch.float64)
     exact = multivariate_normal(mean, cov).logpdf(point[0].numpy())
     x_1 = point.repeat(4000, 1)
-    est = likelihood.log_prob(affine_field(a, b), x_1, method="rk4", steps=8, divergence="hutchinson",
-                              generator=torch.Generator().manual_seed(0)).numpy()
+    est = likelihood.log_prob(
+        affine_field(a, b),
+        x_1,
+        method="rk4",
+        steps=8,
+        divergence="hutchinson",
+        generator=torch.Generator().manual_seed(0),
+    ).numpy()
     se = est.std(ddof=1) / np.sqrt(est.size)
     assert est.std() > 0.01  # the estimate is noisy per sample ...
     assert abs(est.mean() - exact) < 5 * se + 1e-4  # ... but unbiased
@@ -214,7 +246,9 @@ def test_log_prob_with_exact_gaussian_velocity_is_the_gaussian_density(path_name
     mean = torch.tensor([1.0, -0.5], dtype=torch.float64)
     cov = torch.tensor([[0.6, 0.25], [0.25, 0.4]], dtype=torch.float64)
     target = analytic.gaussian_target(mean, cov, path)
-    x_1 = torch.tensor(np.random.default_rng(0).multivariate_normal(mean.numpy(), cov.numpy(), size=8))
+    x_1 = torch.tensor(
+        np.random.default_rng(0).multivariate_normal(mean.numpy(), cov.numpy(), size=8)
+    )
     ours = likelihood.log_prob(target, x_1, method="dopri5", rtol=1e-8, atol=1e-8).numpy()
     ref = multivariate_normal(mean.numpy(), cov.numpy()).logpdf(x_1.numpy())
     np.testing.assert_allclose(ours, ref, atol=1e-5)
@@ -237,8 +271,9 @@ def test_log_prob_gradient_wrt_parameters_matches_finite_differences():
         return likelihood.log_prob(Linear(a), x_1, method="rk4", steps=10, create_graph=True).sum()
 
     model = Linear(a0)
-    (grad,) = torch.autograd.grad(likelihood.log_prob(model, x_1, method="rk4", steps=10,
-                                                      create_graph=True).sum(), model.a)
+    (grad,) = torch.autograd.grad(
+        likelihood.log_prob(model, x_1, method="rk4", steps=10, create_graph=True).sum(), model.a
+    )
     h = 1e-6
     fd = np.zeros((2, 2))
     for i in range(2):

@@ -106,10 +106,15 @@ def test_guided_field_is_the_cfg_combination():
     cond = torch.full((6,), 1, dtype=torch.long)
     v_null, v_cond = m(x, t, null), m(x, t, cond)
     for w in (0.0, 1.0, 2.5):
-        torch.testing.assert_close(models.guided_field(m, 1, w)(x, t), (1 - w) * v_null + w * v_cond,
-                                   rtol=1e-5, atol=1e-6)
-    torch.testing.assert_close(models.guided_field(m, cond, 3.0)(x, t), v_null + 3.0 * (v_cond - v_null),
-                               rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(
+            models.guided_field(m, 1, w)(x, t), (1 - w) * v_null + w * v_cond, rtol=1e-5, atol=1e-6
+        )
+    torch.testing.assert_close(
+        models.guided_field(m, cond, 3.0)(x, t),
+        v_null + 3.0 * (v_cond - v_null),
+        rtol=1e-5,
+        atol=1e-6,
+    )
     with pytest.raises(ValueError, match="class-conditional"):
         models.guided_field(_model(), 0)
     with pytest.raises(ValueError, match="y must"):
@@ -118,7 +123,9 @@ def test_guided_field_is_the_cfg_combination():
 
 def test_save_load_round_trip(tmp_path):
     src, dst = _model(seed=1, num_classes=2), _model(seed=2, num_classes=2)
-    assert not all(torch.equal(a, b) for a, b in zip(src.parameters(), dst.parameters(), strict=True))
+    assert not all(
+        torch.equal(a, b) for a, b in zip(src.parameters(), dst.parameters(), strict=True)
+    )
     file = tmp_path / "model.pt"
     models.save_model(src, str(file))
     state = torch.load(str(file), weights_only=True)  # plain tensors only, no pickled code

@@ -81,7 +81,9 @@ def test_kinetic_energy_of_straight_constant_speed_lines(uneven):
     x_0, x_1 = _pts(50, 2, 9), _pts(50, 2, 10) * 2 + 3
     if uneven:
         inner = torch.sort(torch.rand(17, dtype=torch.float64)).values
-        ts = torch.cat([torch.zeros(1, dtype=torch.float64), inner, torch.ones(1, dtype=torch.float64)])
+        ts = torch.cat(
+            [torch.zeros(1, dtype=torch.float64), inner, torch.ones(1, dtype=torch.float64)]
+        )
     else:
         ts = torch.linspace(0, 1, 21, dtype=torch.float64)
     xs = _straight_trajectory(x_0, x_1, ts)
@@ -113,7 +115,9 @@ def test_straightness_of_lines_and_of_the_curved_path():
     s = ot.straightness(xs)
     # chord |d| over arc length int_0^1 sqrt(|d|^2 + a^2 (1 - 2t)^2) dt
     d = (x_1 - x_0).norm(dim=1).numpy()
-    ref = np.mean([di / quad(lambda t, di=di: np.sqrt(di**2 + a**2 * (1 - 2 * t) ** 2), 0, 1)[0] for di in d])
+    ref = np.mean(
+        [di / quad(lambda t, di=di: np.sqrt(di**2 + a**2 * (1 - 2 * t) ** 2), 0, 1)[0] for di in d]
+    )
     assert s < 1
     np.testing.assert_allclose(s, ref, rtol=1e-5)
 
@@ -133,9 +137,16 @@ def test_w2_report_against_a_shifted_sampler():
     assert report.ratio == pytest.approx(report.w2 / report.floor)
     assert "noise floor" in str(report)
     # the median over draws is the median of W2 of the draws, recomputed here with the same seeds
-    vals = [ot.w2(shifted(200, torch.Generator().manual_seed(2 * k)),
-                  target(200, torch.Generator().manual_seed(2 * k + 1 + 10_000))) for k in range(3)]
-    assert ot.w2_median(shifted, target, n=200, draws=3) == pytest.approx(float(np.median(vals)), rel=1e-12)
+    vals = [
+        ot.w2(
+            shifted(200, torch.Generator().manual_seed(2 * k)),
+            target(200, torch.Generator().manual_seed(2 * k + 1 + 10_000)),
+        )
+        for k in range(3)
+    ]
+    assert ot.w2_median(shifted, target, n=200, draws=3) == pytest.approx(
+        float(np.median(vals)), rel=1e-12
+    )
 
 
 def test_trajectory_argument_errors():

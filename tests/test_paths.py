@@ -19,7 +19,9 @@ PATH_SHAPES = [(n, s) for n in PATHS for s in SHAPES if not (n.startswith("curve
 
 def _points(shape, seed=0, dtype=torch.float64):
     g = torch.Generator().manual_seed(seed)
-    return torch.randn(shape, generator=g, dtype=dtype), 2 + torch.randn(shape, generator=g, dtype=dtype)
+    return torch.randn(shape, generator=g, dtype=dtype), 2 + torch.randn(
+        shape, generator=g, dtype=dtype
+    )
 
 
 @pytest.mark.parametrize("name, shape", PATH_SHAPES)
@@ -48,7 +50,8 @@ def test_affine_coefficients_match_closed_form(name, t):
 
 
 @pytest.mark.parametrize(
-    "name, shape", [(n, s) for n, s in PATH_SHAPES if n in ("linear", "cosine", "curved-0.7", "curved--1.5")]
+    "name, shape",
+    [(n, s) for n, s in PATH_SHAPES if n in ("linear", "cosine", "curved-0.7", "curved--1.5")],
 )
 def test_endpoints(name, shape):
     path = PATHS[name]()

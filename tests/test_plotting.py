@@ -49,8 +49,16 @@ def test_new_figure_is_agg_and_unknown_to_pyplot():
 
 def test_palette_is_okabe_ito():
     assert len(set(P.PALETTE)) == 8
-    assert {c.upper() for c in P.PALETTE} == {"#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2",
-                                              "#D55E00", "#CC79A7"}
+    assert {c.upper() for c in P.PALETTE} == {
+        "#000000",
+        "#E69F00",
+        "#56B4E9",
+        "#009E73",
+        "#F0E442",
+        "#0072B2",
+        "#D55E00",
+        "#CC79A7",
+    }
 
 
 def test_as_lims_and_grid_orientation():
@@ -149,7 +157,9 @@ def test_divergence_and_curl_heatmaps_centre_white_at_zero(ax):
 
 
 def test_metrics_panel_reads_w2_against_the_noise_floor(ax):
-    text = P.draw_metrics(ax, {"W2": W2Report(0.3, 0.1), "NFE": 12, "kinetic energy": 2.34567, "VP": float("inf")})
+    text = P.draw_metrics(
+        ax, {"W2": W2Report(0.3, 0.1), "NFE": 12, "kinetic energy": 2.34567, "VP": float("inf")}
+    )
     s = text.get_text()
     assert "W2 = 0.300  (3.00 x noise floor 0.100)" in s
     assert "NFE = 12" in s and "kinetic energy = 2.346" in s and "VP = inf" in s

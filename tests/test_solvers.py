@@ -64,18 +64,33 @@ def test_order_of_convergence(method, t0, t1):
     exact = linear_exact(x0.numpy(), t0, t1)
     steps = [4, 8, 16, 32] if method == "rk4" else [8, 16, 32, 64]
     errors = [
-        np.abs(solvers.solve(linear_field, x0, t0, t1, method=method, steps=n).x.numpy() - exact).max()
+        np.abs(
+            solvers.solve(linear_field, x0, t0, t1, method=method, steps=n).x.numpy() - exact
+        ).max()
         for n in steps
     ]
     slope = fit_slope([1 / n for n in steps], errors)  # error ~ h^p: slope of log err vs log h
     assert abs(slope - ORDERS[method]) <= 0.3, f"{method}: slope {slope:.2f}, errors {errors}"
 
 
-@pytest.mark.parametrize("method, steps, tol", [("rk4", 200, 1e-8), ("heun", 400, 1e-4), ("dopri5", None, 1e-6)])
+@pytest.mark.parametrize(
+    "method, steps, tol", [("rk4", 200, 1e-8), ("heun", 400, 1e-4), ("dopri5", None, 1e-6)]
+)
 def test_agrees_with_scipy_solve_ivp_on_a_nonlinear_time_dependent_field(method, steps, tol):
     x0 = _x0(batch=5, seed=1)
-    ref = solve_ivp(nonlinear_field_np, (0.0, 1.0), x0.numpy().ravel(), method="RK45",
-                    rtol=1e-11, atol=1e-12, args=(5,)).y[:, -1].reshape(5, 2)
+    ref = (
+        solve_ivp(
+            nonlinear_field_np,
+            (0.0, 1.0),
+            x0.numpy().ravel(),
+            method="RK45",
+            rtol=1e-11,
+            atol=1e-12,
+            args=(5,),
+        )
+        .y[:, -1]
+        .reshape(5, 2)
+    )
     kw = {"steps": steps} if steps else {"rtol": 1e-8, "atol": 1e-8}
     ours = solvers.solve(nonlinear_field, x0, 0.0, 1.0, method=method, **kw).x.numpy()
     np.testing.assert_allclose(ours, ref, atol=tol, rtol=0)
@@ -85,7 +100,9 @@ def test_agrees_with_scipy_solve_ivp_on_a_nonlinear_time_dependent_field(method,
 def test_dopri5_accurate_to_its_tolerance(tol):
     x0 = _x0()
     exact = linear_exact(x0.numpy(), 0.0, 1.0)
-    err = np.abs(solvers.solve(linear_field, x0, method="dopri5", rtol=tol, atol=tol).x.numpy() - exact).max()
+    err = np.abs(
+        solvers.solve(linear_field, x0, method="dopri5", rtol=tol, atol=tol).x.numpy() - exact
+    ).max()
     assert err <= 50 * tol * max(1.0, np.abs(exact).max())
 
 
@@ -126,8 +143,12 @@ def test_fixed_step_trajectory(method):
     assert torch.equal(sol.xs[0], x0) and torch.equal(sol.xs[-1], sol.x)
     tol = {"euler": 0.1, "heun": 5e-3, "midpoint": 5e-3, "rk4": 1e-5}[method]
     for k in (5, 10, 20):
-        np.testing.assert_allclose(sol.xs[k].numpy(), linear_exact(x0.numpy(), 0.0, k / 20), atol=tol)
-    sub = solvers.solve(linear_field, x0, 0.0, 1.0, method=method, steps=20, return_trajectory=True, save_at=4)
+        np.testing.assert_allclose(
+            sol.xs[k].numpy(), linear_exact(x0.numpy(), 0.0, k / 20), atol=tol
+        )
+    sub = solvers.solve(
+        linear_field, x0, 0.0, 1.0, method=method, steps=20, return_trajectory=True, save_at=4
+    )
     assert sub.xs.shape == (5, 4, 2)
     np.testing.assert_allclose(sub.ts.numpy(), np.linspace(0, 1, 5), atol=1e-12)
     torch.testing.assert_close(sub.xs, sol.xs[::5], rtol=0, atol=0)
@@ -142,14 +163,22 @@ def test_without_trajectory():
 @pytest.mark.parametrize("save_at", [None, 10])
 def test_dopri5_trajectory(save_at):
     x0 = _x0()
-    sol = solvers.solve(linear_field, x0, method="dopri5", rtol=1e-9, atol=1e-9, return_trajectory=True,
-                        save_at=save_at)
+    sol = solvers.solve(
+        linear_field,
+        x0,
+        method="dopri5",
+        rtol=1e-9,
+        atol=1e-9,
+        return_trajectory=True,
+        save_at=save_at,
+    )
     k = (save_at or 100) + 1
     assert sol.xs.shape == (k, 4, 2)
     np.testing.assert_allclose(sol.ts.numpy(), np.linspace(0, 1, k), atol=1e-12)
     for i in (0, k // 2, k - 1):
-        np.testing.assert_allclose(sol.xs[i].numpy(), linear_exact(x0.numpy(), 0.0, float(sol.ts[i])),
-                                   atol=1e-7)
+        np.testing.assert_allclose(
+            sol.xs[i].numpy(), linear_exact(x0.numpy(), 0.0, float(sol.ts[i])), atol=1e-7
+        )
 
 
 @pytest.mark.parametrize("method", ["rk4", "dopri5"])
@@ -217,12 +246,18 @@ def test_explicit_step_functions():
     x, t, h = _x0(), 0.3, 0.1
     k1 = f(x, t)
     torch.testing.assert_close(solvers.euler_step(f, x, t, h), x + h * k1)
-    torch.testing.assert_close(solvers.heun_step(f, x, t, h), x + h / 2 * (k1 + f(x + h * k1, t + h)))
-    torch.testing.assert_close(solvers.midpoint_step(f, x, t, h), x + h * f(x + h / 2 * k1, t + h / 2))
+    torch.testing.assert_close(
+        solvers.heun_step(f, x, t, h), x + h / 2 * (k1 + f(x + h * k1, t + h))
+    )
+    torch.testing.assert_close(
+        solvers.midpoint_step(f, x, t, h), x + h * f(x + h / 2 * k1, t + h / 2)
+    )
     k2 = f(x + h / 2 * k1, t + h / 2)
     k3 = f(x + h / 2 * k2, t + h / 2)
     k4 = f(x + h * k3, t + h)
-    torch.testing.assert_close(solvers.rk4_step(f, x, t, h), x + h * (k1 + 2 * k2 + 2 * k3 + k4) / 6)
+    torch.testing.assert_close(
+        solvers.rk4_step(f, x, t, h), x + h * (k1 + 2 * k2 + 2 * k3 + k4) / 6
+    )
 
 
 @pytest.mark.parametrize("method", ["euler", "heun", "midpoint", "rk4", "dopri5"])
@@ -236,14 +271,23 @@ def test_adjoint_gradients_match_backprop_through_the_solver(method):
     x = torch.randn(16, 2, dtype=torch.float64)
     grads = []
     for adjoint in (False, True):
-        sol = fmlib.solvers.solve(model, x, method="dopri5" if method == "dopri5" else "rk4", steps=64,
-                                  rtol=1e-9, atol=1e-9, adjoint=adjoint)
+        sol = fmlib.solvers.solve(
+            model,
+            x,
+            method="dopri5" if method == "dopri5" else "rk4",
+            steps=64,
+            rtol=1e-9,
+            atol=1e-9,
+            adjoint=adjoint,
+        )
         sol.x.pow(2).sum().backward()
         grads.append(torch.cat([p.grad.flatten() for p in model.parameters()]))
         model.zero_grad()
     if method != "dopri5":
         # first-order Euler needs many more steps to reach the same accuracy
-        sol = fmlib.solvers.solve(model, x, method=method, steps=4096 if method == "euler" else 256, adjoint=True)
+        sol = fmlib.solvers.solve(
+            model, x, method=method, steps=4096 if method == "euler" else 256, adjoint=True
+        )
         sol.x.pow(2).sum().backward()
         grads.append(torch.cat([p.grad.flatten() for p in model.parameters()]))
     scale = grads[0].abs().max().item()
@@ -263,7 +307,8 @@ def test_adjoint_keeps_no_activations_per_step():
     for steps in (4, 16):
         for adjoint in (False, True):
             _, saved[steps, adjoint] = fmlib.runtime.saved_tensor_bytes(
-                lambda: fmlib.solvers.solve(model, x, method="rk4", steps=steps, adjoint=adjoint))
+                lambda: fmlib.solvers.solve(model, x, method="rk4", steps=steps, adjoint=adjoint)
+            )
     assert saved[16, False] == pytest.approx(4 * saved[4, False], rel=0.05)
     assert saved[16, True] == saved[4, True] < saved[4, False] / 10
 

@@ -64,7 +64,9 @@ def test_short_cfm_run_lowers_the_loss():
     a, s, da, ds = _coefs("linear", t)
     with torch.no_grad():
         before = _cfm_by_hand(model, x_0, x_1, t, a, s, da, ds).item()
-    hist = training.train_cfm(model, data.two_moons, steps=300, batch_size=128, log_every=1, progress=False)
+    hist = training.train_cfm(
+        model, data.two_moons, steps=300, batch_size=128, log_every=1, progress=False
+    )
     with torch.no_grad():
         after = _cfm_by_hand(model, x_0, x_1, t, a, s, da, ds).item()
     # an untrained (near-zero) field scores E|x_1 - x_0|^2 = 4; the two-moons CFM floor is near 3
@@ -85,21 +87,46 @@ def test_same_seed_gives_bit_identical_models(coupling):
     runs = []
     for _ in range(2):
         model = _model(seed=3)
-        hist = training.train_cfm(model, data.two_moons, steps=40, batch_size=64, seed=7, coupling=coupling,
-                                  ot_block_size=32, log_every=10, progress=False)
+        hist = training.train_cfm(
+            model,
+            data.two_moons,
+            steps=40,
+            batch_size=64,
+            seed=7,
+            coupling=coupling,
+            ot_block_size=32,
+            log_every=10,
+            progress=False,
+        )
         runs.append((_params(model), hist.loss))
     assert all(torch.equal(a, b) for a, b in zip(runs[0][0], runs[1][0], strict=True))
     assert runs[0][1] == runs[1][1]
     other = _model(seed=3)
-    training.train_cfm(other, data.two_moons, steps=40, batch_size=64, seed=8, coupling=coupling,
-                       ot_block_size=32, progress=False)
+    training.train_cfm(
+        other,
+        data.two_moons,
+        steps=40,
+        batch_size=64,
+        seed=8,
+        coupling=coupling,
+        ot_block_size=32,
+        progress=False,
+    )
     assert not all(torch.equal(a, b) for a, b in zip(runs[0][0], _params(other), strict=True))
 
 
 def test_ot_coupling_run():
     model = _model()
-    hist = training.train_cfm(model, data.two_moons, coupling="ot", ot_block_size=32, steps=20, batch_size=64,
-                              log_every=5, progress=False)
+    hist = training.train_cfm(
+        model,
+        data.two_moons,
+        coupling="ot",
+        ot_block_size=32,
+        steps=20,
+        batch_size=64,
+        log_every=5,
+        progress=False,
+    )
     assert len(hist.loss) == 4 and all(torch.isfinite(torch.tensor(hist.loss)))
 
 
@@ -110,8 +137,9 @@ def test_labels_and_p_uncond(p_uncond):
     model = _model(num_classes=2)
     null_before = model.class_embed.weight[model.null_class].detach().clone()
     class_before = model.class_embed.weight[0].detach().clone()
-    training.train_cfm(model, sample.x, labels=sample.y, p_uncond=p_uncond, steps=20, batch_size=64,
-                       progress=False)
+    training.train_cfm(
+        model, sample.x, labels=sample.y, p_uncond=p_uncond, steps=20, batch_size=64, progress=False
+    )
     assert not torch.equal(model.class_embed.weight[0].detach(), class_before)
     null_changed = not torch.equal(model.class_embed.weight[model.null_class].detach(), null_before)
     assert null_changed == (p_uncond > 0)
@@ -120,10 +148,17 @@ def test_labels_and_p_uncond(p_uncond):
 def test_training_argument_errors():
     x = data.two_moons(64, torch.Generator().manual_seed(0))
     with pytest.raises(ValueError, match="labels"):
-        training.train_cfm(_model(), x, labels=torch.zeros(64, dtype=torch.long), steps=1, progress=False)
+        training.train_cfm(
+            _model(), x, labels=torch.zeros(64, dtype=torch.long), steps=1, progress=False
+        )
     with pytest.raises(ValueError, match="labels"):
-        training.train_cfm(_model(num_classes=2), x, labels=torch.zeros(10, dtype=torch.long), steps=1,
-                           progress=False)
+        training.train_cfm(
+            _model(num_classes=2),
+            x,
+            labels=torch.zeros(10, dtype=torch.long),
+            steps=1,
+            progress=False,
+        )
     with pytest.raises(ValueError, match="coupling"):
         training.train_cfm(_model(), x, coupling="sinkhorn", steps=1, progress=False)
     with pytest.raises(ValueError, match="p_uncond"):
@@ -136,9 +171,16 @@ def test_training_argument_errors():
 
 def test_logging_and_callbacks():
     calls = []
-    hist = training.train_cfm(_model(), data.two_moons, steps=25, batch_size=32, log_every=10, callback_every=10,
-                              callback=lambda step, clock, model: calls.append((step, model.training)),
-                              progress=False)
+    hist = training.train_cfm(
+        _model(),
+        data.two_moons,
+        steps=25,
+        batch_size=32,
+        log_every=10,
+        callback_every=10,
+        callback=lambda step, clock, model: calls.append((step, model.training)),
+        progress=False,
+    )
     assert hist.step == [10, 20, 25]
     assert calls == [(10, False), (20, False)]  # the callback sees the model in eval mode
     assert hist.time_s == sorted(hist.time_s) and hist.wall_time == hist.time_s[-1]
@@ -146,8 +188,15 @@ def test_logging_and_callbacks():
 
 def test_time_budget_stops_early():
     start = time.perf_counter()
-    hist = training.train_cfm(_model(), data.two_moons, steps=1_000_000, batch_size=32, time_budget_s=0.3,
-                              log_every=1000, progress=False)
+    hist = training.train_cfm(
+        _model(),
+        data.two_moons,
+        steps=1_000_000,
+        batch_size=32,
+        time_budget_s=0.3,
+        log_every=1000,
+        progress=False,
+    )
     assert time.perf_counter() - start < 5
     assert hist.stopped_early
     assert 1 <= hist.step[-1] < 1_000_000
@@ -164,8 +213,9 @@ def test_cnf_mle_lowers_the_negative_log_likelihood():
             return -likelihood.log_prob(model, heldout, method="rk4", steps=8).mean().item()
 
     before = nll()
-    hist = training.train_cnf_mle(model, target, steps=30, batch_size=64, lr=1e-2, ode_steps=4, log_every=5,
-                                  progress=False)
+    hist = training.train_cnf_mle(
+        model, target, steps=30, batch_size=64, lr=1e-2, ode_steps=4, log_every=5, progress=False
+    )
     after = nll()
     assert after < before - 0.3, (before, after)
     assert hist.loss[-1] < hist.loss[0]
@@ -173,6 +223,13 @@ def test_cnf_mle_lowers_the_negative_log_likelihood():
 
 
 def test_cnf_mle_time_budget():
-    hist = training.train_cnf_mle(_model(hidden=8), data.two_moons, steps=100_000, batch_size=16, ode_steps=2,
-                                  time_budget_s=0.2, progress=False)
+    hist = training.train_cnf_mle(
+        _model(hidden=8),
+        data.two_moons,
+        steps=100_000,
+        batch_size=16,
+        ode_steps=2,
+        time_budget_s=0.2,
+        progress=False,
+    )
     assert hist.stopped_early and hist.step[-1] < 100_000

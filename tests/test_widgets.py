@@ -78,7 +78,9 @@ def test_flow_explorer_moves_particles_and_field_to_t(flow):
     np.testing.assert_allclose(q.U, -g[:, 1].numpy(), atol=1e-6)
     np.testing.assert_allclose(q.V, g[:, 0].numpy(), atol=1e-6)
     # density panel: the particles' histogram at t, computed here
-    h, _, _ = np.histogram2d(xs[10][:, 1].numpy(), xs[10][:, 0].numpy(), bins=40, range=[[-3, 3], [-3, 3]])
+    h, _, _ = np.histogram2d(
+        xs[10][:, 1].numpy(), xs[10][:, 0].numpy(), bins=40, range=[[-3, 3], [-3, 3]]
+    )
     np.testing.assert_allclose(ex.artists["density"].get_array(), h / 40 / (6 / 40) ** 2)
     assert "t = 0.50" in ex.artists["title"].get_text()
     assert ex.image.value != png_0 and ex.image.value[:4] == b"\x89PNG"
@@ -98,7 +100,9 @@ def test_play_is_linked_to_the_time_slider_both_ways(flow):
     fine = W.flow_explorer(spin, gaussian(10), steps=100)
     fine.play.value = 29
     np.testing.assert_allclose(fine.artists["particles"].get_offsets(), fine.data["xs"][29].numpy())
-    np.testing.assert_allclose(fine.artists["field"].U, -2 * 0.29 * P.grid(3.0, 20)[:, 1].numpy(), atol=1e-6)
+    np.testing.assert_allclose(
+        fine.artists["field"].U, -2 * 0.29 * P.grid(3.0, 20)[:, 1].numpy(), atol=1e-6
+    )
 
 
 def test_blitted_frame_matches_a_full_redraw(flow):
@@ -121,8 +125,13 @@ def test_widget_bundle_has_png_fallback_classes_and_layout(flow):
     assert {"fm-explorer", "fm-flow-explorer"} <= set(ex.widget._dom_classes)
     assert ex.image.format == "png"
     assert ex.widget.children[-1] is ex.image
-    assert ex.play in ex.widget.children[0].children and ex.controls["t"] in ex.widget.children[0].children
-    assert isinstance(ex.figure, Figure) and ex.figure.canvas.__class__.__name__ == "FigureCanvasAgg"
+    assert (
+        ex.play in ex.widget.children[0].children
+        and ex.controls["t"] in ex.widget.children[0].children
+    )
+    assert (
+        isinstance(ex.figure, Figure) and ex.figure.canvas.__class__.__name__ == "FigureCanvasAgg"
+    )
 
 
 def test_animate_frames_and_timing_leave_state_alone(flow):
@@ -130,7 +139,9 @@ def test_animate_frames_and_timing_leave_state_alone(flow):
     ex.update(t=0.3)
     before = ex.artists["particles"].get_offsets().copy()
     html = ex.animate(values=[0.0, 0.5, 1.0], interval_ms=50)
-    assert "<img" in html.data and "_anim_img" in html.data and html.data.count("data:image/png") >= 3
+    assert (
+        "<img" in html.data and "_anim_img" in html.data and html.data.count("data:image/png") >= 3
+    )
     fig = ex.frames(values=[0.0, 0.5, 1.0])
     assert isinstance(fig, Figure)
     assert [ax.get_title() for ax in fig.axes if ax.images] == ["t = 0.00", "t = 0.50", "t = 1.00"]
@@ -152,7 +163,9 @@ def test_flow_explorer_with_an_exact_density():
     ex.update(t=0.4)
     g = P.grid(2.0, 30)
     expected = np.exp(-0.5 * (g**2).sum(1).numpy() / 1.96) / (2 * math.pi * 1.96)
-    np.testing.assert_allclose(ex.artists["density"].get_array(), expected.reshape(30, 30), rtol=1e-5)
+    np.testing.assert_allclose(
+        ex.artists["density"].get_array(), expected.reshape(30, 30), rtol=1e-5
+    )
 
 
 def test_update_rejects_unknown_controls(flow):
@@ -187,11 +200,16 @@ def test_path_comparison_points_and_metrics_match_closed_forms():
     ex = W.path_comparison(x_0, x_1, t=0.5, a=a, lims=4.0, frames=10)
     ex.update(t=0.3)
     t = 0.3
-    got = {name: ex.artists[name].get_offsets() for name in ("linear", "OT-coupled", "VP diffusion", "curved")}
+    got = {
+        name: ex.artists[name].get_offsets()
+        for name in ("linear", "OT-coupled", "VP diffusion", "curved")
+    }
     np.testing.assert_allclose(got["linear"], ((1 - t) * x_0 + t * x_1).numpy(), atol=1e-6)
     # OT: brute force over all 720 pairings
     cost = torch.cdist(x_1, x_0).pow(2)
-    best = min(itertools.permutations(range(6)), key=lambda p: float(sum(cost[j, p[j]] for j in range(6))))
+    best = min(
+        itertools.permutations(range(6)), key=lambda p: float(sum(cost[j, p[j]] for j in range(6)))
+    )
     x_0_ot = x_0[list(best)]
     np.testing.assert_allclose(got["OT-coupled"], ((1 - t) * x_0_ot + t * x_1).numpy(), atol=1e-6)
     # VP: alpha_t = exp(-T(1 - t) / 2), T(s) = beta_min s + (beta_max - beta_min) s^2 / 2
@@ -201,13 +219,19 @@ def test_path_comparison_points_and_metrics_match_closed_forms():
     np.testing.assert_allclose(got["VP diffusion"], (alpha * x_1 + sigma * x_0).numpy(), atol=1e-6)
     d = x_1 - x_0
     n_perp = torch.stack([-d[:, 1], d[:, 0]], 1) / d.norm(dim=1, keepdim=True)
-    np.testing.assert_allclose(got["curved"], ((1 - t) * x_0 + t * x_1 + a * t * (1 - t) * n_perp).numpy(), atol=1e-6)
+    np.testing.assert_allclose(
+        got["curved"], ((1 - t) * x_0 + t * x_1 + a * t * (1 - t) * n_perp).numpy(), atol=1e-6
+    )
     assert "t = 0.30" in ex.artists["title"].get_text()
     # kinetic energy of the conditional paths: E||x_1 - x_0||^2, + a^2/3 for the bend, infinite for VP
     m = ex.data["metrics"]
     assert m["linear"]["energy"] == pytest.approx(float(d.pow(2).sum(1).mean()), rel=1e-5)
-    assert m["OT-coupled"]["energy"] == pytest.approx(float((x_1 - x_0_ot).pow(2).sum(1).mean()), rel=1e-5)
-    assert m["curved"]["energy"] == pytest.approx(float(d.pow(2).sum(1).mean()) + a**2 / 3, rel=1e-5)
+    assert m["OT-coupled"]["energy"] == pytest.approx(
+        float((x_1 - x_0_ot).pow(2).sum(1).mean()), rel=1e-5
+    )
+    assert m["curved"]["energy"] == pytest.approx(
+        float(d.pow(2).sum(1).mean()) + a**2 / 3, rel=1e-5
+    )
     assert math.isinf(m["VP diffusion"]["energy"])
     assert m["OT-coupled"]["energy"] <= m["linear"]["energy"]
     assert {"fm-explorer", "fm-path-comparison"} <= set(ex.widget._dom_classes)
@@ -251,13 +275,21 @@ def test_divergence_explorer_colours_are_the_exact_log_density():
     np.testing.assert_allclose(ex.artists["particles"].get_array(), log_p.numpy(), atol=1e-4)
     np.testing.assert_allclose(ex.artists["marker"].get_xdata(), [0.5, 0.5])
     g = P.grid(2.5, 60)
-    np.testing.assert_allclose(ex.artists["divergence"].get_array(),
-                               (2 - 4 * g.pow(2).sum(1) / 2.25).reshape(60, 60).numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        ex.artists["divergence"].get_array(),
+        (2 - 4 * g.pow(2).sum(1) / 2.25).reshape(60, 60).numpy(),
+        rtol=1e-5,
+        atol=1e-5,
+    )
     # the line plot: mean density of the particles inside / outside the circle, at t = 1
     x_1, log_p1 = source_sink_solution(x_0, 1.0)
     inside = x_1.norm(dim=1) < 1.5
-    assert ex.artists["inside"].get_ydata()[-1] == pytest.approx(float(log_p1[inside].exp().mean()), rel=1e-4)
-    assert ex.artists["outside"].get_ydata()[-1] == pytest.approx(float(log_p1[~inside].exp().mean()), rel=1e-4)
+    assert ex.artists["inside"].get_ydata()[-1] == pytest.approx(
+        float(log_p1[inside].exp().mean()), rel=1e-4
+    )
+    assert ex.artists["outside"].get_ydata()[-1] == pytest.approx(
+        float(log_p1[~inside].exp().mean()), rel=1e-4
+    )
     # mass never crosses the circle, where v = 0
     assert torch.equal(inside, x_0.norm(dim=1) < 1.5)
     assert ex.play is not None and {"fm-divergence-explorer"} <= set(ex.widget._dom_classes)
@@ -300,7 +332,9 @@ def test_solver_explorer_matches_closed_form_steps():
 def test_solver_explorer_default_reference_and_bad_input():
     x_0 = gaussian(10)
     ex = W.solver_explorer(linear_field, x_0, max_steps=4, curves=False)
-    torch.testing.assert_close(ex.data["reference"], x_0 @ torch.linalg.matrix_exp(A).T, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(
+        ex.data["reference"], x_0 @ torch.linalg.matrix_exp(A).T, atol=1e-5, rtol=1e-5
+    )
     with pytest.raises(ValueError, match="methods"):
         W.solver_explorer(linear_field, x_0, methods=["leapfrog"])
     with pytest.raises(ValueError, match="reference"):
@@ -325,8 +359,9 @@ def test_hutchinson_explorer_estimates_and_histogram():
     ex.update(k=4)
     pts = ex.artists["points"].get_offsets()
     np.testing.assert_allclose(pts[:, 0], 1.5, rtol=1e-6)
-    samples = divergence_hutchinson(diagonal, x, 0.5, k=16, generator=torch.Generator().manual_seed(7),
-                                    return_samples=True)
+    samples = divergence_hutchinson(
+        diagonal, x, 0.5, k=16, generator=torch.Generator().manual_seed(7), return_samples=True
+    )
     np.testing.assert_allclose(pts[:, 1], samples[:4].mean(0).numpy(), rtol=1e-5, atol=1e-6)
     counts, _ = np.histogram(pts[:, 1] - 1.5, bins=ex.data["edges"], density=True)
     np.testing.assert_allclose(ex.artists["histogram"].get_data().values, counts)
@@ -349,7 +384,9 @@ def test_guidance_explorer_solves_the_guided_field():
     torch.manual_seed(0)
     model = VectorFieldMLP(dim=2, hidden=16, depth=2, num_classes=3)
     x_0 = gaussian(40)
-    ex = W.guidance_explorer(model, x_0=x_0, steps=4, method="midpoint", class_names=["a", "b", "c"])
+    ex = W.guidance_explorer(
+        model, x_0=x_0, steps=4, method="midpoint", class_names=["a", "b", "c"]
+    )
     png_0 = ex.image.value
     ex.update(y=2, w=3.0)
 
