@@ -84,19 +84,21 @@ class _EMA:
 
 def _loop(
     model,
+    step_fn,
+    *,
     steps,
     lr,
-    step_fn,
-    progress,
+    seed,
     desc,
+    progress,
     time_budget_s,
     log_every,
     callback,
     callback_every,
-    seed,
     ema_decay=None,
     lr_schedule="cosine",
 ):
+    """The shared optimisation loop: Adam, a learning-rate schedule, EMA, logging, time budget."""
     check_positive_int(steps, "steps")
     if not lr > 0:
         raise ValueError(f"lr must be positive; got {lr!r}")
@@ -220,21 +222,20 @@ def train_cfm(
             y = torch.where(drop, torch.full_like(y, model.null_class), y)
         return cfm_loss(model, path, x_0, x_1, t, y)
 
-    desc = f"CFM ({coupling})"
     return _loop(
         model,
-        steps,
-        lr,
         step_fn,
-        progress,
-        desc,
-        time_budget_s,
-        log_every,
-        callback,
-        callback_every,
-        seed,
-        ema_decay,
-        lr_schedule,
+        steps=steps,
+        lr=lr,
+        seed=seed,
+        desc=f"CFM ({coupling})",
+        progress=progress,
+        time_budget_s=time_budget_s,
+        log_every=log_every,
+        callback=callback,
+        callback_every=callback_every,
+        ema_decay=ema_decay,
+        lr_schedule=lr_schedule,
     )
 
 
@@ -277,14 +278,14 @@ def train_cnf_mle(
 
     return _loop(
         model,
-        steps,
-        lr,
         step_fn,
-        progress,
-        "CNF (max. likelihood)",
-        time_budget_s,
-        log_every,
-        callback,
-        callback_every,
-        seed,
+        steps=steps,
+        lr=lr,
+        seed=seed,
+        desc="CNF (max. likelihood)",
+        progress=progress,
+        time_budget_s=time_budget_s,
+        log_every=log_every,
+        callback=callback,
+        callback_every=callback_every,
     )
