@@ -5,14 +5,25 @@ from __future__ import annotations
 import os
 import platform
 import random
+import resource
+import sys
 import time
 
 import numpy as np
 import torch
 
-__all__ = ["seed_everything", "configure", "elapsed", "saved_tensor_bytes", "timeit"]
+__all__ = [
+    "seed_everything",
+    "configure",
+    "elapsed",
+    "finish",
+    "peak_memory_mib",
+    "saved_tensor_bytes",
+    "timeit",
+]
 
 _START: float | None = None
+_START_CPU: float | None = None
 
 
 def seed_everything(seed: int = 0) -> torch.Generator:
@@ -23,17 +34,37 @@ def seed_everything(seed: int = 0) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def configure(seed: int = 0, threads: int = 1, verbose: bool = True) -> dict:
+def _version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split(".")[:2])
+
+
+def configure(
+    seed: int = 0, threads: int = 1, verbose: bool = True, *, requires: str | None = None
+) -> dict:
     """Seed everything, pin torch to ``threads`` CPU threads and start the notebook clock.
 
     Tiny 2-D models run fastest on one thread: a second thread only adds synchronisation, and
     on a shared 2-core machine it was 3-8x slower whenever the other core was busy.
+
+    ``requires="0.2"`` checks that the installed fmlib is the release a notebook was written for
+    (same major.minor) and says how to fix it when it is not.
     """
-    global _START
+    global _START, _START_CPU
+    from . import __version__
+
+    if requires is not None:
+        if not isinstance(requires, str):
+            raise TypeError(f"requires must be a version string like '0.2'; got {requires!r}")
+        if _version_tuple(__version__) != _version_tuple(requires):
+            raise RuntimeError(
+                f"this notebook was written for fmlib {requires}, but fmlib {__version__} is "
+                f"installed (from {os.path.dirname(__file__)}). Fix: from the repository root run "
+                "`make setup`, or `pip install -e .`, then restart the kernel."
+            )
     _START = time.perf_counter()
+    _START_CPU = time.process_time()
     torch.set_num_threads(threads)
     seed_everything(seed)
-    from . import __version__
 
     info = {
         "python": platform.python_version(),
@@ -54,6 +85,40 @@ def elapsed() -> float:
     if _START is None:
         raise RuntimeError("call fmlib.runtime.configure() first (the notebook's opening cell)")
     return time.perf_counter() - _START
+
+
+def peak_memory_mib() -> float:
+    """Peak resident memory of this process (the kernel) so far, in MiB."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return (
+        peak / 2**20 if sys.platform == "darwin" else peak / 2**10
+    )  # bytes on macOS, KiB elsewhere
+
+
+def finish(budget_s: float = 60.0, memory_budget_mib: float = 1024.0) -> dict:
+    """The closing cell: print run time and peak memory, and check them against the budgets.
+
+    The check is on CPU time, not wall time: a notebook's computation runs on one torch thread,
+    so its CPU time is what it costs, while its wall time also counts whatever else the machine
+    is doing (a class sharing one hub, a test run in parallel). Both are printed.
+    """
+    if _START is None or _START_CPU is None:
+        raise RuntimeError("call fmlib.runtime.configure() first (the notebook's opening cell)")
+    report = {
+        "wall s": time.perf_counter() - _START,
+        "cpu s": time.process_time() - _START_CPU,
+        "peak MiB": peak_memory_mib(),
+    }
+    print(
+        f"notebook run time: {report['wall s']:.0f} s wall, {report['cpu s']:.0f} s CPU "
+        f"(budget {budget_s:.0f} s); peak kernel memory {report['peak MiB']:.0f} MiB "
+        f"(budget {memory_budget_mib:.0f} MiB)"
+    )
+    assert report["cpu s"] <= budget_s, f"over the time budget: {report['cpu s']:.0f} s CPU"
+    assert report["peak MiB"] <= memory_budget_mib, (
+        f"over the memory budget: {report['peak MiB']:.0f} MiB"
+    )
+    return report
 
 
 def saved_tensor_bytes(fn) -> tuple[object, int]:
