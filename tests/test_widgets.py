@@ -105,14 +105,19 @@ def test_play_is_linked_to_the_time_slider_both_ways(flow):
     )
 
 
+def blit_differs(explorer):
+    """Fraction of pixels where the blitted frame and a full redraw differ visibly."""
+    explorer.draw()
+    blitted = buffer(explorer)
+    explorer.figure.canvas.draw()
+    full = buffer(explorer)
+    return (np.abs(blitted.astype(int) - full.astype(int)).max(-1) > 8).mean()
+
+
 def test_blitted_frame_matches_a_full_redraw(flow):
     _, _, ex = flow
     ex.update(t=0.6)
-    ex.draw()
-    blitted = buffer(ex)
-    ex.figure.canvas.draw()
-    full = buffer(ex)
-    differs = (np.abs(blitted.astype(int) - full.astype(int)).max(-1) > 8).mean()
+    differs = blit_differs(ex)
     assert differs < 0.01, f"{differs:.2%} of the pixels differ"
 
 
@@ -433,3 +438,88 @@ ex.frames(values=[0.0, 1.0])
 assert "matplotlib.pyplot" not in sys.modules, "pyplot was imported"
 """
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+# --------------------------------------------------------------------------------------------
+# the scene contract: every explorer's blitted frame equals a full redraw; the README's example
+# --------------------------------------------------------------------------------------------
+
+
+def readme_scene():
+    """The scene of the README's "How to add an explorer", executed from the README's own text."""
+    import pathlib
+    import re
+
+    readme = (pathlib.Path(__file__).parents[1] / "README.md").read_text()
+    section = readme.split("### How to add an explorer", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    env = {"x_0": gaussian(30, seed=1), "x_1": gaussian(30, seed=2) + 1.0}
+    exec(compile(code, "README.md", "exec"), env)
+    return env
+
+
+def readme_explorer():
+    return readme_scene()["explorer"]
+
+
+def guided_model():
+    torch.manual_seed(0)
+    return VectorFieldMLP(dim=2, hidden=16, depth=2, num_classes=3)
+
+
+SCENES = {
+    "readme": (readme_explorer, {"t": 0.7, "size": 20}),
+    "flow": (lambda: W.flow_explorer(spin, gaussian(40), steps=20), {"t": 0.6}),
+    "paths": (
+        lambda: W.path_comparison(gaussian(8, 1), gaussian(8, 2), frames=10),
+        {"t": 0.8},
+    ),
+    "divergence": (lambda: W.divergence_explorer(n=100, steps=20), {"t": 0.7}),
+    "solver": (
+        lambda: W.solver_explorer(linear_field, gaussian(20), max_steps=8),
+        {"method": "rk4", "steps": 3},
+    ),
+    "hutchinson": (
+        lambda: W.hutchinson_explorer(linear_field, gaussian(50), k_max=8),
+        {"k": 5, "probe": "rademacher"},
+    ),
+    "guidance": (
+        lambda: W.guidance_explorer(guided_model(), n=50, steps=2),
+        {"y": 1, "w": 3.0},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCENES))
+def test_every_blitted_frame_matches_a_full_redraw(name):
+    make, changes = SCENES[name]
+    ex = make()
+    for key, value in changes.items():
+        ex.update(**{key: value})
+        differs = blit_differs(ex)
+        assert differs < 0.002, f"{name}, {key} = {value}: {differs:.2%} of the pixels differ"
+
+
+def test_a_scene_that_hides_a_change_is_caught():
+    ex = readme_explorer()
+    update = ex.scene.update
+    ex.scene.update = lambda state: [*update(state)][:0]  # moves x_t and the title, returns nothing
+    ex._track([])
+    ex.update(t=0.9)
+    assert blit_differs(ex) > 0.002
+
+
+def test_readme_explorer_runs_as_written():
+    env = readme_scene()
+    ex = env["explorer"]
+    assert isinstance(ex.scene, W.Scene) and ex.play is not None and ex.play.max == 50
+    assert {"fm-explorer", "fm-interpolation"} <= set(ex.widget._dom_classes)
+    ex.update(t=0.3, size=12)
+    np.testing.assert_allclose(
+        ex.artists["x_t"].get_offsets(), (0.7 * env["x_0"] + 0.3 * env["x_1"]).numpy(), atol=1e-6
+    )
+    assert ex.artists["x_t"].get_sizes().tolist() == [12]
+    assert ex.artists["title"].get_text() == "x_t at t = 0.30"
+    # the PNG is shown at its drawn width, shrunk only on narrow screens
+    assert ex.image.layout.width == f"{round(ex.figure.bbox.width)}px"
+    assert ex.image.layout.max_width == "100%"

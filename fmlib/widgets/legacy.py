@@ -1,337 +1,40 @@
-"""Interactive explorers for the Chapter 6 notebooks: controls wired to a pure ``render(state)``.
-
-Each explorer solves what it needs once, draws its figure once (``fmlib.plotting``), and then
-only moves artists in place when a control changes: ``render(state)`` calls ``set_offsets``,
-``set_UVC``, ``set_data``, ``set_segments`` and ``set_text``, never ``plot`` again. The frame is
-sent to the page as a PNG in an ``ipywidgets.Image``, so the same code works in JupyterLab,
-Voila and headless tests. Without a widget front end (nbconvert, GitHub) an explorer still
-shows a picture (its ``image/png`` fallback), ``animate()`` gives a self-contained HTML
-animation and ``frames()`` a printable grid. ipywidgets is imported only when an explorer is
-built, so ``import fmlib.widgets`` works anywhere. Serves Sections 6.1.1 to 6.5.3.
-"""
+"""The explorers not yet moved onto scenes (being ported to one module per scene)."""
 
 from __future__ import annotations
 
-import base64
 import math
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
-from matplotlib.artist import Artist
-from matplotlib.figure import Figure
-from matplotlib.text import Text
 from torch import Tensor
 
-from . import fields as fm_fields
-from . import plotting as P
-from ._checks import check_points, check_positive_int, check_same_shape
-from .couplings import ot_pairing
-from .likelihood import divergence_exact, divergence_hutchinson
-from .models import guided_field
-from .paths import CurvedPath, linear_path, vp_path
-from .solvers import FIXED_STEP, METHODS, solve
+from .. import fields as fm_fields
+from .. import plotting as P
+from .._checks import check_points, check_positive_int, check_same_shape
+from ..couplings import ot_pairing
+from ..likelihood import divergence_exact, divergence_hutchinson
+from ..models import guided_field
+from ..paths import CurvedPath, linear_path, vp_path
+from ..solvers import FIXED_STEP, METHODS, solve
+from .shell import DPI, Explorer, TimeAxis, time_controls
+from .shell import check_field as _check_field
+from .shell import ipywidgets as _ipywidgets
 
 __all__ = [
-    "Explorer",
     "flow_explorer",
     "path_comparison",
     "divergence_explorer",
     "solver_explorer",
     "hutchinson_explorer",
     "guidance_explorer",
-    "frame_update_times",
     "conditional_energy",
     "crossing_fraction",
 ]
 
-DPI = 80
-
-
-def _ipywidgets():
-    try:
-        import ipywidgets
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ImportError("the explorers need ipywidgets: pip install -e '.[notebooks]'") from err
-    return ipywidgets
-
-
-def _check_field(v: object, name: str = "v") -> None:
-    if not callable(v):
-        raise TypeError(
-            f"{name} must be a vector field callable as {name}(x, t) -> (B, D); got {type(v).__name__}"
-        )
-
-
-class Explorer:
-    """Controls wired to a pure ``render(state)`` that updates ``figure``'s artists in place.
-
-    Attributes: ``state`` (dict of control values), ``controls`` (name -> ipywidget),
-    ``render`` (callable(state)), ``figure`` (an Agg Figure, unknown to pyplot), ``image``
-    (``ipywidgets.Image`` holding the current PNG frame), ``widget`` (VBox of controls and
-    image, CSS classes ``fm-explorer`` and ``fm-<kind>``), ``play`` (an ``ipywidgets.Play``
-    linked to the time slider, or None), ``artists`` (the named artists ``render`` moves) and
-    ``data`` (what the explorer computed once). A control change updates ``state``, calls
-    ``render`` and re-encodes ``image.value``. ``dynamic`` lists the artists that ``render``
-    changes, in drawing order: frames then blit them onto a cached background. Sections 6.1-6.5.
-    """
-
-    def __init__(
-        self,
-        figure: Figure,
-        render: Callable[[dict], None],
-        controls: Mapping[str, object],
-        kind: str = "explorer",
-        play: object | None = None,
-        time_key: str | None = None,
-        data: Mapping[str, object] | None = None,
-        dynamic: Sequence[Artist] | None = None,
-        artists: Mapping[str, Artist] | None = None,
-    ):
-        widgets = _ipywidgets()
-        if not isinstance(figure, Figure):
-            raise TypeError(f"figure must be a matplotlib Figure; got {type(figure).__name__}")
-        if not callable(render):
-            raise TypeError(f"render must be callable(state); got {type(render).__name__}")
-        self.figure, self.render, self.controls = figure, render, dict(controls)
-        self.kind, self.play, self.time_key = kind, play, time_key
-        self.data, self.artists = dict(data or {}), dict(artists or {})
-        self.dynamic = list(dynamic) if dynamic is not None else None
-        self.state = {name: control.value for name, control in self.controls.items()}
-        self.render(self.state)
-        # Lay out once with constrained layout, then freeze it: later frames only move artists.
-        self.figure.canvas.draw()
-        self.figure.set_layout_engine("none")
-        self._background = None
-        self.capture_background()
-        self.image = widgets.Image(
-            value=self.snapshot(),
-            format="png",
-            layout=widgets.Layout(max_width="100%", height="auto"),
-        )
-        for name, control in self.controls.items():
-            control.observe(
-                lambda change, name=name: self._on_change(name, change["new"]), names="value"
-            )
-        rows = []
-        rest = dict(self.controls)
-        if play is not None and time_key in rest:
-            rows.append(widgets.HBox([play, rest.pop(time_key)]))
-        if rest:
-            rows.append(widgets.HBox(list(rest.values())))
-        self.widget = widgets.VBox([*rows, self.image])
-        self.widget.add_class("fm-explorer")
-        self.widget.add_class(f"fm-{kind}")
-
-    def _on_change(self, name: str, value: object) -> None:
-        self.state[name] = value
-        self.refresh()
-
-    def refresh(self) -> None:
-        """Render the current state and send the new frame to the page."""
-        self.render(self.state)
-        self.image.value = self.snapshot()
-
-    def update(self, **changes: object) -> Explorer:
-        """Set controls by name (as a user would), e.g. ``explorer.update(t=0.5)``."""
-        unknown = sorted(set(changes) - set(self.controls))
-        if unknown:
-            raise ValueError(
-                f"unknown control(s) {unknown}; this explorer has {sorted(self.controls)}"
-            )
-        for name, value in changes.items():
-            self.controls[name].value = value
-        return self
-
-    def capture_background(self) -> None:
-        """Keep a bitmap of everything but the ``dynamic`` artists, to blit frames onto.
-
-        Ticks, labels and static artists cost most of a full Agg draw; with the background
-        kept, a frame redraws only the artists that ``render`` changes, in the listed order.
-        Call again if something outside ``dynamic`` changes. No ``dynamic`` list: full draws.
-        """
-        if self.dynamic is None:
-            self._background = None
-            return
-        canvas = self.figure.canvas
-        # Texts are blanked rather than hidden: a hidden title has no extent, and Axes.draw
-        # would then move it far above the axes.
-        texts = [(a, a.get_text()) for a in self.dynamic if isinstance(a, Text)]
-        others = [(a, a.get_visible()) for a in self.dynamic if not isinstance(a, Text)]
-        for a, _ in texts:
-            a.set_text("")
-        for a, _ in others:
-            a.set_visible(False)
-        try:
-            canvas.draw()
-            self._background = canvas.copy_from_bbox(self.figure.bbox)
-        finally:
-            for a, text in texts:
-                a.set_text(text)
-            for a, visible in others:
-                a.set_visible(visible)
-
-    def draw(self) -> None:
-        """Draw the current artists on the Agg canvas (blitting onto the background when kept)."""
-        canvas = self.figure.canvas
-        if self._background is None:
-            canvas.draw()
-            return
-        canvas.restore_region(self._background)
-        for a in self.dynamic:
-            self.figure.draw_artist(a)
-
-    def snapshot(self) -> bytes:
-        """The current frame as PNG bytes."""
-        self.draw()
-        return P.png_bytes(self.figure, draw=False)
-
-    def _repr_mimebundle_(self, **kwargs) -> dict:
-        # The widget for live front ends, plus a still of the current frame for everything else.
-        bundle = self.widget._repr_mimebundle_(**kwargs)
-        bundle["image/png"] = base64.b64encode(self.image.value).decode("ascii")
-        return bundle
-
-    def _values(self, key: str, values: Sequence[object] | None) -> list[object]:
-        if key not in self.state:
-            raise ValueError(
-                f"key must be one of this explorer's controls {sorted(self.state)}; got {key!r}"
-            )
-        if values is not None:
-            return list(values)
-        control = self.controls[key]
-        if hasattr(control, "options") and control.options:
-            return [o[1] if isinstance(o, tuple) else o for o in control.options]
-        lo, hi, step = control.min, control.max, control.step
-        count = int(round((hi - lo) / step)) + 1
-        if count > 41:  # a handful of frames is enough for a static animation
-            count = 26
-        out = np.linspace(lo, hi, count).tolist()
-        return [int(round(v)) for v in out] if isinstance(control.value, int) else out
-
-    def animate(
-        self, key: str | None = None, values: Sequence[object] | None = None, interval_ms: int = 120
-    ):
-        """An ``IPython.display.HTML`` animation of ``key`` over ``values`` (a static-page fallback).
-
-        Uses ``FuncAnimation(...).to_jshtml()`` driving the same ``render``; the explorer's own
-        state is left as it was.
-        """
-        from IPython.display import HTML
-        from matplotlib.animation import FuncAnimation
-
-        key = key or self.time_key or next(iter(self.state))
-        frames = self._values(key, values)
-        saved = dict(self.state)
-
-        def draw(value):
-            self.render({**saved, key: value})
-            return []
-
-        anim = FuncAnimation(
-            self.figure,
-            draw,
-            frames=frames,
-            interval=interval_ms,
-            blit=False,
-            cache_frame_data=False,
-        )
-        try:
-            html = anim.to_jshtml(default_mode="once")
-        finally:
-            self.render(saved)
-        return HTML(html)
-
-    def frames(
-        self, key: str | None = None, values: Sequence[object] | None = None, ncols: int = 2
-    ) -> Figure:
-        """A grid Figure of frames at ``values`` of ``key`` (a printable handout)."""
-        key = key or self.time_key or next(iter(self.state))
-        values = self._values(
-            key,
-            values
-            if values is not None
-            else ((0.0, 0.25, 0.5, 0.75, 1.0) if key == self.time_key else None),
-        )
-        check_positive_int(ncols, "ncols")
-        saved = dict(self.state)
-        shots = []
-        try:
-            for value in values:
-                self.render({**saved, key: value})
-                self.figure.canvas.draw()
-                shots.append(np.asarray(self.figure.canvas.buffer_rgba()).copy())
-        finally:
-            self.render(saved)
-        ncols = min(ncols, len(shots))
-        nrows = math.ceil(len(shots) / ncols)
-        w_in, h_in = self.figure.get_size_inches()
-        fig, axes = P.new_figure(
-            ncols, nrows, size=(ncols * w_in, nrows * (h_in + 0.35)), dpi=self.figure.dpi
-        )
-        for ax in np.atleast_1d(axes).flat:
-            ax.set_axis_off()
-        for ax, value, shot in zip(np.atleast_1d(axes).flat, values, shots, strict=False):
-            ax.imshow(shot, interpolation="nearest")
-            label = f"{value:.2f}" if isinstance(value, float) else str(value)
-            ax.set_title(f"{key} = {label}", fontsize=P.FONT["title"])
-        return fig
-
-
-def frame_update_times(
-    explorer: Explorer, key: str, values: Sequence[object], encode: bool = True
-) -> list[float]:
-    """Seconds per frame to move ``key`` through ``values``: render + draw + PNG encode.
-
-    With ``encode=False``: render + Agg draw only, no PNG (what a canvas front end would pay).
-    The explorer's state is restored afterwards. Used by ``python -m fmlib.bench``. Sections 6.1-6.5.
-    """
-    if not isinstance(explorer, Explorer):
-        raise TypeError(f"explorer must be an Explorer; got {type(explorer).__name__}")
-    values = explorer._values(key, values)
-    saved = dict(explorer.state)
-    times = []
-    try:
-        for value in values:
-            start = time.perf_counter()
-            explorer.render({**saved, key: value})
-            if encode:
-                explorer.snapshot()
-            else:
-                explorer.draw()
-            times.append(time.perf_counter() - start)
-    finally:
-        explorer.render(saved)
-    return times
-
 
 def _time_controls(steps: int, t: float = 0.0, interval_ms: int = 100):
-    """A t slider on the grid k / steps and a Play over k, linked in Python (works headless)."""
-    widgets = _ipywidgets()
-    slider = widgets.FloatSlider(
-        value=t,
-        min=0.0,
-        max=1.0,
-        step=1.0 / steps,
-        description="t",
-        readout_format=".2f",
-        continuous_update=True,
-    )
-    play = widgets.Play(
-        value=int(round(t * steps)),
-        min=0,
-        max=steps,
-        step=1,
-        interval=interval_ms,
-        description="play",
-    )
-    widgets.link(
-        (play, "value"),
-        (slider, "value"),
-        transform=(lambda k: k / steps, lambda t: int(round(t * steps))),
-    )
-    return slider, play
+    return time_controls(TimeAxis(steps, t, interval_ms))
 
 
 def _index(t: float, count: int) -> int:
