@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 STAMP  := $(VENV)/.fmlib-installed
 
-.PHONY: lab test setup bench lint format clean-notebooks clean
+.PHONY: lab test setup bench lint format clean-notebooks clean links
 
 setup: $(STAMP)
 
@@ -16,8 +16,14 @@ $(STAMP): pyproject.toml
 	@$(BIN)/python -c "import torch" 2>/dev/null || \
 	  $(BIN)/python -m pip install -q "$(TORCH_SPEC)" || \
 	  $(BIN)/python -m pip install -q "torch>=2.2"
-	$(BIN)/python -m pip install -q -e ".[notebooks,test]"
+	$(BIN)/python -m pip install -q -e ".[notebooks,test,hub]"
 	@touch $@
+
+# The hub test's proxy (configurable-http-proxy) comes from npm; node and npm must be installed.
+CHP := $(VENV)/node/node_modules/.bin/configurable-http-proxy
+$(CHP):
+	@command -v npm >/dev/null || { echo "npm is needed for the hub test (apt-get install npm)"; exit 1; }
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/node configurable-http-proxy@5
 
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
@@ -25,8 +31,12 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(ROOT_FLAG) notebooks/
 
-test: $(STAMP)
+test: $(STAMP) $(CHP)
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests notebooks exercises solutions --nbval-lax --nbval-current-env -p no:cacheprovider
+
+# nbgitpuller links for a hub: make links HUB=https://hub.example.edu REPO=https://github.com/ORG/REPO BRANCH=v0.2.0
+links:
+	@$(PYTHON) deploy/links.py --hub "$(HUB)" --repo "$(REPO)" --branch "$(or $(BRANCH),main)"
 
 bench: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python -m fmlib.bench

@@ -10,8 +10,14 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 # conda-forge names that differ from the PyPI names
-CONDA_TO_PYPI = {"pytorch-cpu": "torch", "pytorch": "torch"}
+CONDA_TO_PYPI = {"pytorch-cpu": "torch", "pytorch": "torch", "jupyterhub-singleuser": "jupyterhub"}
 NOT_PACKAGES = {"python", "pip"}
+# pyproject's `hub` extra also holds what runs on the hub machine only, never in a student's image
+HUB_ONLY = {
+    "jupyterhub-idle-culler",
+    "jupyterhub-systemdspawner",
+    "jupyterhub-firstuseauthenticator",
+}
 
 
 def _split(spec: str) -> tuple[str, str]:
@@ -24,7 +30,7 @@ def _pyproject() -> dict[str, str]:
     specs = list(project["dependencies"])
     for extra in project["optional-dependencies"].values():
         specs += extra
-    return dict(_split(s) for s in specs)
+    return {name: bound for name, bound in map(_split, specs) if name not in HUB_ONLY}
 
 
 def _environment() -> dict[str, str]:
