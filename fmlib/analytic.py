@@ -21,7 +21,13 @@ from torch import Tensor
 from ._checks import as_time, check_generator, check_points, check_positive_int
 from .paths import AffinePath, linear_path
 
-__all__ = ["GaussianMixture", "empirical_target", "gaussian_target", "gaussian_w2"]
+__all__ = [
+    "GaussianMixture",
+    "empirical_target",
+    "gaussian_target",
+    "gaussian_w2",
+    "GaussianDisplacement",
+]
 
 
 class GaussianMixture:
@@ -154,3 +160,97 @@ def gaussian_w2(m_1: Tensor, s_1: Tensor, m_2: Tensor, s_2: Tensor) -> float:
     cross = sqrtm(r2 @ s_1.double() @ r2)
     value = (m_1 - m_2).double().pow(2).sum() + torch.trace(s_1.double() + s_2.double() - 2 * cross)
     return float(value.clamp_min(0).sqrt())
+
+
+def _sym_sqrt(a: Tensor, inverse: bool = False) -> Tensor:
+    """Symmetric square root (or its inverse) of a symmetric positive semi-definite matrix."""
+    evals, evecs = torch.linalg.eigh(a)
+    roots = evals.clamp_min(0).sqrt()
+    return evecs @ torch.diag(1 / roots if inverse else roots) @ evecs.T
+
+
+class GaussianDisplacement:
+    """Optimal transport between N(m_0, S_0) and N(m_1, S_1): Brenier's map and McCann's path. Section 6.2.2.
+
+    The OT map is linear, T(x) = m_1 + A (x - m_0) with A = S_0^-1/2 (S_0^1/2 S_1 S_0^1/2)^1/2 S_0^-1/2
+    (symmetric positive definite: the gradient of a convex potential). Displacement interpolation
+    moves every point on a straight line, x_t = (1 - t) x + t T(x) = m_t + M_t (x - m_0) with
+    M_t = (1 - t) I + t A, so p_t = N(m_t, M_t S_0 M_t) and the velocity field is
+    v_t(x) = m_1 - m_0 + (A - I) M_t^-1 (x - m_t). It solves the continuity equation, and its
+    kinetic energy int_0^1 E||v_t||^2 dt equals W2^2(p_0, p_1) (Benamou-Brenier). S_0 must be
+    positive definite. The object itself is a vector field ``v(x, t)``.
+    """
+
+    def __init__(self, m_0: Tensor, S_0: Tensor, m_1: Tensor, S_1: Tensor):
+        for name, m in (("m_0", m_0), ("m_1", m_1)):
+            if not isinstance(m, Tensor):
+                raise TypeError(f"{name} must be a (D,) mean tensor; got {type(m).__name__}")
+            if m.ndim != 1 or m.shape != m_0.shape:
+                raise ValueError(
+                    f"{name} must be a (D,) mean tensor like m_0 {tuple(m_0.shape)}; got {tuple(m.shape)}"
+                )
+        d = m_0.shape[0]
+        for name, s in (("S_0", S_0), ("S_1", S_1)):
+            if not isinstance(s, Tensor):
+                raise TypeError(
+                    f"{name} must be a (D, D) covariance tensor; got {type(s).__name__}"
+                )
+            if s.shape != (d, d):
+                raise ValueError(
+                    f"{name} must be a (D, D) = ({d}, {d}) covariance; got {tuple(s.shape)}"
+                )
+            if not bool(torch.isfinite(s).all()) or not torch.allclose(s, s.T):
+                raise ValueError(f"{name} must be a finite symmetric covariance matrix")
+        self.m_0, self.m_1 = m_0.double(), m_1.double()
+        self.S_0, self.S_1 = S_0.double(), S_1.double()
+        if float(torch.linalg.eigvalsh(self.S_0).min()) <= 0:
+            raise ValueError("S_0 must be positive definite (the source of a Monge map)")
+        if float(torch.linalg.eigvalsh(self.S_1).min()) < -1e-9 * float(self.S_1.abs().max()):
+            raise ValueError("S_1 must be positive semi-definite")
+        root, inv_root = _sym_sqrt(self.S_0), _sym_sqrt(self.S_0, inverse=True)
+        a = inv_root @ _sym_sqrt(root @ self.S_1 @ root) @ inv_root
+        self.A = (a + a.T) / 2  # symmetric up to rounding
+        self.dim = d
+
+    def transport(self, x_0: Tensor) -> Tensor:
+        """T(x_0) = m_1 + A (x_0 - m_0): where OT sends each point, (B, D). Section 6.2.1."""
+        check_points(x_0, "x_0", dim=self.dim)
+        return (self.m_1 + (x_0.double() - self.m_0) @ self.A).to(x_0.dtype)
+
+    def _m_t(self, t: Tensor) -> tuple[Tensor, Tensor]:
+        """m_t: (B, D) and M_t = (1 - t) I + t A: (B, D, D) for t: (B,) float64."""
+        eye = torch.eye(self.dim, dtype=torch.float64)
+        m_t = (1 - t)[:, None] * self.m_0 + t[:, None] * self.m_1
+        return m_t, (1 - t)[:, None, None] * eye + t[:, None, None] * self.A
+
+    def velocity(self, x: Tensor, t: object) -> Tensor:
+        """v_t(x) = m_1 - m_0 + (A - I) M_t^-1 (x - m_t): (B, D). Section 6.2.2."""
+        check_points(x, "x", dim=self.dim)
+        m_t, big_m = self._m_t(as_time(t, x.shape[0], x).double())
+        z = torch.linalg.solve(big_m, (x.double() - m_t)[..., None])[..., 0]  # M_t^-1 (x - m_t)
+        eye = torch.eye(self.dim, dtype=torch.float64)
+        return (self.m_1 - self.m_0 + z @ (self.A - eye)).to(x.dtype)
+
+    def __call__(self, x: Tensor, t: object) -> Tensor:
+        return self.velocity(x, t)
+
+    def covariance(self, t: float) -> Tensor:
+        """Cov of p_t: M_t S_0 M_t, (D, D)."""
+        _, big_m = self._m_t(torch.tensor([float(t)], dtype=torch.float64))
+        return big_m[0] @ self.S_0 @ big_m[0]
+
+    def log_prob(self, x: Tensor, t: object) -> Tensor:
+        """log p_t(x) of the displacement interpolation p_t = N(m_t, M_t S_0 M_t): (B,)."""
+        check_points(x, "x", dim=self.dim)
+        m_t, big_m = self._m_t(as_time(t, x.shape[0], x).double())
+        cov = big_m @ self.S_0 @ big_m  # (B, D, D)
+        return (
+            torch.distributions.MultivariateNormal(m_t, covariance_matrix=cov)
+            .log_prob(x.double())
+            .to(x.dtype)
+        )
+
+    def w2(self) -> float:
+        """W2(p_0, p_1) as the cost of the map: sqrt(|m_1 - m_0|^2 + tr((A - I) S_0 (A - I)))."""
+        d = self.A - torch.eye(self.dim, dtype=torch.float64)
+        return float(((self.m_1 - self.m_0).pow(2).sum() + torch.trace(d @ self.S_0 @ d)).sqrt())
