@@ -21,6 +21,7 @@ from .likelihood import divergence_exact
 
 __all__ = [
     "AnalyticField",
+    "SourceSink",
     "source_sink",
     "rotation",
     "gradient_field",
@@ -84,28 +85,33 @@ def _zero(x: Tensor, t: Tensor) -> Tensor:
     return torch.zeros(x.shape[0], dtype=x.dtype, device=x.device)
 
 
-def source_sink(radius: float = 1.5, strength: float = 1.0) -> AnalyticField:
+class SourceSink(AnalyticField):
+    """v(x) = strength x (1 - |x|^2 / R^2), with its ``radius`` R and ``strength``. Section 6.1.1."""
+
+    def __init__(self, radius: float = 1.5, strength: float = 1.0):
+        if not radius > 0:
+            raise ValueError(f"the source/sink radius R must be positive; got {radius!r}")
+        self.radius, self.strength = float(radius), float(strength)
+        r2_scale, s = self.radius**2, self.strength
+
+        def velocity(x: Tensor, t: Tensor) -> Tensor:
+            return s * x * (1 - x.pow(2).sum(1, keepdim=True) / r2_scale)
+
+        def divergence(x: Tensor, t: Tensor) -> Tensor:
+            return s * (2 - 4 * x.pow(2).sum(1) / r2_scale)
+
+        name = f"source_sink(radius={radius}, strength={strength})"
+        super().__init__(velocity, divergence, _zero, name=name)
+
+
+def source_sink(radius: float = 1.5, strength: float = 1.0) -> SourceSink:
     """v(x) = strength x (1 - |x|^2 / R^2): out of the disc's centre, into its rim. Section 6.1.1.
 
     Inside the circle |x| = R the field points outwards, outside it points inwards, so mass
     drains from the centre (div v = strength (2 - 4 |x|^2 / R^2) > 0 there) and piles up on the
     circle (div v < 0 near and beyond it). Radial, so the curl is zero.
     """
-    if not radius > 0:
-        raise ValueError(f"the source/sink radius R must be positive; got {radius!r}")
-    r2_scale, s = float(radius) ** 2, float(strength)
-
-    def velocity(x: Tensor, t: Tensor) -> Tensor:
-        return s * x * (1 - x.pow(2).sum(1, keepdim=True) / r2_scale)
-
-    def divergence(x: Tensor, t: Tensor) -> Tensor:
-        return s * (2 - 4 * x.pow(2).sum(1) / r2_scale)
-
-    field = AnalyticField(
-        velocity, divergence, _zero, name=f"source_sink(radius={radius}, strength={strength})"
-    )
-    field.radius = float(radius)
-    return field
+    return SourceSink(radius, strength)
 
 
 def rotation(omega: float = 1.0) -> AnalyticField:

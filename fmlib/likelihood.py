@@ -9,6 +9,7 @@ Hutchinson's estimate E[eps^T (dv/dx) eps] (one backward pass per probe).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import torch
 from torch import Tensor
@@ -17,7 +18,15 @@ from ._checks import as_time, check_generator, check_points, check_positive_int
 from .data import StandardGaussian
 from .solvers import solve
 
-__all__ = ["divergence_exact", "divergence_hutchinson", "log_prob", "augmented_field"]
+__all__ = [
+    "divergence_exact",
+    "divergence_hutchinson",
+    "hutchinson_running_mean",
+    "augmented_field",
+    "FlowDensity",
+    "log_density_along_flow",
+    "log_prob",
+]
 
 Field = Callable[[Tensor, object], Tensor]
 
@@ -140,6 +149,70 @@ def augmented_field(
     return field
 
 
+class FlowDensity(NamedTuple):
+    """Points carried by a flow and their log-density: xs (K, B, D) and log_p (K, B) at ts (K,)."""
+
+    ts: Tensor
+    xs: Tensor
+    log_p: Tensor
+    nfe: int
+
+
+def log_density_along_flow(
+    v: Field,
+    x: Tensor,
+    log_p: Callable[[Tensor], Tensor],
+    *,
+    t0: float = 0.0,
+    t1: float = 1.0,
+    known_at: str = "start",
+    method: str = "rk4",
+    steps: int = 50,
+    divergence: str = "exact",
+    k: int = 1,
+    probe: str = "gaussian",
+    generator: torch.Generator | None = None,
+    create_graph: bool = False,
+    rtol: float = 1e-5,
+    atol: float = 1e-5,
+    return_trajectory: bool = True,
+) -> FlowDensity:
+    """Carry x: (B, D) from t0 to t1 (either direction) along v, with log p_t(x_t). Section 6.1.1.
+
+    The one place that applies the instantaneous change of variables,
+    log p_t(x_t) = log p_t0(x_t0) - int_t0^t div v(x_s, s) ds: the augmented state
+    (x_t, int_t0^t div v) is solved together (``augmented_field``). ``log_p(x) -> (B,)`` is the
+    density known at the start (``known_at="start"``, the density of x at t0: a flow forwards
+    from the source) or at the end (``"end"``, the density at t1 of where x arrives: ``log_prob``,
+    from data at t = 1 back to the source at t = 0). Without ``return_trajectory`` only the two
+    end points are kept (K = 2).
+    """
+    check_points(x, "x")
+    if known_at not in ("start", "end"):
+        raise ValueError(f"known_at must be 'start' or 'end'; got {known_at!r}")
+    if not callable(log_p):
+        raise TypeError(f"log_p must be a log-density log_p(x) -> (B,); got {type(log_p).__name__}")
+    field = augmented_field(
+        v, divergence, create_graph=create_graph, k=k, probe=probe, generator=generator
+    )
+    z = torch.cat([x, torch.zeros_like(x[:, :1])], dim=1)
+    sol = solve(
+        field,
+        z,
+        t0=t0,
+        t1=t1,
+        method=method,
+        steps=steps,
+        rtol=rtol,
+        atol=atol,
+        return_trajectory=return_trajectory,
+    )
+    zs = sol.xs if return_trajectory else torch.stack([z, sol.x])
+    xs, integral = zs[..., :-1], zs[..., -1]  # (K, B, D) and int_t0^t div v: (K, B)
+    at_t0 = log_p(xs[0]) if known_at == "start" else log_p(xs[-1]) + integral[-1]
+    return FlowDensity(sol.ts, xs, at_t0[None] - integral, sol.nfe)
+
+
 def log_prob(
     v: Field,
     x_1: Tensor,
@@ -154,13 +227,46 @@ def log_prob(
 ) -> Tensor:
     """log p_1(x_1) under the flow of v: (B,). Section 6.1.1, the instantaneous change of variables.
 
-    Solves the augmented ODE from t = 1 back to t = 0. ``create_graph=True`` keeps the graph for
-    maximum-likelihood training (Section 6.1.2); then use a fixed-step method.
+    Solves the augmented ODE from t = 1 back to t = 0 (``log_density_along_flow``), where the
+    source density is known. ``create_graph=True`` keeps the graph for maximum-likelihood
+    training (Section 6.1.2); then use a fixed-step method.
     """
     check_points(x_1, "x_1")
     source = source if source is not None else StandardGaussian(x_1.shape[1])
-    z_1 = torch.cat([x_1, torch.zeros_like(x_1[:, :1])], dim=1)
-    field = augmented_field(v, divergence, create_graph=create_graph, generator=generator)
-    sol = solve(field, z_1, t0=1.0, t1=0.0, method=method, steps=steps, rtol=rtol, atol=atol)
-    x_0, a_0 = sol.x[:, :-1], sol.x[:, -1]
-    return source.log_prob(x_0) + a_0
+    flow = log_density_along_flow(
+        v,
+        x_1,
+        source.log_prob,
+        t0=1.0,
+        t1=0.0,
+        known_at="end",
+        method=method,
+        steps=steps,
+        divergence=divergence,
+        generator=generator,
+        create_graph=create_graph,
+        rtol=rtol,
+        atol=atol,
+        return_trajectory=False,
+    )
+    return flow.log_p[0]
+
+
+def hutchinson_running_mean(
+    v: Field,
+    x: Tensor,
+    t: object,
+    k_max: int,
+    probe: str = "gaussian",
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """Hutchinson's estimate of div v(x, t) with k = 1 ... k_max probes: (k_max, B). Section 6.1.2.
+
+    Row k - 1 is the mean of the first k single-probe estimates (the same probes for every k),
+    so one pass shows how the estimate settles as probes are added.
+    """
+    samples = divergence_hutchinson(
+        v, x, t, k=k_max, probe=probe, generator=generator, return_samples=True
+    ).detach()
+    counts = torch.arange(1, k_max + 1, dtype=samples.dtype, device=samples.device)
+    return samples.cumsum(0) / counts[:, None]

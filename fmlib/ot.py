@@ -27,6 +27,8 @@ __all__ = [
     "w2_report",
     "kinetic_energy",
     "straightness",
+    "conditional_energy",
+    "crossing_fraction",
 ]
 
 
@@ -156,3 +158,58 @@ def straightness(xs: Tensor) -> float:
     chord = (xs[-1] - xs[0]).norm(dim=1)
     length = (xs[1:] - xs[:-1]).norm(dim=2).sum(dim=0).clamp_min(1e-12)
     return float((chord / length).mean())
+
+
+def conditional_energy(path, x_0: Tensor, x_1: Tensor, nodes: int = 64) -> float:
+    """E int_0^1 ||u_t(x_t | x_0, x_1)||^2 dt of a path's conditional velocities. Section 6.2.2.
+
+    ``path.sample(x_0, x_1, t).u_t`` is integrated by Gauss-Legendre quadrature: exact for the
+    linear and curved paths (polynomial integrands). ``inf`` when u_t is infinite at t = 0 or
+    t = 1: the VP path's sigma_t' grows like (1 - t)^(-1/2), so its energy diverges.
+    """
+    check_points(x_0, "x_0")
+    check_points(x_1, "x_1")
+    check_positive_int(nodes, "nodes")
+    with torch.no_grad():
+        for end in (0.0, 1.0):
+            if not bool(torch.isfinite(path.sample(x_0, x_1, end).u_t).all()):
+                return float("inf")
+        z, w = np.polynomial.legendre.leggauss(nodes)
+        total = 0.0
+        for t, weight in zip((z + 1) / 2, w / 2, strict=True):
+            total += weight * float(path.sample(x_0, x_1, float(t)).u_t.pow(2).sum(1).mean())
+    return total
+
+
+def _orientation(p: np.ndarray, q: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Sign of the cross product (q - p) x (r - p), broadcast over leading axes."""
+    return (q[..., 0] - p[..., 0]) * (r[..., 1] - p[..., 1]) - (q[..., 1] - p[..., 1]) * (
+        r[..., 0] - p[..., 0]
+    )
+
+
+def crossing_fraction(curves: np.ndarray | Tensor) -> float:
+    """Fraction of pairs of polylines (L, K, 2) that cross each other in the plane. Section 6.2.3.
+
+    Straight conditional paths of an OT coupling rarely cross; independent pairs cross often.
+    Proper crossings only (segments of the same polyline, and touching ends, are not counted).
+    """
+    c = curves.detach().cpu().numpy() if isinstance(curves, Tensor) else np.asarray(curves)
+    if c.ndim != 3 or c.shape[2] != 2 or c.shape[1] < 2:
+        raise ValueError(f"curves must be polylines (L, K >= 2, 2); got shape {c.shape}")
+    n_lines, k = c.shape[:2]
+    if n_lines < 2:
+        return 0.0
+    a, b = c[:, :-1].reshape(-1, 2), c[:, 1:].reshape(-1, 2)  # segments, (L*(K-1), 2)
+    owner = np.repeat(np.arange(n_lines), k - 1)
+    crossed = np.zeros((n_lines, n_lines), dtype=bool)
+    chunk = max(1, 2_000_000 // len(a))
+    for s in range(0, len(a), chunk):
+        p, q = a[s : s + chunk, None], b[s : s + chunk, None]  # (C, 1, 2)
+        d1, d2 = _orientation(p, q, a[None]), _orientation(p, q, b[None])  # (C, N)
+        d3, d4 = _orientation(a[None], b[None], p), _orientation(a[None], b[None], q)
+        rows, cols = np.nonzero((d1 * d2 < 0) & (d3 * d4 < 0))
+        crossed[owner[s + rows], owner[cols]] = True
+    np.fill_diagonal(crossed, False)
+    crossed |= crossed.T
+    return float(crossed[np.triu_indices(n_lines, 1)].mean())

@@ -18,16 +18,28 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection, PathCollection
-from matplotlib.colors import ListedColormap, Normalize, TwoSlopeNorm
+from matplotlib.colors import ListedColormap, Normalize
 from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, StepPatch
 from matplotlib.quiver import Quiver
 from matplotlib.text import Text
+from matplotlib.ticker import MaxNLocator
 from torch import Tensor
 
-from . import fields
+from .grids import (
+    Lims,
+    as_lims,
+    curl_on_grid,
+    density_on_grid,
+    divergence_on_grid,
+    field_on_grid,
+    grid,
+    histogram_density,
+)
+from .ot import W2Report
+from .solvers import SolverRun
 
 __all__ = [
     "PALETTE",
@@ -40,6 +52,7 @@ __all__ = [
     "as_lims",
     "grid",
     "set_limits",
+    "label_axes",
     "draw_samples",
     "update_samples",
     "draw_field",
@@ -48,6 +61,7 @@ __all__ = [
     "draw_trajectories",
     "trajectory_segments",
     "draw_density",
+    "update_density",
     "density_on_grid",
     "histogram_density",
     "draw_divergence",
@@ -56,6 +70,7 @@ __all__ = [
     "curl_on_grid",
     "draw_signed",
     "update_signed",
+    "symmetric_ticks",
     "draw_segments",
     "draw_circle",
     "format_metrics",
@@ -64,6 +79,8 @@ __all__ = [
     "draw_time_marker",
     "move_time_marker",
     "draw_histogram",
+    "draw_error_vs_nfe",
+    "draw_marker",
     "png_bytes",
     "categorical_cmap",
 ]
@@ -89,7 +106,6 @@ DIVERGING = "RdBu_r"  # ColorBrewer's red-blue: readable with red-green colour b
 SEQUENTIAL = "viridis"
 GREY = "#999999"
 
-Lims = float | tuple[float, float] | tuple[tuple[float, float], tuple[float, float]]
 RC = {
     "font.size": FONT["text"],
     "axes.titlesize": FONT["title"],
@@ -154,37 +170,6 @@ def png_bytes(fig: Figure, compress_level: int = 1, draw: bool = True) -> bytes:
     return out.getvalue()
 
 
-def as_lims(lims: Lims) -> tuple[tuple[float, float], tuple[float, float]]:
-    """Normalise plot limits: ``3`` -> [-3, 3]^2, ``(lo, hi)`` -> [lo, hi]^2, or ``((x0, x1), (y0, y1))``."""
-    try:
-        if isinstance(lims, (int, float)) and not isinstance(lims, bool):
-            out = ((-float(lims), float(lims)),) * 2
-        elif len(lims) == 2 and all(isinstance(v, (int, float)) for v in lims):
-            out = ((float(lims[0]), float(lims[1])),) * 2
-        else:
-            (x0, x1), (y0, y1) = lims
-            out = ((float(x0), float(x1)), (float(y0), float(y1)))
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"lims must be a half-width, (lo, hi) or ((x_lo, x_hi), (y_lo, y_hi)); got {lims!r}"
-        ) from None
-    if not all(lo < hi for lo, hi in out):
-        raise ValueError(f"lims must have lo < hi on both axes; got {out}")
-    return out
-
-
-def grid(lims: Lims, n: int = 20, dtype: torch.dtype = torch.float32) -> Tensor:
-    """The n x n grid over ``lims`` as points (n*n, 2), x varying fastest (row i has y_i).
-
-    ``values.reshape(n, n)`` of a per-point quantity is then an (H, W) image with rows = y,
-    ready for ``imshow(origin="lower")``.
-    """
-    (x0, x1), (y0, y1) = as_lims(lims)
-    xs, ys = torch.linspace(x0, x1, n, dtype=dtype), torch.linspace(y0, y1, n, dtype=dtype)
-    gy, gx = torch.meshgrid(ys, xs, indexing="ij")  # (n, n) each
-    return torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=1)
-
-
 def set_limits(ax: Axes, lims: Lims, equal: bool = True) -> None:
     """Fix the view to ``lims`` (square aspect by default) so animated frames do not rescale."""
     (x0, x1), (y0, y1) = as_lims(lims)
@@ -197,6 +182,18 @@ def set_limits(ax: Axes, lims: Lims, equal: bool = True) -> None:
 def _title(ax: Axes, title: str | None) -> None:
     if title is not None:
         ax.set_title(title, fontsize=FONT["title"])
+
+
+def label_axes(
+    ax: Axes, xlabel: str | None = None, ylabel: str | None = None, title: str | None = None
+) -> Axes:
+    """Axis labels and title in the house font sizes (None leaves one as it is)."""
+    if xlabel is not None:
+        ax.set_xlabel(xlabel, fontsize=FONT["label"])
+    if ylabel is not None:
+        ax.set_ylabel(ylabel, fontsize=FONT["label"])
+    _title(ax, title)
+    return ax
 
 
 def draw_samples(
@@ -244,11 +241,6 @@ def update_samples(sc: PathCollection, x: Tensor, values: Tensor | None = None) 
     return sc
 
 
-def _field_uv(v: Callable, points: Tensor, t: float) -> np.ndarray:
-    with torch.no_grad():
-        return _to_numpy(v(points, t))
-
-
 def draw_field(
     ax: Axes,
     v: Callable,
@@ -267,7 +259,7 @@ def draw_field(
     if not callable(v):
         raise TypeError(f"v must be a vector field v(x, t); got {type(v).__name__}")
     points = grid(lims, n)
-    uv = _field_uv(v, points, t)
+    uv = field_on_grid(v, points, t)
     if scale is None:
         (x0, x1), _ = as_lims(lims)
         cell = (x1 - x0) / max(n - 1, 1)
@@ -286,15 +278,15 @@ def draw_field(
         width=0.004,
         zorder=1,
     )
-    q.fm_points = points  # where update_field evaluates v again
     set_limits(ax, lims)
     _title(ax, title)
     return q
 
 
 def update_field(quiver: Quiver, v: Callable, t: float) -> Quiver:
-    """Re-evaluate v(x, t) on the quiver's grid and ``set_UVC`` in place. Section 6.1.1."""
-    uv = _field_uv(v, quiver.fm_points, t)
+    """Re-evaluate v(x, t) at the quiver's arrow tails and ``set_UVC`` in place. Section 6.1.1."""
+    points = torch.from_numpy(np.column_stack([quiver.X, quiver.Y]).astype(np.float32))
+    uv = field_on_grid(v, points, t)
     quiver.set_UVC(uv[:, 0], uv[:, 1])
     return quiver
 
@@ -310,7 +302,7 @@ def draw_streamlines(
 ):
     """Streamlines of the frozen field v(., t) (static; redraw to change t). Section 6.1.1."""
     points = grid(lims, n)
-    uv = _field_uv(v, points, t).reshape(n, n, 2)
+    uv = field_on_grid(v, points, t).reshape(n, n, 2)
     p = points.numpy().reshape(n, n, 2)
     out = ax.streamplot(
         p[..., 0], p[..., 1], uv[..., 0], uv[..., 1], density=density, color=color, linewidth=0.8
@@ -366,22 +358,6 @@ def draw_segments(
     return lc
 
 
-def histogram_density(x: Tensor, lims: Lims, bins: int = 40) -> np.ndarray:
-    """Normalised 2-D histogram of x: (B, 2) over ``lims``: an (H, W) density image, rows = y. Section 6.1.1."""
-    (x0, x1), (y0, y1) = as_lims(lims)
-    pts = _to_numpy(x)
-    h, _, _ = np.histogram2d(pts[:, 1], pts[:, 0], bins=bins, range=[[y0, y1], [x0, x1]])
-    cell = (x1 - x0) * (y1 - y0) / bins**2
-    return h / max(len(pts), 1) / cell
-
-
-def density_on_grid(log_p: Callable[[Tensor], Tensor], lims: Lims, n: int = 60) -> np.ndarray:
-    """exp(log_p(x)) on the n x n grid: an (H, W) density image, rows = y. Section 6.1.1."""
-    with torch.no_grad():
-        values = log_p(grid(lims, n))
-    return np.exp(_to_numpy(values).reshape(n, n))
-
-
 def draw_density(
     ax: Axes,
     values: np.ndarray | Tensor | Callable,
@@ -418,6 +394,14 @@ def draw_density(
     return im
 
 
+def update_density(im: AxesImage, values: np.ndarray | Tensor) -> AxesImage:
+    """New values for a ``draw_density`` image, its colour scale 0 ... max of the new values."""
+    img = _to_numpy(values)
+    im.set_data(img)
+    im.set_clim(0.0, max(float(np.nanmax(img)), 1e-12))
+    return im
+
+
 def draw_signed(
     ax: Axes,
     values: np.ndarray | Tensor,
@@ -427,53 +411,44 @@ def draw_signed(
     colorbar: bool = True,
     title: str | None = None,
 ) -> AxesImage:
-    """An (H, W) signed heatmap, diverging colormap centred at 0 (white = 0). Section 6.1.1.
+    """An (H, W) signed heatmap on a colour scale symmetric about 0 (white = 0). Section 6.1.1.
 
-    With both signs present and no ``vmax``, each sign gets its own scale (``TwoSlopeNorm``);
-    otherwise the scale is symmetric, +-vmax.
+    The scale is +-vmax (default: the largest |value|), so equal colours mean equal sizes on
+    both sides of 0; the colour bar always has a tick at 0.
     """
     img = _to_numpy(values)
-    lo, hi = float(np.nanmin(img)), float(np.nanmax(img))
-    if vmax is None and lo < 0 < hi:
-        # Two slopes: white stays at 0 and both signs use the full colour range, however
-        # lopsided (a source/sink has div v = 2 at its centre and -20 in the corners).
-        norm = TwoSlopeNorm(0.0, lo, hi)
-    else:
-        vmax = vmax if vmax is not None else max(abs(lo), abs(hi)) or 1.0
-        norm = Normalize(-vmax, vmax)
+    vmax = vmax if vmax is not None else float(np.nanmax(np.abs(img))) or 1.0
     (x0, x1), (y0, y1) = as_lims(lims)
     im = ax.imshow(
         img,
         origin="lower",
         extent=(x0, x1, y0, y1),
         cmap=cmap,
-        norm=norm,
+        norm=Normalize(-vmax, vmax),
         interpolation="bilinear",
         aspect="equal",
         zorder=0,
     )
     if colorbar:
         cb = ax.figure.colorbar(im, ax=ax, shrink=0.85)
+        cb.set_ticks(symmetric_ticks(vmax))
         cb.ax.tick_params(labelsize=FONT["tick"])
     set_limits(ax, lims)
     _title(ax, title)
     return im
 
 
+def symmetric_ticks(vmax: float, count: int = 3) -> np.ndarray:
+    """Ticks -m ... 0 ... +m for a scale +-vmax: 0 and ``count`` round values on each side."""
+    step = MaxNLocator(count, steps=[1, 2, 2.5, 5, 10]).tick_values(0.0, vmax)[1]
+    side = np.arange(step, vmax * (1 + 1e-9), step)
+    return np.concatenate([-side[::-1], [0.0], side])
+
+
 def update_signed(im: AxesImage, values: np.ndarray | Tensor) -> AxesImage:
     """New values for a ``draw_signed`` image; the colour scale (centred at 0) is kept."""
     im.set_data(_to_numpy(values))
     return im
-
-
-def divergence_on_grid(v: Callable, t: float, lims: Lims, n: int = 80) -> np.ndarray:
-    """div v(x, t) on the n x n grid, (H, W); closed form when v has one. Section 6.1.1."""
-    return _to_numpy(fields.field_divergence(v, grid(lims, n), t)).reshape(n, n)
-
-
-def curl_on_grid(v: Callable, t: float, lims: Lims, n: int = 80) -> np.ndarray:
-    """The scalar curl of v(., t) on the n x n grid, (H, W). Section 6.1.1."""
-    return _to_numpy(fields.field_curl(v, grid(lims, n), t)).reshape(n, n)
 
 
 def draw_divergence(
@@ -510,7 +485,7 @@ def draw_circle(
 
 
 def _format_value(value: object) -> str:
-    if hasattr(value, "ratio") and hasattr(value, "floor") and hasattr(value, "w2"):
+    if isinstance(value, W2Report):
         return f"{value.w2:.3f}  ({value.ratio:.2f} x noise floor {value.floor:.3f})"
     if isinstance(value, bool) or isinstance(value, (int, np.integer)):
         return str(value)
@@ -587,6 +562,35 @@ def move_time_marker(marker: Line2D, t: float) -> Line2D:
     """Move a ``draw_time_marker`` line to t, in place."""
     marker.set_xdata([t, t])
     return marker
+
+
+def draw_error_vs_nfe(ax: Axes, runs: Sequence[SolverRun]) -> list[Line2D]:
+    """Error against NFE on log-log axes: a line per fixed-step method, dopri5 as a square. Section 6.5.2.
+
+    ``runs`` come from ``solvers.error_vs_nfe``.
+    """
+    lines = []
+    methods = list(dict.fromkeys(r.method for r in runs))
+    for i, method in enumerate(m for m in methods if m != "dopri5"):
+        mine = [r for r in runs if r.method == method]
+        nfe, err = [r.nfe for r in mine], [max(r.rms_error, 1e-12) for r in mine]
+        style = dict(color=PALETTE[i % len(PALETTE)], markersize=3, linewidth=1.5)
+        lines += ax.loglog(nfe, err, "o-", label=method, **style)
+    for r in (r for r in runs if r.method == "dopri5"):
+        style = dict(color=OKABE_ITO["black"], label="dopri5")
+        lines += ax.loglog([r.nfe], [max(r.rms_error, 1e-12)], "s", **style)
+    if lines:
+        ax.legend(fontsize=FONT["legend"], frameon=False)
+    ax.set_xlabel("NFE", fontsize=FONT["label"])
+    ax.set_ylabel("RMS error at t = 1", fontsize=FONT["label"])
+    ax.set_title("error vs cost", fontsize=FONT["title"])
+    return lines
+
+
+def draw_marker(ax: Axes, color: str = OKABE_ITO["vermillion"]) -> Line2D:
+    """An empty ring marking one point (``marker.set_data([x], [y])`` puts it there)."""
+    style = dict(markersize=12, markerfacecolor="none", markeredgewidth=2)
+    return ax.plot([], [], "o", markeredgecolor=color, **style)[0]
 
 
 def draw_histogram(

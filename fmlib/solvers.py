@@ -26,6 +26,9 @@ __all__ = [
     "sampler",
     "METHODS",
     "FIXED_STEP",
+    "SolverRun",
+    "rms_error",
+    "error_vs_nfe",
 ]
 
 Field = Callable[[Tensor, Tensor], Tensor]
@@ -215,3 +218,52 @@ def _solve_adjoint(v, field, x_init, t0, t1, method, steps, rtol, atol) -> ODESo
         options=options,
     )
     return ODESolution(xs[-1], None, ts, field.nfe)
+
+
+class SolverRun(NamedTuple):
+    """One solve of ``error_vs_nfe``: method, steps (0 for dopri5), x at t1, NFE, RMS error."""
+
+    method: str
+    steps: int
+    x: Tensor
+    nfe: int
+    rms_error: float
+
+
+def rms_error(x: Tensor, reference: Tensor) -> float:
+    """sqrt(mean_i ||x_i - reference_i||^2) over the B points of x, reference: (B, D). Section 6.5.2."""
+    check_points(x, "x")
+    check_points(reference, "reference")
+    if x.shape != reference.shape:
+        raise ValueError(
+            f"x and reference must have the same shape (B, D); got {tuple(x.shape)} and {tuple(reference.shape)}"
+        )
+    return float((x - reference).pow(2).sum(1).mean().sqrt())
+
+
+def error_vs_nfe(
+    v: Field,
+    x_0: Tensor,
+    reference: Tensor,
+    methods: tuple[str, ...] = METHODS,
+    steps: tuple[int, ...] = (1, 2, 4, 8, 16, 32),
+    *,
+    rtol: float = 1e-5,
+    atol: float = 1e-5,
+) -> list[SolverRun]:
+    """Error at t = 1 against cost: every method at every step count (dopri5 once). Section 6.5.2.
+
+    Solves dx/dt = v from x_0: (B, D) at t = 0 to t = 1 without a graph and measures the RMS
+    distance to ``reference`` (e.g. a tight dopri5 solve). dopri5 adapts to ``rtol``/``atol``
+    and ignores ``steps``: it runs once, with steps = 0 in its ``SolverRun``.
+    """
+    bad = [m for m in methods if m not in METHODS]
+    if bad or not methods:
+        raise ValueError(f"methods must be a non-empty subset of {METHODS}; got {list(methods)}")
+    runs = []
+    with torch.no_grad():
+        for method in methods:
+            for n in steps if method in FIXED_STEP else (0,):
+                sol = solve(v, x_0, method=method, steps=max(n, 1), rtol=rtol, atol=atol)
+                runs.append(SolverRun(method, n, sol.x, sol.nfe, rms_error(sol.x, reference)))
+    return runs

@@ -377,7 +377,12 @@ def test_hutchinson_explorer_estimates_and_histogram():
     # Rademacher probes give eps^T J eps = tr J exactly when J is diagonal: one probe suffices
     ex.update(probe="rademacher", k=1)
     np.testing.assert_allclose(ex.artists["points"].get_offsets()[:, 1], 1.5, rtol=1e-6)
-    assert "k = 1\nbias = 0" in ex.artists["metrics"].get_text()
+    assert "k = 1\nmean error (± SE) = 0 ± 0" in ex.artists["metrics"].get_text()
+    # not a "bias": the sample mean of the B errors, printed with its standard error s / sqrt(B)
+    ex.update(probe="gaussian", k=2)
+    err = torch.tensor(ex.artists["points"].get_offsets()[:, 1] - 1.5)
+    mean, se = float(err.mean()), float(err.std() / math.sqrt(len(err)))
+    assert f"mean error (± SE) = {mean:.3g} ± {se:.2g}\n" in ex.artists["metrics"].get_text()
 
 
 # --------------------------------------------------------------------------------------------

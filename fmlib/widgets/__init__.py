@@ -7,17 +7,14 @@ module per scene; the README's "How to add an explorer" shows a whole one. ipywi
 only when an explorer is built, so ``import fmlib.widgets`` works anywhere. Sections 6.1-6.5.
 """
 
-from .legacy import (
-    conditional_energy,
-    crossing_fraction,
-    divergence_explorer,
-    flow_explorer,
-    guidance_explorer,
-    hutchinson_explorer,
-    path_comparison,
-    solver_explorer,
-)
+from ..ot import conditional_energy, crossing_fraction
+from .divergence import divergence_explorer
+from .flow import flow_explorer
+from .guidance import guidance_explorer
+from .hutchinson import hutchinson_explorer
+from .paths import path_comparison
 from .shell import DPI, Explorer, Scene, TimeAxis, frame_update_times
+from .solver import solver_explorer
 
 __all__ = [
     "Scene",
@@ -31,6 +28,6 @@ __all__ = [
     "hutchinson_explorer",
     "guidance_explorer",
     "frame_update_times",
-    "conditional_energy",
+    "conditional_energy",  # now in fmlib.ot; kept here for older notebooks
     "crossing_fraction",
 ]
