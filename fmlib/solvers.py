@@ -168,6 +168,30 @@ def sampler(
     return sample
 
 
+def _dopri5_options(t0: float, t1: float) -> dict:
+    """Make torchdiffeq's adaptive solver land exactly on the end points instead of stepping past.
+
+    By default dopri5 takes its last step beyond t1 and interpolates back, which evaluates the field
+    at t > t1. ``step_t`` (a tensor, so torchdiffeq flips it for backward solves) makes it shorten
+    the step that would cross a listed time and land on it: no stage is evaluated outside
+    [t0, t1], and the error control sees the true field at every stage. Both end points are listed
+    so that the adjoint's backward solve (which reuses these options) also lands on t0.
+    """
+    return {"step_t": torch.tensor([t0, t1], dtype=torch.float64)}
+
+
+def _clamped_time(t: Tensor, lo: float, hi: float) -> Tensor:
+    """t clamped into [lo, hi] with an identity gradient.
+
+    With ``step_t`` every Runge-Kutta stage lies in [t0, t1], so this changes nothing during the
+    solve; only torchdiffeq's first-step heuristic (Hairer, Norsett and Wanner II.4) probes the
+    field once at t0 + h0, which may lie beyond t1 for a short interval or a slow field. That probe
+    only sizes the first step (its error is then controlled), so clamping it keeps fields that are
+    defined on [0, 1] alone (``VectorFieldMLP`` rejects t > 1) safe without corrupting the solve.
+    """
+    return t + (t.clamp(lo, hi) - t).detach()
+
+
 def _solve_dopri5(field, x_init, t0, t1, rtol, atol, return_trajectory, save_at) -> ODESolution:
     from torchdiffeq import odeint
 
@@ -175,14 +199,14 @@ def _solve_dopri5(field, x_init, t0, t1, rtol, atol, return_trajectory, save_at)
     ts = torch.linspace(t0, t1, n_out, dtype=x_init.dtype)
     lo, hi = min(t0, t1), max(t0, t1)
 
-    # torchdiffeq's first-step heuristic probes f a little past the end point; clamp that probe
-    # into [t0, t1] so fields defined only on [0, 1] stay valid (it is still counted as an NFE).
     # t stays a 0-d tensor: the adaptive step times depend on x, and a float t (t.item()) would cut
     # that dependence out of the gradient while the step sizes keep it (wrong d x_1 / d x_0).
     def f(t: Tensor, x: Tensor) -> Tensor:
-        return field(x, t + (t.clamp(lo, hi) - t).detach())  # clamped value, identity gradient
+        return field(x, _clamped_time(t, lo, hi))
 
-    xs = odeint(f, x_init, ts, method="dopri5", rtol=rtol, atol=atol)
+    xs = odeint(
+        f, x_init, ts, method="dopri5", rtol=rtol, atol=atol, options=_dopri5_options(t0, t1)
+    )
     return ODESolution(xs[-1], xs if return_trajectory else None, ts, field.nfe)
 
 
@@ -194,7 +218,7 @@ class _AdjointFunc(torch.nn.Module):
         self.v, self.field, self.lo, self.hi = v, field, lo, hi
 
     def forward(self, t: Tensor, x: Tensor) -> Tensor:
-        return self.field(x, min(max(t.item(), self.lo), self.hi))
+        return self.field(x, _clamped_time(t, self.lo, self.hi))
 
 
 def _solve_adjoint(v, field, x_init, t0, t1, method, steps, rtol, atol) -> ODESolution:
@@ -205,7 +229,13 @@ def _solve_adjoint(v, field, x_init, t0, t1, method, steps, rtol, atol) -> ODESo
             f"adjoint=True needs v to be a torch.nn.Module (its parameters get gradients); got {type(v).__name__}"
         )
     ts = torch.tensor([t0, t1], dtype=x_init.dtype)
-    options = None if method == "dopri5" else {"step_size": abs(t1 - t0) / steps}
+    if method == "dopri5":
+        options = _dopri5_options(t0, t1)
+        # torchdiffeq runs the adjoint's backward solve on its normalised time axis (-t when
+        # t0 > t1), where the end points carry the opposite sign: hand it them on that axis.
+        adjoint_options = {"step_t": options["step_t"] * (-1.0 if t0 > t1 else 1.0)}
+    else:
+        options = adjoint_options = {"step_size": abs(t1 - t0) / steps}
     # torchdiffeq names Heun's method "heun2"; its "rk4" is the 3/8-rule variant of RK4.
     func = _AdjointFunc(v, field, min(t0, t1), max(t0, t1))
     xs = odeint_adjoint(
@@ -216,6 +246,7 @@ def _solve_adjoint(v, field, x_init, t0, t1, method, steps, rtol, atol) -> ODESo
         rtol=rtol,
         atol=atol,
         options=options,
+        adjoint_options=adjoint_options,
     )
     return ODESolution(xs[-1], None, ts, field.nfe)
 
