@@ -27,6 +27,7 @@ __all__ = [
     "dsm_loss",
     "train_dsm",
     "reverse_sde_trajectory",
+    "diffusion_sampler",
 ]
 
 Field = Callable[[Tensor, object], Tensor]
@@ -65,13 +66,25 @@ def _coefficients(path: AffinePath, x: Tensor, t: object, field: Tensor, name: s
 def score_to_velocity(score: Tensor, x: Tensor, t: object, path: AffinePath) -> Tensor:
     """Marginal velocity u_t(x) from the score of p_t, for a Gaussian-source affine path. Section 6.4.2."""
     a, s, da, ds = _coefficients(path, x, t, score, "score")
+    _check_nonzero(a, "alpha_t", "score_to_velocity divides by alpha_t")
     return (da / a) * x + (da * s**2 / a - ds * s) * score
 
 
 def velocity_to_score(velocity: Tensor, x: Tensor, t: object, path: AffinePath) -> Tensor:
     """The inverse map: score_t(x) from the marginal velocity u_t(x). Section 6.4.2."""
     a, s, da, ds = _coefficients(path, x, t, velocity, "velocity")
+    _check_nonzero(a, "alpha_t", "velocity_to_score divides by alpha_t")
+    _check_nonzero(s, "sigma_t", "velocity_to_score divides by sigma_t (p_t is a point mass there)")
     return (velocity - (da / a) * x) / (da * s**2 / a - ds * s)
+
+
+def _check_nonzero(c: Tensor, name: str, why: str) -> None:
+    """The score-velocity maps divide by alpha_t (and sigma_t): a clear error, not inf or NaN."""
+    if bool((c == 0).any()):
+        raise ValueError(
+            f"{name} must be non-zero: {why}, and {name} = 0 at some of the given t; "
+            "evaluate at t strictly inside (0, 1)"
+        )
 
 
 def probability_flow_field(score_fn: Field, sde: VPSDE) -> Field:
@@ -257,3 +270,44 @@ def reverse_sde_trajectory(
         if (k + 1) % keep_every == 0:
             xs.append(x)
     return ODESolution(x, torch.stack(xs), ts[::keep_every].to(x_init.dtype), steps)
+
+
+def diffusion_sampler(
+    score_fn: Field,
+    sde: VPSDE | None = None,
+    *,
+    kind: str = "ode",
+    method: str = "rk4",
+    steps: int = 16,
+    t_end: float = 1.0 - 1e-3,
+    dim: int = 2,
+) -> Callable[[int, torch.Generator], Tensor]:
+    """A sampler ``(n, generator) -> (n, dim)`` from a score model, for ``fmlib.ot.w2_report``. Section 6.4.2.
+
+    Draws x_0 ~ N(0, I) with the generator, then ``kind="ode"``: solves the probability-flow ODE
+    from t = 0 to ``t_end`` with ``steps`` steps of ``method``; ``kind="sde"``: ``steps``
+    Euler-Maruyama steps of the reverse SDE (its noise from the same generator). No gradients.
+    """
+    from .solvers import METHODS, solve
+
+    if kind not in ("ode", "sde"):
+        raise ValueError(
+            f"kind must be 'ode' (probability flow) or 'sde' (reverse SDE); got {kind!r}"
+        )
+    if kind == "ode" and method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}; got {method!r}")
+    check_positive_int(steps, "steps")
+    if not 0.0 < t_end <= 1.0:
+        raise ValueError(f"t_end must lie in (0, 1]; got {t_end!r}")
+    sde = sde if sde is not None else VPSDE()
+
+    def sample(n: int, generator: torch.Generator | None = None) -> Tensor:
+        check_positive_int(n, "n")
+        with torch.no_grad():
+            x_init = torch.randn(n, dim, generator=generator)
+            if kind == "sde":
+                return reverse_sde_sample(score_fn, sde, x_init, steps, generator, t_end)
+            field = probability_flow_field(score_fn, sde)
+            return solve(field, x_init, t1=t_end, method=method, steps=steps).x
+
+    return sample
