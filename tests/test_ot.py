@@ -168,3 +168,30 @@ def test_noise_floor_with_reference_is_the_w2_between_reference_and_target():
     assert ot.w2_noise_floor(target, n=300, draws=3, seed=7, reference=reference) == expected
     # make_moons is stratified: two of its samples are closer than an i.i.d. sample comes
     assert ot.w2_noise_floor(target, n=300, draws=3, seed=7) < expected
+
+
+def test_conditional_energy_closed_forms():
+    gen = torch.Generator().manual_seed(3)
+    x_0, x_1 = torch.randn(50, 2, generator=gen), torch.randn(50, 2, generator=gen) + 2.0
+    squared = float((x_1 - x_0).pow(2).sum(1).mean())
+    # straight line at constant speed: u_t = x_1 - x_0 for all t
+    assert ot.conditional_energy(paths.linear_path(), x_0, x_1) == pytest.approx(squared, rel=1e-5)
+    # the curved path adds a t(1 - t) n_perp bend: + a^2 int (1 - 2t)^2 dt = a^2 / 3
+    bend = 0.7
+    assert ot.conditional_energy(paths.CurvedPath(bend), x_0, x_1) == pytest.approx(
+        squared + bend**2 / 3, rel=1e-5
+    )
+    assert ot.conditional_energy(paths.vp_path(), x_0, x_1) == float("inf")
+    with pytest.raises(ValueError, match="nodes"):
+        ot.conditional_energy(paths.linear_path(), x_0, x_1, nodes=0)
+
+
+def test_crossing_fraction_of_hand_made_polylines():
+    star = np.array([[[-1, 0], [1, 0]], [[0, -1], [0, 1]], [[-1, -1], [1, 1]]], dtype=float)
+    assert ot.crossing_fraction(star) == 1.0  # three lines through the origin: all 3 pairs cross
+    apart = np.array([[[0, 0], [1, 0]], [[0, 1], [1, 1]], [[0, 2], [1, 3]]], dtype=float)
+    assert ot.crossing_fraction(torch.tensor(apart)) == 0.0
+    touching = np.array([[[0, 0], [1, 0]], [[1, 0], [2, 1]]], dtype=float)  # shared end point
+    assert ot.crossing_fraction(touching) == 0.0
+    with pytest.raises(ValueError, match="polylines"):
+        ot.crossing_fraction(np.zeros((3, 2)))
