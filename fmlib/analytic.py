@@ -27,6 +27,8 @@ __all__ = [
     "gaussian_target",
     "gaussian_w2",
     "GaussianDisplacement",
+    "EmpiricalTarget",
+    "conditional_velocity_variance",
 ]
 
 
@@ -139,7 +141,7 @@ class GaussianMixture:
 
 def empirical_target(points: Tensor, path: AffinePath | None = None) -> GaussianMixture:
     """The exact marginal path towards a finite point set (what CFM learns from those points)."""
-    return GaussianMixture(points, None, None, path)
+    return EmpiricalTarget(points, path)  # defined below: point masses without covariance solves
 
 
 def gaussian_target(mean: Tensor, cov: Tensor, path: AffinePath | None = None) -> GaussianMixture:
@@ -254,3 +256,97 @@ class GaussianDisplacement:
         """W2(p_0, p_1) as the cost of the map: sqrt(|m_1 - m_0|^2 + tr((A - I) S_0 (A - I)))."""
         d = self.A - torch.eye(self.dim, dtype=torch.float64)
         return float(((self.m_1 - self.m_0).pow(2).sum() + torch.trace(d @ self.S_0 @ d)).sqrt())
+
+
+class EmpiricalTarget(GaussianMixture):
+    """The exact marginal path from N(0, I) to a finite point set {x_1^j}: what CFM learns from it. Section 6.3.2.
+
+    The same quantities as a ``GaussianMixture`` of point masses, in the form of the chapter's
+    posterior: given x_t = x, the data point j has weight
+    q(j | x) = softmax_j(-|x - alpha_t x_1^j|^2 / (2 sigma_t^2)) and the marginal velocity is the
+    posterior average of the conditional ones, u_t(x) = d_alpha_t E[x_1 | x] + d_sigma_t E[x_0 | x]
+    with E[x_0 | x] = (x - alpha_t E[x_1 | x]) / sigma_t. Computed with one (B, N) matrix of
+    distances rather than N covariance solves, so N = 1000s of points and B = 1000s of queries
+    are cheap. Defined for sigma_t > 0 (t < 1 on the straight path without ``sigma_min``).
+    """
+
+    def __init__(self, points: Tensor, path: AffinePath | None = None):
+        super().__init__(points, None, None, path)
+
+    def _logits(self, x: Tensor, t: object):
+        """log w_j - |x - alpha_t x_1^j|^2 / (2 sigma_t^2): (B, N), with the coefficients (B, 1)."""
+        check_points(x, "x", dim=self.dim)
+        xd = x.double()
+        a, s, da, ds = self.path.coefficients(as_time(t, x.shape[0], x).double(), xd)
+        if bool((s <= 0).any()):
+            raise ValueError(
+                "the marginal of a point-mass target is singular where sigma_t = 0 (t = 1 on the "
+                "straight path); use t < 1 or a path with sigma_min > 0"
+            )
+        sq = (xd[:, None, :] - a[..., None] * self.means[None]).pow(2).sum(-1)  # (B, N)
+        return self.log_w[None] - sq / (2 * s**2), xd, (a, s, da, ds)
+
+    def posterior(self, x: Tensor, t: object) -> Tensor:
+        """q(j | x_t = x): (B, N), the weight of each data point. Section 6.3.2."""
+        logits, _, _ = self._logits(x, t)
+        return torch.softmax(logits, dim=1).to(x.dtype)
+
+    def log_prob(self, x: Tensor, t: object = 1.0) -> Tensor:
+        """log p_t(x): (B,). Section 6.3.1."""
+        logits, _, (_, s, _, _) = self._logits(x, t)
+        norm = self.dim * (s[:, 0].log() + 0.5 * math.log(2 * math.pi))
+        return (torch.logsumexp(logits, dim=1) - norm).to(x.dtype)
+
+    def _posterior_means(self, x: Tensor, t: object):
+        logits, xd, coeffs = self._logits(x, t)
+        r = torch.softmax(logits, dim=1)  # (B, N)
+        return r, r @ self.means, xd, coeffs  # E[x_1 | x]: (B, D)
+
+    def score(self, x: Tensor, t: object) -> Tensor:
+        """grad log p_t(x) = -(x - alpha_t E[x_1 | x]) / sigma_t^2: (B, D). Section 6.4.2."""
+        _, e_x1, xd, (a, s, _, _) = self._posterior_means(x, t)
+        return (-(xd - a * e_x1) / s**2).to(x.dtype)
+
+    def velocity(self, x: Tensor, t: object) -> Tensor:
+        """u_t(x) = E[u_t(x | x_0, x_1) | x_t = x]: (B, D). Section 6.3.2."""
+        _, e_x1, xd, (a, s, da, ds) = self._posterior_means(x, t)
+        return (da * e_x1 + ds * (xd - a * e_x1) / s).to(x.dtype)
+
+
+def conditional_velocity_variance(target: GaussianMixture, x: Tensor, t: object) -> Tensor:
+    """E[|u_t(x | x_0, x_1) - u_t(x)|^2 | x_t = x]: (B,). Section 6.3.3, L_CFM - L_FM.
+
+    The spread of the conditional velocities about their posterior mean, the marginal velocity.
+    For any model v, E|v - u(.|x_0, x_1)|^2 = E|v - u_t|^2 + this at every (x, t), so its mean over
+    t ~ U[0, 1] and x ~ p_t is the constant L_CFM(theta) - L_FM(theta), whatever theta. Writing
+    x_0 = (x - alpha_t x_1) / sigma_t, u_t(x | x_0, x_1) = c_t x_1 + (d_sigma_t / sigma_t) x with
+    c_t = d_alpha_t - d_sigma_t alpha_t / sigma_t, so the spread is c_t^2 tr Cov[x_1 | x_t = x]:
+    component j contributes its posterior covariance S_j - alpha_t^2 S_j C_j^-1 S_j, and the
+    components' means E[x_1 | x, j] spread about E[x_1 | x]. Needs sigma_t > 0.
+    """
+    if not isinstance(target, GaussianMixture):
+        raise TypeError(
+            f"target must be a fmlib.analytic.GaussianMixture (or EmpiricalTarget); got {type(target).__name__}"
+        )
+    if isinstance(target, EmpiricalTarget):
+        r, e_x1, _, (a, s, da, ds) = target._posterior_means(x, t)
+        second = r @ target.means.pow(2).sum(-1)  # E[|x_1|^2 | x]: (B,)
+        trace = (second - e_x1.pow(2).sum(-1)).clamp_min(0)
+    else:
+        log_n, sol, (a, s, da, ds) = target._components(x, t)
+        if bool((s <= 0).any()):
+            raise ValueError("the conditional velocity is undefined where sigma_t = 0; use t < 1")
+        r = torch.softmax(target.log_w[None] + log_n, dim=1)  # (B, K)
+        covs = target.covs[None].expand(len(x), -1, -1, -1)  # (B, K, D, D)
+        eye = torch.eye(target.dim, dtype=torch.float64)
+        cov = a[..., None, None] ** 2 * covs + s[..., None, None] ** 2 * eye
+        c_inv_s = torch.cholesky_solve(covs, torch.linalg.cholesky(cov))  # C_j^-1 S_j
+        within = torch.diagonal(
+            covs - a[..., None, None] ** 2 * covs @ c_inv_s, dim1=-2, dim2=-1
+        ).sum(-1)  # tr Cov[x_1 | x, j]: (B, K)
+        m_j = target.means[None] + a[..., None] * torch.einsum("bkde,bke->bkd", covs, sol)
+        e_x1 = (r[..., None] * m_j).sum(1)
+        between = (m_j - e_x1[:, None]).pow(2).sum(-1)
+        trace = (r * (within + between)).sum(1)
+    c_t = (da - ds * a / s)[:, 0]
+    return (c_t**2 * trace).to(x.dtype)
