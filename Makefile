@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 STAMP  := $(VENV)/.fmlib-installed
 
-.PHONY: lab test setup bench lint format clean-notebooks clean links
+.PHONY: lab test setup bench lint format clean-notebooks clean links book
 
 setup: $(STAMP)
 
@@ -16,14 +16,15 @@ $(STAMP): pyproject.toml
 	@$(BIN)/python -c "import torch" 2>/dev/null || \
 	  $(BIN)/python -m pip install -q "$(TORCH_SPEC)" || \
 	  $(BIN)/python -m pip install -q "torch>=2.2"
-	$(BIN)/python -m pip install -q -e ".[notebooks,test,hub]"
+	$(BIN)/python -m pip install -q -e ".[notebooks,test,hub,book]"
 	@touch $@
 
-# The hub test's proxy (configurable-http-proxy) comes from npm; node and npm must be installed.
-CHP := $(VENV)/node/node_modules/.bin/configurable-http-proxy
-$(CHP):
-	@command -v npm >/dev/null || { echo "npm is needed for the hub test (apt-get install npm)"; exit 1; }
-	npm install --silent --no-audit --no-fund --prefix $(VENV)/node configurable-http-proxy@5
+# From npm (node and npm must be installed): the hub test's proxy and the course site's MathJax.
+NODE := $(VENV)/node/.installed
+$(NODE):
+	@command -v npm >/dev/null || { echo "npm is needed for the hub test and the site (apt-get install npm)"; exit 1; }
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/node configurable-http-proxy@5 mathjax@3
+	@touch $@
 
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
@@ -31,8 +32,12 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(ROOT_FLAG) notebooks/
 
-test: $(STAMP) $(CHP)
+test: $(STAMP) $(NODE)
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests notebooks exercises solutions --nbval-lax --nbval-current-env -p no:cacheprovider
+
+# The course site: every notebook executed, built with Jupyter Book into build/book/_build/html.
+book: $(STAMP) $(NODE)
+	OMP_NUM_THREADS=1 $(BIN)/python tools/build_book.py --out build/book
 
 # nbgitpuller links for a hub: make links HUB=https://hub.example.edu REPO=https://github.com/ORG/REPO BRANCH=v0.2.0
 links:

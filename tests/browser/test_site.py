@@ -1,0 +1,185 @@
+"""The course site (make book), served on 127.0.0.1 and read in Chromium as a student would.
+
+The site is built once per run from the current notebooks (tools/build_book.py: every notebook
+executed as shipped), then every section page is checked: its figures load, its equations are
+typeset by the local MathJax, its animation plays, the next-page link leads on, nothing is fetched
+from outside the machine, and the console stays clean. Screenshots go to test-artifacts/site-*.png.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import http.server
+import importlib.util
+import os
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import lab as labmod
+import pytest
+
+ROOT = labmod.REPO_ROOT
+
+
+def _build_book_module():
+    spec = importlib.util.spec_from_file_location("build_book", ROOT / "tools" / "build_book.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+BUILD = _build_book_module()
+SECTIONS = [
+    p.relative_to(ROOT).with_suffix(".html") for p in BUILD.pages()[next(iter(BUILD.pages()))]
+]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """Build the site (one notebook at a time: the test run uses the other core) and serve it.
+
+    FMLIB_SITE_HTML=path/to/_build/html serves a site already built instead (a quick loop).
+    """
+    prebuilt = os.environ.get("FMLIB_SITE_HTML")
+    out = tmp_path_factory.mktemp("book")
+    html = Path(prebuilt) if prebuilt else BUILD.build(out, jobs=1, settings={
+        "repo_url": "https://github.com/ORG/flow-matching-interactively", "branch": "main",
+        "binder_url": "https://mybinder.org", "hub_url": "https://jupyterhub.example.edu",
+    })  # fmt: skip
+    handler = functools.partial(QuietHandler, directory=str(html))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=labmod.chromium_path(), headless=True, args=labmod.CHROMIUM_ARGS
+        )
+        yield b
+        b.close()
+
+
+@contextlib.contextmanager
+def reader(browser, width=1280, height=900):
+    """A page that records outside requests (and aborts them), console errors and page errors."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    seen = {"outside": [], "console": [], "page": []}
+
+    def route(r):
+        if urlparse(r.request.url).hostname == "127.0.0.1":
+            r.continue_()
+        else:
+            seen["outside"].append(r.request.url)
+            r.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.on("console", lambda m: m.type == "error" and seen["console"].append(m.text))
+    page.on("pageerror", lambda e: seen["page"].append(str(e)))
+    try:
+        yield page, seen
+    finally:
+        context.close()
+
+
+def test_the_site_lists_every_section_in_the_chapters_order(site, browser):
+    assert SECTIONS, "no section notebooks found"
+    with reader(browser) as (page, seen):
+        page.goto(f"{site}/intro.html")
+        nav = page.locator("nav.bd-links a.reference").all_inner_texts()
+        numbers = [text.split()[0] for text in nav if text[:2] == "6."]
+        assert numbers == sorted(numbers) and len(numbers) >= len(SECTIONS), nav
+        page.screenshot(path=str(labmod.ARTIFACTS_DIR / "site-intro.png"))
+        assert not seen["outside"], seen["outside"]
+
+
+@pytest.mark.parametrize("section", SECTIONS, ids=[s.stem for s in SECTIONS])
+def test_a_section_page_reads_well_offline(site, browser, section):
+    labmod.ARTIFACTS_DIR.mkdir(exist_ok=True)
+    with reader(browser) as (page, seen):
+        page.goto(f"{site}/{section.as_posix()}")
+        page.wait_for_load_state("load")
+        # figures: at least one, and every image decoded
+        images = page.evaluate(
+            "[...document.querySelectorAll('article img')].map(i => [i.src, i.naturalWidth])"
+        )
+        assert images, "no figures on the page"
+        broken = [src for src, width in images if width == 0]
+        assert not broken, f"broken images: {broken}"
+        # equations: typeset by MathJax, none left as raw TeX
+        page.wait_for_function("window.MathJax && MathJax.startup && MathJax.startup.promise")
+        page.evaluate("MathJax.startup.promise")
+        typeset = page.locator("mjx-container").count()
+        assert typeset > 0, "no typeset equations"
+        raw = page.evaluate(
+            "[...document.querySelectorAll('article p, article li')]"
+            ".map(e => e.innerText).filter(t => /\\$[^$\\s][^$]*\\$/.test(t))"
+        )
+        assert not raw, f"raw TeX left on the page: {raw[:3]}"
+        # launch buttons: Binder and the class hub (nbgitpuller) for this very notebook
+        launch = page.evaluate("[...document.querySelectorAll('a')].map(a => a.href)")
+        name = section.with_suffix(".ipynb").as_posix()
+        assert any("mybinder.org" in h and name in h for h in launch), f"no Binder link to {name}"
+        assert any("/git-pull?" in h and name in h for h in launch), f"no hub link to {name}"
+        page.screenshot(
+            path=str(labmod.ARTIFACTS_DIR / f"site-{section.stem}.png"), full_page=False
+        )
+        assert not seen["outside"], f"requests left the machine: {seen['outside'][:5]}"
+        assert not seen["page"], seen["page"]
+        assert not seen["console"], seen["console"]
+
+
+def test_an_animation_plays(site, browser):
+    with reader(browser) as (page, seen):
+        for section in SECTIONS:
+            page.goto(f"{site}/{section.as_posix()}")
+            animations = page.locator(".animation")
+            if animations.count():
+                break
+        else:
+            pytest.fail("no to_jshtml animation on any section page")
+        anim = animations.first
+        anim.scroll_into_view_if_needed()
+        slider = anim.locator("input[type=range]")
+        before = int(slider.input_value())
+        anim.locator("button[onclick*='play_animation']").click()
+        page.wait_for_function(
+            f"el => parseInt(el.value) > {before}", arg=slider.element_handle(), timeout=10_000
+        )
+        anim.locator("button[onclick*='pause_animation']").click()
+        page.screenshot(path=str(labmod.ARTIFACTS_DIR / "site-animation.png"))
+        assert not seen["outside"], seen["outside"]
+
+
+def test_next_links_walk_the_sections_in_order(site, browser):
+    with reader(browser) as (page, _):
+        page.goto(f"{site}/{SECTIONS[0].as_posix()}")
+        for expected in SECTIONS[1:]:
+            page.locator("a.right-next").click()
+            page.wait_for_load_state()
+            assert Path(urlparse(page.url).path).name == expected.name
+
+
+def test_search_finds_a_term_offline(site, browser):
+    with reader(browser) as (page, seen):
+        page.goto(f"{site}/search.html?q=divergence")
+        page.wait_for_selector("#search-results li", timeout=15_000)
+        assert page.locator("#search-results li").count() > 0
+        assert not seen["outside"], seen["outside"]
