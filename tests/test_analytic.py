@@ -12,7 +12,6 @@ import ot as pot
 import pytest
 import torch
 from helpers import AFFINE_PATHS, affine_coefficients
-from scipy.linalg import sqrtm
 from scipy.special import logsumexp, softmax
 from scipy.stats import multivariate_normal
 
@@ -99,6 +98,7 @@ def _regression_z_scores(target, path_name, velocity, n=100_000, t_max=1.0, seed
     return prods.mean(0) / (prods.std(0, ddof=1) / np.sqrt(n))
 
 
+@pytest.mark.slow  # Monte Carlo regression z-scores on large samples
 @pytest.mark.parametrize("path_name", ["linear", "linear-smin0.1", "cosine", "vp"])
 @pytest.mark.parametrize("kind", ["gaussian", "mixture"])
 def test_velocity_satisfies_the_cfm_regression_identity(path_name, kind):
@@ -252,16 +252,32 @@ def test_gaussian_w2_with_commuting_covariances():
     assert val == pytest.approx(ref, rel=1e-10)
 
 
-def test_gaussian_w2_matches_scipy_sqrtm_formula_and_pot_on_samples():
+def _w2_2x2(m1, s1, m2, s2) -> float:
+    """Gaussian W2 in 2-D without any matrix square root: for a 2 x 2 positive semi-definite M,
+    tr sqrt(M) = sqrt(tr M + 2 sqrt(det M)) (the eigenvalues l1, l2 give (sqrt l1 + sqrt l2)^2 =
+    l1 + l2 + 2 sqrt(l1 l2)). With M = S2^1/2 S1 S2^1/2: tr M = tr(S1 S2), det M = det S1 det S2."""
+    cross = np.sqrt(np.trace(s1 @ s2) + 2 * np.sqrt(np.linalg.det(s1) * np.linalg.det(s2)))
+    return float(np.sqrt(np.sum((m1 - m2) ** 2) + np.trace(s1) + np.trace(s2) - 2 * cross))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_gaussian_w2_matches_the_2x2_trace_identity(seed):
+    rng = np.random.default_rng(seed)
+    a, b = rng.normal(size=(2, 2)), rng.normal(size=(2, 2))
+    s1, s2 = a @ a.T + 0.05 * np.eye(2), b @ b.T + 0.05 * np.eye(2)
+    m1, m2 = rng.normal(size=2), rng.normal(size=2)
+    val = analytic.gaussian_w2(*(torch.tensor(v) for v in (m1, s1, m2, s2)))
+    assert val == pytest.approx(_w2_2x2(m1, s1, m2, s2), rel=1e-9)
+
+
+def test_gaussian_w2_matches_the_2x2_identity_and_pot_on_samples():
     m1, m2 = np.array([0.0, 0.0]), np.array([2.0, 1.0])
     s1 = np.array([[1.0, 0.6], [0.6, 0.8]])
     s2 = np.array([[0.3, -0.2], [-0.2, 1.5]])
     val = analytic.gaussian_w2(
         torch.tensor(m1), torch.tensor(s1), torch.tensor(m2), torch.tensor(s2)
     )
-    r2 = np.real(sqrtm(s2))
-    ref = np.sqrt(np.sum((m1 - m2) ** 2) + np.trace(s1 + s2 - 2 * np.real(sqrtm(r2 @ s1 @ r2))))
-    assert val == pytest.approx(ref, rel=1e-8)
+    assert val == pytest.approx(_w2_2x2(m1, s1, m2, s2), rel=1e-9)
     rng = np.random.default_rng(0)
     n = 1000
     a, b = rng.multivariate_normal(m1, s1, n), rng.multivariate_normal(m2, s2, n)

@@ -25,6 +25,8 @@ def _x(n, seed=0):
 @pytest.mark.parametrize("path_name", AFFINE_PATHS)
 @pytest.mark.parametrize("t", TIMES)
 def test_score_to_velocity_and_back_are_inverses(path_name, t):
+    """Self-consistency only (fmlib against fmlib): the two maps undo each other. The reference
+    checks are the Tweedie formula written out and the Gaussian-conditioning test below."""
     path = AFFINE_PATHS[path_name]()
     x, score = _x(8, 1), _x(8, 2)
     vel = diffusion.score_to_velocity(score, x, t, path)
@@ -39,6 +41,55 @@ def test_score_to_velocity_and_back_are_inverses(path_name, t):
         rtol=1e-9,
         atol=1e-10,
     )
+
+
+@pytest.mark.parametrize("path_name", AFFINE_PATHS)
+@pytest.mark.parametrize("t", TIMES)
+def test_both_maps_against_gaussian_conditioning(path_name, t):
+    """x_1 ~ N(m, c I), x_0 ~ N(0, I), x = a x_1 + s x_0 is jointly Gaussian with x_1 and x_0:
+    p_t = N(a m, v I) with v = a^2 c + s^2, so score = -(x - a m) / v, and by Gaussian conditioning
+    E[x_1 | x] = m + (a c / v)(x - a m), E[x_0 | x] = (s / v)(x - a m); the marginal velocity is
+    u = d_a E[x_1 | x] + d_s E[x_0 | x]. Both maps are checked against these, independently."""
+    a, s, da, ds = affine_coefficients(path_name, t)
+    m, c = torch.tensor([0.7, -1.2], dtype=torch.float64), 0.4
+    v = a**2 * c + s**2
+    x = _x(8, 5)
+    score = -(x - a * m) / v
+    velocity = da * (m + (a * c / v) * (x - a * m)) + ds * (s / v) * (x - a * m)
+    path = AFFINE_PATHS[path_name]()
+    np.testing.assert_allclose(
+        diffusion.score_to_velocity(score, x, t, path).numpy(),
+        velocity.numpy(),
+        rtol=1e-9,
+        atol=1e-10,
+    )
+    np.testing.assert_allclose(
+        diffusion.velocity_to_score(velocity, x, t, path).numpy(),
+        score.numpy(),
+        rtol=1e-9,
+        atol=1e-10,
+    )
+
+
+@pytest.mark.parametrize(
+    "fn, t, name",
+    [
+        ("score_to_velocity", 0.0, "alpha_t"),
+        ("velocity_to_score", 1.0, "sigma_t"),
+        ("velocity_to_score", 0.0, "alpha_t"),
+    ],
+)
+def test_maps_raise_where_they_divide_by_zero(fn, t, name):
+    """On the linear path alpha_0 = 0 (pure noise) and sigma_1 = 0 (a point mass): a clear
+    ValueError naming the coefficient instead of silent inf / NaN, also for a (B,) t with one bad entry."""
+    x = _x(4)
+    path = AFFINE_PATHS["linear"]()
+    with pytest.raises(ValueError, match=rf"{name} must be non-zero"):
+        getattr(diffusion, fn)(x, x, t, path)
+    t_b = torch.tensor([0.5, 0.5, t, 0.5], dtype=torch.float64)
+    with pytest.raises(ValueError, match=rf"{name} must be non-zero"):
+        getattr(diffusion, fn)(x, x, t_b, path)
+    assert torch.isfinite(getattr(diffusion, fn)(x, x, 0.5, path)).all()
 
 
 @pytest.mark.parametrize("path_name", AFFINE_PATHS)
@@ -100,6 +151,7 @@ def test_vp_sde_path_matches_the_sde_marginals():
         assert coef.sigma_t.item() == pytest.approx(math.sqrt(1 - alpha**2), rel=1e-12)
 
 
+@pytest.mark.slow  # Monte Carlo over thousands of samples
 def test_reverse_sde_sample_reaches_a_gaussian_target():
     m = torch.tensor([1.5, -1.0], dtype=torch.float64)
     s2 = 0.25
@@ -130,6 +182,7 @@ def test_reverse_sde_sample_is_reproducible():
     assert torch.equal(a, b)
 
 
+@pytest.mark.slow  # Monte Carlo over thousands of samples
 def test_probability_flow_ode_transports_noise_to_the_target():
     """Solve the PF ODE of a Gaussian target from its own t = 0 marginal: samples land on N(m, S)."""
     m = torch.tensor([1.0, -0.5], dtype=torch.float64)

@@ -5,23 +5,31 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import tomllib
+import pytest
 import yaml
+
+try:  # Python >= 3.11
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the `tomli` backport, in the test extra for < 3.11
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 # conda-forge names that differ from the PyPI names
 CONDA_TO_PYPI = {"pytorch-cpu": "torch", "pytorch": "torch", "jupyterhub-singleuser": "jupyterhub"}
 NOT_PACKAGES = {"python", "pip"}
-# pyproject's `hub` extra also holds what runs on the hub machine only, never in a student's image
-HUB_ONLY = {
+# What runs on the hub machine (the `hub` extra) or builds the course site (`book`), never in a
+# student's image
+NOT_IN_STUDENT_IMAGE = {
     "jupyterhub-idle-culler",
     "jupyterhub-systemdspawner",
     "jupyterhub-firstuseauthenticator",
+    "jupyter-book",
 }
 
 
 def _split(spec: str) -> tuple[str, str]:
-    name, bound = re.match(r"^\s*([A-Za-z0-9_.\-]+)\s*(.*)$", spec).groups()
+    """'name>=1.0; python_version < "3.11"' -> ('name', '>=1.0'): conda has no environment markers."""
+    name, bound = re.match(r"^\s*([A-Za-z0-9_.\-]+)\s*([^;#]*)", spec).groups()
     return name.lower().replace("_", "-"), bound.replace(" ", "")
 
 
@@ -30,7 +38,7 @@ def _pyproject() -> dict[str, str]:
     specs = list(project["dependencies"])
     for extra in project["optional-dependencies"].values():
         specs += extra
-    return {name: bound for name, bound in map(_split, specs) if name not in HUB_ONLY}
+    return {name: bound for name, bound in map(_split, specs) if name not in NOT_IN_STUDENT_IMAGE}
 
 
 def _environment() -> dict[str, str]:
@@ -61,3 +69,49 @@ def test_python_floor_agrees():
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     python = next(d for d in env["dependencies"] if isinstance(d, str) and d.startswith("python"))
     assert python.replace("python", "") == project["requires-python"]
+
+
+def _project() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+
+def test_python_floor_is_the_oldest_version_the_code_parses_on():
+    """requires-python >= 3.10 must be true: ruff checks the syntax against that target, and the
+    test tooling itself reads TOML through the `tomli` backport on 3.10."""
+    floor = _project()["requires-python"].removeprefix(">=")
+    ruff = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["ruff"]
+    assert ruff["target-version"] == "py" + floor.replace(".", "")
+    assert any(
+        spec.startswith("tomli") and "python_version < '3.11'" in spec
+        for spec in _project()["optional-dependencies"]["test"]
+    )
+
+
+def _installable_specs() -> list[str]:
+    project = _project()
+    extras = project["optional-dependencies"]
+    return project["dependencies"] + extras["notebooks"] + extras["test"]
+
+
+@pytest.mark.parametrize("spec", _installable_specs())
+def test_every_runtime_notebook_and_test_dependency_is_installed(spec):
+    """A missing dependency (e.g. ipywidgets, which the explorer tests need) fails here instead of
+    turning into skipped tests elsewhere."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from packaging.requirements import Requirement
+
+    req = Requirement(spec)
+    if req.marker is not None and not req.marker.evaluate():
+        pytest.skip(f"{req.name} is only needed where {req.marker}")
+    try:
+        installed = version(req.name)
+    except PackageNotFoundError:
+        pytest.fail(
+            f"{req.name} is not installed; run `make setup` (pip install -e '.[test,notebooks]')"
+        )
+    assert req.specifier.contains(installed, prereleases=True), (
+        req.name,
+        installed,
+        str(req.specifier),
+    )

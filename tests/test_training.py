@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import math
 
 import pytest
 import torch
@@ -186,21 +186,58 @@ def test_logging_and_callbacks():
     assert hist.time_s == sorted(hist.time_s) and hist.wall_time == hist.time_s[-1]
 
 
-def test_time_budget_stops_early():
-    start = time.perf_counter()
+class _FakeClock:
+    """A perf_counter that advances ``tick`` seconds per call: time budgets tested without a wall clock."""
+
+    def __init__(self, tick: float = 0.1):
+        self.now, self.tick = 0.0, tick
+
+    def __call__(self) -> float:
+        self.now += self.tick
+        return self.now
+
+
+def test_time_budget_stops_early(monkeypatch):
+    # The loop reads the clock once before the first step and once after each step, so with a
+    # 0.1 s tick the training clock reads 0.1 s x step: a 0.35 s budget stops after step 4. The
+    # step count is bounded (50): a broken budget ends the test in well under a second.
+    monkeypatch.setattr(training.time, "perf_counter", _FakeClock(0.1))
     hist = training.train_cfm(
         _model(),
         data.two_moons,
-        steps=1_000_000,
-        batch_size=32,
-        time_budget_s=0.3,
-        log_every=1000,
+        steps=50,
+        batch_size=16,
+        time_budget_s=0.35,
+        log_every=2,
         progress=False,
     )
-    assert time.perf_counter() - start < 5
     assert hist.stopped_early
-    assert 1 <= hist.step[-1] < 1_000_000
-    assert hist.wall_time >= 0.3
+    assert hist.step == [2, 4] and hist.wall_time == pytest.approx(0.4)
+
+
+def test_time_budget_is_not_spent_by_callbacks(monkeypatch):
+    """Callbacks (evaluations) are excluded from the budget: the clock restarts after each one."""
+    clock = _FakeClock(0.1)
+    monkeypatch.setattr(training.time, "perf_counter", clock)
+    calls = []
+
+    def slow_callback(step, elapsed, model):
+        calls.append(elapsed)
+        clock.now += 100.0  # an evaluation that "takes" 100 s
+
+    hist = training.train_cfm(
+        _model(),
+        data.two_moons,
+        steps=6,
+        batch_size=16,
+        time_budget_s=10.0,
+        log_every=1,
+        callback=slow_callback,
+        callback_every=2,
+        progress=False,
+    )
+    assert not hist.stopped_early and hist.step[-1] == 6
+    assert calls == pytest.approx([0.2, 0.4, 0.6])
 
 
 def test_cnf_mle_lowers_the_negative_log_likelihood():
@@ -222,14 +259,128 @@ def test_cnf_mle_lowers_the_negative_log_likelihood():
     assert hist.step == [5, 10, 15, 20, 25, 30]
 
 
-def test_cnf_mle_time_budget():
+def test_cnf_mle_time_budget(monkeypatch):
+    monkeypatch.setattr(training.time, "perf_counter", _FakeClock(0.1))
     hist = training.train_cnf_mle(
         _model(hidden=8),
         data.two_moons,
-        steps=100_000,
+        steps=20,
         batch_size=16,
         ode_steps=2,
-        time_budget_s=0.2,
+        time_budget_s=0.25,
         progress=False,
     )
-    assert hist.stopped_early and hist.step[-1] < 100_000
+    assert hist.stopped_early and hist.step[-1] == 3
+
+
+# --- every option of train_cfm is used (issue #7) -------------------------------------------------
+
+
+def _run(model, steps, **kw):
+    kw = {"batch_size": 32, "seed": 5, "progress": False, **kw}
+    training.train_cfm(model, data.two_moons, steps=steps, **kw)
+    return _params(model)
+
+
+@pytest.mark.parametrize("decay", [0.9, 0.5])
+def test_ema_weights_equal_the_average_computed_by_hand(decay):
+    """With a constant learning rate, a 1-step run is the first step of a 2-step run (same seed,
+    same Adam state), so the raw iterates theta_1, theta_2 are known and the EMA must return
+    decay^2 theta_0 + decay (1 - decay) theta_1 + (1 - decay) theta_2."""
+    kw = {"lr_schedule": "constant"}
+    theta_0 = _params(_model(seed=4))
+    theta_1 = _run(_model(seed=4), 1, ema_decay=None, **kw)
+    theta_2 = _run(_model(seed=4), 2, ema_decay=None, **kw)
+    ema = _run(_model(seed=4), 2, ema_decay=decay, **kw)
+    for p0, p1, p2, e in zip(theta_0, theta_1, theta_2, ema, strict=True):
+        by_hand = decay**2 * p0 + decay * (1 - decay) * p1 + (1 - decay) * p2
+        torch.testing.assert_close(e, by_hand, rtol=1e-5, atol=1e-7)
+    assert not all(torch.equal(a, b) for a, b in zip(ema, theta_2, strict=True))
+
+
+def test_callback_sees_the_ema_weights_and_training_resumes_from_the_raw_ones():
+    seen = []
+    kw = {"lr_schedule": "constant", "ema_decay": 0.8}
+    ema_after_1 = _run(_model(seed=4), 1, **kw)
+    raw = _run(_model(seed=4), 2, **{**kw, "ema_decay": None})
+    final = _run(
+        _model(seed=4), 2, callback=lambda s, c, m: seen.append(_params(m)), callback_every=1, **kw
+    )
+    for a, b in zip(seen[0], ema_after_1, strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    theta_0 = _params(_model(seed=4))
+    theta_1 = _run(_model(seed=4), 1, **{**kw, "ema_decay": None})
+    for p0, p1, p2, e in zip(theta_0, theta_1, raw, final, strict=True):
+        torch.testing.assert_close(e, 0.64 * p0 + 0.16 * p1 + 0.2 * p2, rtol=1e-5, atol=1e-7)
+
+
+def test_lr_schedule_is_used(monkeypatch):
+    """The learning rate Adam steps with: cosine from lr to lr / 100, or constant."""
+    lrs = []
+    step = torch.optim.Adam.step
+
+    def recording_step(self, *args, **kwargs):
+        lrs.append(self.param_groups[0]["lr"])
+        return step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", recording_step)
+    n, lr = 8, 1e-2
+    _run(_model(), n, lr=lr, lr_schedule="cosine")
+    cosine = [lr / 100 + (lr - lr / 100) * (1 + math.cos(math.pi * k / n)) / 2 for k in range(n)]
+    assert lrs == pytest.approx(cosine, rel=1e-9)
+    lrs.clear()
+    _run(_model(), n, lr=lr, lr_schedule="constant")
+    assert lrs == pytest.approx([lr] * n, rel=1e-12)
+    with pytest.raises(ValueError, match="lr_schedule"):
+        _run(_model(), 1, lr_schedule="linear")
+
+
+def test_path_is_used():
+    """A path object given to train_cfm draws every training pair: (x_0, x_1, t) per step."""
+    calls = []
+    base = AFFINE_PATHS["cosine"]()
+
+    class Spy:
+        def sample(self, x_0, x_1, t):
+            calls.append((x_0.shape, x_1.shape, t.shape))
+            return base.sample(x_0, x_1, t)
+
+    _run(_model(), 3, path=Spy())
+    assert calls == [(torch.Size([32, 2]), torch.Size([32, 2]), torch.Size([32]))] * 3
+    linear = _run(_model(), 3)
+    cosine = _run(_model(), 3, path=base)
+    assert not all(torch.equal(a, b) for a, b in zip(linear, cosine, strict=True))
+
+
+def test_source_is_used():
+    """x_0 comes from ``source``: a spy records the draws; a shifted source changes the result."""
+    calls = []
+
+    class Shifted(data.StandardGaussian):
+        def sample(self, n, generator=None):
+            calls.append(n)
+            return super().sample(n, generator) + 3.0
+
+    shifted = _run(_model(), 3, source=Shifted(2))
+    assert calls == [32, 32, 32]
+    default = _run(_model(), 3)
+    assert not all(torch.equal(a, b) for a, b in zip(shifted, default, strict=True))
+    same = _run(_model(), 3, source=data.StandardGaussian(2))
+    assert all(torch.equal(a, b) for a, b in zip(same, default, strict=True))
+
+
+def test_ot_coupling_pairs_every_batch(monkeypatch):
+    """coupling="ot" calls the minibatch OT pairing on each batch, with ot_block_size."""
+    calls = []
+    pairing = training.ot_pairing
+
+    def spy(x_0, x_1, y=None, block_size=None):
+        calls.append((x_0.shape[0], block_size))
+        return pairing(x_0, x_1, y, block_size=block_size)
+
+    monkeypatch.setattr(training, "ot_pairing", spy)
+    _run(_model(), 3, coupling="ot", ot_block_size=16)
+    assert calls == [(32, 16)] * 3
+    calls.clear()
+    _run(_model(), 3)
+    assert calls == []  # the independent coupling never pairs
