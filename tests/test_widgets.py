@@ -492,6 +492,10 @@ SCENES = {
         lambda: W.guidance_explorer(guided_model(), n=50, steps=2),
         {"y": 1, "w": 3.0},
     ),
+    "posterior": (
+        lambda: W.posterior_explorer(gaussian(12), n=50, frames=10),
+        {"t": 0.9, "x": -1.0},
+    ),
 }
 
 

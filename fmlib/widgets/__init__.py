@@ -13,6 +13,7 @@ from .flow import flow_explorer
 from .guidance import guidance_explorer
 from .hutchinson import hutchinson_explorer
 from .paths import path_comparison
+from .posterior import posterior_explorer
 from .shell import DPI, Explorer, Scene, TimeAxis, frame_update_times
 from .solver import solver_explorer
 
@@ -27,6 +28,7 @@ __all__ = [
     "solver_explorer",
     "hutchinson_explorer",
     "guidance_explorer",
+    "posterior_explorer",
     "frame_update_times",
     "conditional_energy",  # now in fmlib.ot; kept here for older notebooks
     "crossing_fraction",
