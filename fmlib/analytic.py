@@ -283,7 +283,12 @@ class EmpiricalTarget(GaussianMixture):
                 "the marginal of a point-mass target is singular where sigma_t = 0 (t = 1 on the "
                 "straight path); use t < 1 or a path with sigma_min > 0"
             )
-        sq = (xd[:, None, :] - a[..., None] * self.means[None]).pow(2).sum(-1)  # (B, N)
+        # |x - a m_j|^2 expanded into one matrix product (float64 keeps the cancellation harmless)
+        sq = (
+            xd.pow(2).sum(1, keepdim=True)
+            - 2 * a * (xd @ self.means.T)
+            + a**2 * self.means.pow(2).sum(1)[None]
+        ).clamp_min(0)  # (B, N)
         return self.log_w[None] - sq / (2 * s**2), xd, (a, s, da, ds)
 
     def posterior(self, x: Tensor, t: object) -> Tensor:
