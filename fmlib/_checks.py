@@ -57,7 +57,10 @@ def as_time(t: object, batch: int, like: Tensor, name: str = "t") -> Tensor:
 
 
 def check_positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    """Return ``value`` if it is an int >= 1: TypeError for another type, ValueError for < 1."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be a positive integer; got {type(value).__name__} {value!r}")
+    if value < 1:
         raise ValueError(f"{name} must be a positive integer; got {value!r}")
     return value
 

@@ -93,9 +93,13 @@ class VectorFieldMLP(nn.Module):
         if self.class_embed is not None:
             if y is None:
                 y = torch.full((x.shape[0],), self.null_class, dtype=torch.long, device=x.device)
-            elif not isinstance(y, Tensor) or y.shape != (x.shape[0],) or y.dtype != torch.long:
+            elif not isinstance(y, Tensor) or y.dtype != torch.long:
+                raise TypeError(
+                    f"y must be a (B,) long tensor of class indices; got {getattr(y, 'dtype', type(y).__name__)}"
+                )
+            elif y.shape != (x.shape[0],):
                 raise ValueError(
-                    f"y must be a (B,) long tensor of class indices; got {getattr(y, 'shape', y)}"
+                    f"y must be a (B,) long tensor of class indices with B = {x.shape[0]}; got shape {tuple(y.shape)}"
                 )
             elif bool(((y < 0) | (y > self.num_classes)).any()):
                 raise ValueError(

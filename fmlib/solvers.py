@@ -82,7 +82,12 @@ class _Counted:
     def __call__(self, x: Tensor, t: Tensor) -> Tensor:
         self.nfe += 1
         out = self.v(x, t)
-        if not isinstance(out, Tensor) or out.shape != x.shape:
+        if not isinstance(out, Tensor):
+            raise TypeError(
+                f"the vector field v(x, t) must return a tensor shaped like x {tuple(x.shape)}; "
+                f"got {type(out).__name__}"
+            )
+        if out.shape != x.shape:
             raise ValueError(
                 f"the vector field v(x, t) must return a tensor shaped like x {tuple(x.shape)}; "
                 f"got {getattr(out, 'shape', type(out).__name__)}"
@@ -118,7 +123,9 @@ def solve(
     check_points(x_init, "x_init")
     check_positive_int(steps, "steps")
     for name, value in (("t0", t0), ("t1", t1)):
-        if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f"{name} must be a float in [0, 1]; got {type(value).__name__}")
+        if not 0.0 <= value <= 1.0:
             raise ValueError(f"{name} must be a float in [0, 1]; got {value!r}")
     if return_trajectory and save_at is not None:
         check_positive_int(save_at, "save_at")

@@ -87,8 +87,8 @@ def test_class_conditioning_with_null_class():
 def test_class_errors():
     m = _model(num_classes=3)
     x = torch.randn(4, 2)
-    with pytest.raises(ValueError, match="y must"):
-        m(x, 0.5, torch.zeros(4))  # float labels
+    with pytest.raises(TypeError, match="y must"):
+        m(x, 0.5, torch.zeros(4))  # float labels: the wrong type
     with pytest.raises(ValueError, match="y must"):
         m(x, 0.5, torch.zeros(3, dtype=torch.long))  # wrong batch
     with pytest.raises(ValueError, match="y must"):
