@@ -5,7 +5,9 @@
 1. Stage: book/ (config, landing page), notebooks/ (sections, glossary), exercises/, TEACHING.md
    are copied to OUT/src with their repository paths, so each page's "launch" button opens the
    same file in JupyterLab on Binder or a JupyterHub (REPO_URL, BINDER_URL, HUB_URL, BRANCH).
-2. Execute every notebook with nbclient, JOBS at a time, exactly as shipped (one torch thread).
+2. Execute every notebook with nbclient, JOBS at a time, exactly as shipped (one torch thread);
+   with ``--executed build/executed`` (as `make test` does) a notebook that the tests have just
+   run from the same source keeps those outputs instead of running again.
    Section notebooks must run without error; exercises run unsolved and may show their stubs'
    NotImplementedError. Widget outputs keep their PNG still; matplotlib's animation HTML loses its
    one link to a CDN stylesheet (the theme's own icon font draws its buttons).
@@ -111,14 +113,45 @@ def execute(path: Path, timeout_s: int = 600) -> tuple[str, float]:
     return path.name, time.monotonic() - start
 
 
-def build(out: Path, jobs: int, settings: dict[str, str], run: bool = True) -> Path:
+def reuse_executed(staged: Path, executed: Path) -> bool:
+    """Replace ``staged`` by its executed copy from a test run, if that ran this very source."""
+    import nbformat
+
+    if not executed.exists():
+        return False
+    source = nbformat.read(staged, as_version=4)
+    ran = nbformat.read(executed, as_version=4)
+
+    def code(nb):
+        return [c.source for c in nb.cells if c.cell_type == "code"]
+
+    if code(source) != code(ran) or any(
+        c.cell_type == "code" and c.execution_count is None for c in ran.cells
+    ):
+        return False
+    for cell in ran.cells:
+        for output in cell.get("outputs", []):
+            html = output.get("data", {}).get("text/html")
+            if html:
+                output["data"]["text/html"] = CDN_STYLESHEET.sub("", "".join(html))
+    nbformat.write(ran, staged)
+    return True
+
+
+def build(
+    out: Path, jobs: int, settings: dict[str, str], run: bool = True, executed: Path | None = None
+) -> Path:
     if not (MATHJAX / "tex-chtml-full.js").exists():
         raise SystemExit(f"MathJax not found at {MATHJAX}: `make book` installs it from npm")
     src = out / "src"
     notebooks = stage(src, settings)
+    if executed is not None:
+        reused = [nb for nb in notebooks if reuse_executed(nb, executed / nb.relative_to(src))]
+        print(f"reusing the outputs of {len(reused)} notebooks executed by the tests")
+        notebooks = [nb for nb in notebooks if nb not in reused]
     os.environ["OMP_NUM_THREADS"] = "1"  # kernels inherit it: tiny models, one thread
     os.environ.pop("MPLBACKEND", None)  # an inherited Agg backend would hide every figure
-    if run:
+    if run and notebooks:
         print(f"executing {len(notebooks)} notebooks, {jobs} at a time")
         with ProcessPoolExecutor(jobs) as pool:
             for name, seconds in pool.map(execute, notebooks):
@@ -144,6 +177,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "book")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument(
+        "--executed",
+        type=Path,
+        help="take each notebook's outputs from this folder (build/executed, written by the nbval"
+        " run of make test) where they come from the same source; execute the others",
+    )
+    parser.add_argument(
         "--no-execute", action="store_true", help="pages without outputs (a quick look at layout)"
     )
     args = parser.parse_args(argv)
@@ -155,7 +194,7 @@ def main(argv: list[str] | None = None) -> None:
         "binder_url": os.environ.get("BINDER_URL", "https://mybinder.org"),
         "hub_url": os.environ.get("HUB_URL", "https://jupyterhub.example.edu"),
     }
-    build(args.out.resolve(), args.jobs, settings, run=not args.no_execute)
+    build(args.out.resolve(), args.jobs, settings, run=not args.no_execute, executed=args.executed)
 
 
 if __name__ == "__main__":

@@ -108,6 +108,19 @@ def test_the_site_lists_every_section_in_the_chapters_order(site, browser):
         assert numbers == sorted(numbers) and len(numbers) >= len(SECTIONS), nav
         page.screenshot(path=str(labmod.ARTIFACTS_DIR / "site-intro.png"))
         assert not seen["outside"], seen["outside"]
+        # Chinese renders as characters: with no CJK font every glyph is the same empty box
+        assert page.evaluate(CJK_GLYPHS_DIFFER), "Chinese renders as boxes: install a CJK font"
+
+
+CJK_GLYPHS_DIFFER = """() => {
+  const font = getComputedStyle(document.querySelector('h1')).font;
+  const draw = (ch) => {
+    const c = document.createElement('canvas'); c.width = c.height = 64;
+    const g = c.getContext('2d'); g.font = font.replace(/\\d+(\\.\\d+)?px/, '48px');
+    g.fillText(ch, 4, 52); return g.getImageData(0, 0, 64, 64).data.join(',');
+  };
+  return draw('流') !== draw('配') && draw('流') !== draw('\\uE000');
+}"""
 
 
 @pytest.mark.parametrize("section", SECTIONS, ids=[s.stem for s in SECTIONS])

@@ -1,0 +1,58 @@
+"""Repository-wide pytest hooks for the notebook runs (nbval) under `make test`.
+
+1. Keep each notebook's cells together when the suite runs on two workers (pytest-xdist with
+   ``--dist loadgroup``): a notebook's cells share one kernel. The hub test's and the site test's
+   modules share one hub or one site, so each is a group too.
+2. Keep what nbval executed: when every cell of a notebook has passed, the notebook with its
+   outputs is written to ``build/executed/<path>``, and the course site (tools/build_book.py
+   ``--executed``) is built from these very outputs instead of running every notebook again.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent
+EXECUTED = ROOT / "build" / "executed"
+GROUPED_MODULES = ("tests/hub/", "tests/browser/test_site.py")
+
+
+def _is_notebook_cell(item) -> bool:
+    return type(item).__name__ == "IPyNbCell"
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        rel = Path(str(item.path)).resolve().relative_to(ROOT).as_posix()
+        if _is_notebook_cell(item) or rel.startswith(GROUPED_MODULES):
+            item.add_marker(pytest.mark.xdist_group(rel))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if _is_notebook_cell(item) and report.when == "call":
+        _keep_outputs(item, report)
+    return report
+
+
+def _keep_outputs(item, report) -> None:
+    nb_file = item.parent
+    state = nb_file.__dict__.setdefault("_fm_executed", {"failed": False, "cells": {}})
+    state["failed"] |= not report.passed
+    state["cells"][item.cell_num] = copy.deepcopy(getattr(item, "test_outputs", None) or [])
+    code_cells = [c for c in nb_file.nb.cells if c.cell_type == "code"]
+    if len(state["cells"]) < len(code_cells) or state["failed"]:
+        return
+    nb = copy.deepcopy(nb_file.nb)
+    for cell_num, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
+        cell.outputs = state["cells"][cell_num]  # nbval numbers the code cells only
+        cell.execution_count = cell_num + 1
+    target = EXECUTED / Path(str(nb_file.path)).resolve().relative_to(ROOT)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    import nbformat
+
+    nbformat.write(nb, target)
