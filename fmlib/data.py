@@ -26,6 +26,8 @@ __all__ = [
     "circles",
     "DATASETS",
     "sample_data",
+    "moons_distance",
+    "moons_gap",
 ]
 
 
@@ -170,3 +172,42 @@ def sample_data(name: str, n: int, generator: torch.Generator | None = None) -> 
     if name not in DATASETS:
         raise ValueError(f"dataset must be one of {sorted(DATASETS)}; got {name!r}")
     return DATASETS[name](n, generator)
+
+
+def _arc_distance(p: Tensor, centre: tuple[float, float], lower: bool) -> Tensor:
+    """Distance of raw points p: (B, 2) to a unit half-circle arc (upper or lower half)."""
+    d = p - torch.tensor(centre, dtype=p.dtype)
+    r = d.norm(dim=1)
+    on_arc = d[:, 1] <= 0 if lower else d[:, 1] >= 0  # the nearest point lies inside the arc
+    ends = torch.tensor([[1.0, 0.0], [-1.0, 0.0]], dtype=p.dtype)  # arc end points, centred
+    to_end = torch.cdist(d, ends).min(dim=1).values
+    return torch.where(on_arc, (r - 1).abs(), to_end)
+
+
+def moons_distance(x: Tensor, noise: float = 0.05) -> Tensor:
+    """Distance (in ``make_moons`` units) of standardised points x: (B, 2) to the nearer moon. Exercise 6.2.
+
+    The moons are the noise-free arcs (cos s, sin s) and (1 - cos s, 1/2 - sin s), s in [0, pi];
+    x is mapped back through the same exact moments ``two_moons`` standardises with.
+    """
+    check_points(x, "x", dim=2)
+    mean, std = moons_moments(noise)
+    p = x * std.to(x.dtype) + mean.to(x.dtype)
+    return torch.minimum(_arc_distance(p, (0.0, 0.0), False), _arc_distance(p, (1.0, 0.5), True))
+
+
+def moons_gap(x: Tensor, noise: float = 0.05, width: float = 3.0) -> Tensor:
+    """Which standardised points x: (B, 2) lie in the low-density gap between the moons. Exercise 6.2.4.
+
+    The gap is the region the two moons enclose (the half-discs whose rims they are) farther
+    than ``width`` noise standard deviations from either moon, where the data density is below
+    exp(-width^2 / 2) of its value on the moons (1 % for width 3). Returns a (B,) bool tensor.
+    """
+    if not (isinstance(width, (int, float)) and width >= 0):
+        raise ValueError(f"width must be a non-negative number of noise widths; got {width!r}")
+    far = moons_distance(x, noise) > width * noise
+    mean, std = moons_moments(noise)
+    p = x * std.to(x.dtype) + mean.to(x.dtype)
+    in_outer = (p.pow(2).sum(1) < 1) & (p[:, 1] > 0)
+    in_inner = ((p - torch.tensor([1.0, 0.5], dtype=p.dtype)).pow(2).sum(1) < 1) & (p[:, 1] < 0.5)
+    return far & (in_outer | in_inner)

@@ -29,6 +29,7 @@ __all__ = [
     "straightness",
     "conditional_energy",
     "crossing_fraction",
+    "time_in_region",
 ]
 
 
@@ -213,3 +214,26 @@ def crossing_fraction(curves: np.ndarray | Tensor) -> float:
     np.fill_diagonal(crossed, False)
     crossed |= crossed.T
     return float(crossed[np.triu_indices(n_lines, 1)].mean())
+
+
+def time_in_region(xs: Tensor, ts: Tensor, inside: Callable[[Tensor], Tensor]) -> float:
+    """Fraction of trajectory time the particles spend where ``inside(x)`` holds. Section 6.5.1.
+
+    xs: (K, B, D) at times ts: (K,); ``inside`` maps (N, D) points to an (N,) bool tensor (for
+    example ``fmlib.data.moons_gap``). The indicator is integrated over t by the trapezoid rule
+    and averaged over the B particles, so a particle that stays inside counts 1.
+    """
+    _check_trajectory(xs, ts)
+    if not callable(inside):
+        raise TypeError(f"inside must be a function of points (N, D) -> (N,) bool; got {inside!r}")
+    k, b, d = xs.shape
+    if k < 2:
+        raise ValueError(f"xs must hold at least two times; got K = {k}")
+    flags = inside(xs.reshape(k * b, d))
+    if not isinstance(flags, Tensor) or flags.shape != (k * b,):
+        raise ValueError(
+            f"inside must return a ({k * b},) bool tensor for {k * b} points; got {getattr(flags, 'shape', flags)}"
+        )
+    frac = flags.reshape(k, b).to(torch.float64).mean(dim=1)  # (K,)
+    dt = (ts[1:] - ts[:-1]).abs().to(torch.float64)
+    return float((0.5 * (frac[1:] + frac[:-1]) * dt).sum() / dt.sum())
