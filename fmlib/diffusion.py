@@ -157,12 +157,18 @@ def dsm_loss(score_model: Field, path: AffinePath, x_0: Tensor, x_1: Tensor, t: 
     lambda(t) = sigma_t^2 (Song et al., 2021) makes every t contribute a term of order one:
     the loss is mean ||sigma_t s_theta + x_0||^2. x_0, x_1: (B, D); t: (B,) with sigma_t > 0.
     """
-    ps = path.sample(x_0, x_1, t)
-    _, sigma_t, _, _ = path.coefficients(ps.t, ps.x_t)
+    check_points(x_0, "x_0")
+    check_points(x_1, "x_1")
+    check_same_shape(x_0, x_1)
+    if not isinstance(path, AffinePath):
+        raise TypeError(f"path must be an AffinePath; got {path!r}")
+    t = as_time(t, x_0.shape[0], x_0)
+    alpha_t, sigma_t, _, _ = (c[:, None] for c in path.scheduler(t))  # (B, 1) each
     if bool((sigma_t == 0).any()):
         raise ValueError("dsm_loss needs sigma_t > 0 (t < 1 on the VP path)")
-    target = -(ps.x_t - ps.x_1 * path.coefficients(ps.t, ps.x_t).alpha_t) / sigma_t**2
-    return (sigma_t * (score_model(ps.x_t, ps.t) - target)).pow(2).sum(dim=1).mean()
+    x_t = alpha_t * x_1 + sigma_t * x_0  # a draw from p_t(x_t | x_1), in closed form
+    target = -(x_t - alpha_t * x_1) / sigma_t**2
+    return (sigma_t * (score_model(x_t, t) - target)).pow(2).sum(dim=1).mean()
 
 
 def train_dsm(
@@ -208,13 +214,15 @@ def train_dsm(
     draw = training._batch_sampler(data, None)
     dim = data.shape[1] if isinstance(data, Tensor) else model.dim
     source = StandardGaussian(dim)
-    score_model = noise_to_score(model, path)
 
     def step_fn(gen):
         x_1, _ = draw(batch_size, gen)
         x_0 = source.sample(batch_size, gen)
         t = t_max * torch.rand(batch_size, generator=gen)
-        return dsm_loss(score_model, path, x_0, x_1, t)
+        alpha_t, sigma_t, _, _ = (c[:, None] for c in path.scheduler(t))
+        x_t = alpha_t * x_1 + sigma_t * x_0
+        # = dsm_loss(noise_to_score(model, path), path, x_0, x_1, t), without the checks per step
+        return (model(x_t, t) - x_0).pow(2).sum(dim=1).mean()
 
     return training._loop(
         model,

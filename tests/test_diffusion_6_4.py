@@ -191,3 +191,21 @@ def test_probability_flow_ode_of_the_exact_score_samples_the_mixture():
     w = ot.w2(sample(1500, _gen(15)), target.sample(1500, _gen(16)))
     floor = ot.w2(target.sample(1500, _gen(17)), target.sample(1500, _gen(18)))
     assert w < 1.5 * floor + 0.02, (w, floor)
+
+
+def test_train_dsm_minimises_dsm_loss_of_the_noise_to_score_field():
+    """The first logged loss of train_dsm equals dsm_loss on the same draws, replayed from the seed."""
+    torch.manual_seed(0)
+    net = models.VectorFieldMLP(hidden=16, depth=1)
+    data = torch.randn(300, 2, generator=_gen(19))
+    path = paths.vp_path()
+    gen = torch.Generator().manual_seed(5)  # the draws train_dsm makes in its first step
+    x_1 = data[torch.randint(0, 300, (64,), generator=gen)]
+    x_0 = torch.randn(64, 2, generator=gen)
+    t = 0.9 * torch.rand(64, generator=gen)
+    with torch.no_grad():
+        expected = diffusion.dsm_loss(diffusion.noise_to_score(net, path), path, x_0, x_1, t)
+    hist = diffusion.train_dsm(
+        net, data, steps=1, batch_size=64, seed=5, t_max=0.9, log_every=1, progress=False
+    )
+    assert hist.loss[0] == pytest.approx(expected.item(), rel=1e-5)
