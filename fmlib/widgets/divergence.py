@@ -19,7 +19,7 @@ from .shell import Explorer, Scene, TimeAxis, check_field
 class DivergenceScene(Scene):
     """Left: div v and v at t; middle: particles coloured by log p_t(x_t); right: mean p_t in/out."""
 
-    kind, panels, size = "divergence-explorer", 3, (11.5, 3.7)
+    kind, panels, size = "divergence-explorer", 3, (10.5, 3.5)
 
     def __init__(self, field, n, lims, steps, radius, source_std, seed, interval_ms):
         super().__init__()

@@ -19,7 +19,7 @@ from .shell import Explorer, Scene, TimeAxis
 class PathScene(Scene):
     """One panel per path: its conditional paths, x_0, x_1, and x_t at the slider's t."""
 
-    kind, panels, size = "path-comparison", 4, (11.0, 3.9)
+    kind, panels, size = "path-comparison", 4, (10.5, 3.8)
 
     def __init__(self, x_0, x_1, t, bend, max_lines, lims, frames, interval_ms):
         super().__init__()

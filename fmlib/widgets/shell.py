@@ -165,6 +165,7 @@ def _blit_set(changed: Iterable[Artist], figure: Figure) -> list[Artist]:
             for c in ax.get_children()
             if c is not ax.patch
             and not isinstance(c, Axis)
+            and not (isinstance(c, Text) and not c.get_text())  # empty titles draw nothing
             and c.get_zorder() > low
             and c.get_visible()
         )
@@ -240,6 +241,11 @@ class Explorer:
         if self.play is not None and self.time_key in rest:
             label = widgets.Label("play", layout=widgets.Layout(width="auto"))
             rows.append(widgets.HBox([label, self.play, rest.pop(self.time_key)]))
+        for control in rest.values():
+            if isinstance(
+                control, widgets.ToggleButtons
+            ):  # its label beside the buttons, not above
+                control.add_class("jupyter-widget-inline-hbox")
         if rest:
             rows.append(
                 widgets.HBox(list(rest.values()), layout=widgets.Layout(flex_flow="row wrap"))

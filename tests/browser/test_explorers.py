@@ -18,6 +18,7 @@ FIXTURE = "fixtures/explorers.ipynb"
 PATHS = ".fm-explorer.fm-path-comparison"
 SOLVER = ".fm-explorer.fm-solver-explorer"
 GUIDANCE = ".fm-explorer.fm-guidance-explorer"
+HUTCHINSON = ".fm-explorer.fm-hutchinson-explorer"
 
 
 @nr.on_notebook(FIXTURE)
@@ -25,7 +26,7 @@ def test_fixture_notebook_runs(executed):
     """The fixture notebook runs without error outputs, console errors or page errors."""
     assert executed.run_error is None, executed.run_error
     assert executed.errors_after_run == []
-    for selector in (PATHS, SOLVER, GUIDANCE):
+    for selector in (PATHS, SOLVER, GUIDANCE, HUTCHINSON):
         nr.wait_explorer(executed, selector)
     executed.page.screenshot(executed.shot_name("window"))
 
@@ -90,3 +91,53 @@ def test_guidance_explorer_w_and_class(executed):
     page.wait_idle(30)
     page.screenshot(run.shot_name("guidance-explorer"), GUIDANCE)
     assert page.errors() == []
+
+
+_LAYOUT_JS = """(sel) => {
+    const root = document.querySelector(sel);
+    const box = (el) => el && el.getBoundingClientRect().toJSON();
+    const img = root.querySelector('img');
+    const labels = [...root.querySelectorAll('.widget-label')];
+    const label = (text) => box(labels.find(l => l.textContent.trim() === text && l.offsetWidth));
+    return {
+        track: box(root.querySelector('.noUi-target')),
+        img: {natural: img.naturalWidth, shown: img.getBoundingClientRect().width,
+              room: img.parentElement.clientWidth},
+        play: box(root.querySelector('.widget-play')),
+        playLabel: label('play'),
+        probe: box(root.querySelector('.widget-toggle-buttons .widget-toggle-button')),
+        probeLabel: label('probe'),
+    };
+}"""
+
+
+def beside(label: dict, control: dict) -> bool:
+    """The label ends left of the control and its middle is level with the control's."""
+    middle = label["y"] + label["height"] / 2
+    return label["x"] + label["width"] <= control["x"] + 1 and (
+        control["y"] <= middle <= control["y"] + control["height"]
+    )
+
+
+@nr.on_notebook(FIXTURE)
+def test_explorer_layout_figures_at_drawn_size_long_slider_labels_beside(executed):
+    """Figures shown at their drawn size, a t slider long enough to drag, Play and probe labelled
+    on the same line as their controls (issue #7, part 4)."""
+    run = executed
+    nr.require_run(run)
+    page = run.page.page
+    for selector in (PATHS, SOLVER, GUIDANCE, HUTCHINSON):
+        nr.wait_explorer(run, selector)
+        img = page.evaluate(_LAYOUT_JS, selector)["img"]
+        # drawn size, never stretched; shrunk only where the page is narrower than the figure
+        assert img["natural"] > 0, (selector, img)
+        assert abs(img["shown"] - min(img["natural"], img["room"])) <= 1, (selector, img)
+        assert img["natural"] <= 840, f"{selector}: wider than a 1280 px JupyterLab shows: {img}"
+    paths = page.evaluate(_LAYOUT_JS, PATHS)
+    assert paths["track"]["width"] >= 300, paths["track"]
+    assert paths["playLabel"] is not None and beside(paths["playLabel"], paths["play"]), paths
+    hutchinson = page.evaluate(_LAYOUT_JS, HUTCHINSON)
+    assert hutchinson["probeLabel"] is not None, hutchinson
+    assert beside(hutchinson["probeLabel"], hutchinson["probe"]), hutchinson
+    run.page.screenshot(run.shot_name("hutchinson-explorer"), HUTCHINSON)
+    run.page.screenshot(run.shot_name("path-comparison-layout"), PATHS)
