@@ -250,6 +250,8 @@ def train_cnf_mle(
     method: str = "rk4",
     ode_steps: int = 8,
     divergence: str = "exact",
+    ema_decay: float | None = None,
+    lr_schedule: str = "cosine",
     time_budget_s: float | None = None,
     log_every: int = 10,
     callback: Callable | None = None,
@@ -260,7 +262,8 @@ def train_cnf_mle(
 
     Every step solves the augmented ODE (state and divergence) from t = 1 to 0 with ``ode_steps``
     fixed steps of ``method`` and back-propagates through the whole solve, the costs the chapter
-    lists. The logged loss is the mean negative log-likelihood in nats.
+    lists. The logged loss is the mean negative log-likelihood in nats. ``ema_decay`` and
+    ``lr_schedule`` mean what they mean in ``train_cfm`` (pass CFM's values for a like-for-like race).
     """
     draw = _batch_sampler(data, None)
 
@@ -288,4 +291,6 @@ def train_cnf_mle(
         log_every=log_every,
         callback=callback,
         callback_every=callback_every,
+        ema_decay=ema_decay,
+        lr_schedule=lr_schedule,
     )
