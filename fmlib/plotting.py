@@ -76,6 +76,7 @@ __all__ = [
     "format_metrics",
     "draw_metrics",
     "draw_series",
+    "sample_panels",
     "draw_time_marker",
     "move_time_marker",
     "draw_histogram",
@@ -538,19 +539,53 @@ def draw_series(
     ylabel: str | None = None,
     title: str | None = None,
     legend_loc: str = "upper left",
+    scale: str = "linear",
+    markers: bool = False,
 ) -> list[Line2D]:
-    """Line plot of several named series against x, palette colours, with a legend."""
+    """Line plot of several named series against x, palette colours, with a legend.
+
+    ``scale``: ``"linear"``, ``"logy"`` or ``"loglog"`` (costs and errors against n or d);
+    ``markers`` puts a dot on every measured point.
+    """
+    if scale not in ("linear", "logy", "loglog"):
+        raise ValueError(f"scale must be 'linear', 'logy' or 'loglog'; got {scale!r}")
     xv = _to_numpy(x)
+    style = "o-" if markers else "-"
     lines = [
-        ax.plot(xv, _to_numpy(y), color=PALETTE[i % len(PALETTE)], label=name, linewidth=1.8)[0]
+        ax.plot(xv, _to_numpy(y), style, color=PALETTE[i % len(PALETTE)], label=name, lw=1.8)[0]
         for i, (name, y) in enumerate(series.items())
     ]
+    if scale != "linear":
+        ax.set_yscale("log")
+    if scale == "loglog":
+        ax.set_xscale("log")
     ax.set_xlabel(xlabel, fontsize=FONT["label"])
     if ylabel:
         ax.set_ylabel(ylabel, fontsize=FONT["label"])
     ax.legend(fontsize=FONT["legend"], frameon=False, loc=legend_loc)
     _title(ax, title)
     return lines
+
+
+def sample_panels(
+    samples: Mapping[str, Tensor],
+    lims: Lims = 3.2,
+    size: tuple[float, float] = (4.0, 3.8),
+    **style,
+) -> Figure:
+    """One panel per named point set (B, 2), titled by its name, all on the same ``lims``.
+
+    ``style`` goes to ``draw_samples`` (``size=``, ``alpha=``, ``color=``...). A notebook cell
+    ending with ``fm.plotting.sample_panels({"data": x_1, "model": x_gen})`` shows the figure.
+    """
+    if not isinstance(samples, Mapping) or not samples:
+        raise TypeError("samples must be a non-empty mapping name -> points (B, 2)")
+    n = len(samples)
+    fig, axes = new_figure(n, size=(size[0] * n, size[1]))
+    for ax, (name, x) in zip(np.atleast_1d(axes), samples.items(), strict=True):
+        draw_samples(ax, x, title=name, **{"size": 4.0, "alpha": 0.6, **style})
+        set_limits(ax, lims)
+    return fig
 
 
 def draw_time_marker(ax: Axes, t: float, color: str = OKABE_ITO["black"]) -> Line2D:

@@ -179,3 +179,57 @@ def test_series_marker_histogram_and_png(ax):
     np.testing.assert_allclose(patch.get_data().values, [2, 0, 1, 1])
     png = P.png_bytes(ax.figure)
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_signed_heatmap_scale_is_symmetric_with_a_tick_at_zero(ax):
+    values = np.linspace(-22.0, 2.0, 25).reshape(5, 5)  # lopsided, like a source/sink's div v
+    im = P.draw_signed(ax, values, lims=1.0)
+    assert (im.norm.vmin, im.norm.vmax) == (-22.0, 22.0)
+    ticks = im.colorbar.get_ticks()
+    assert 0.0 in ticks and np.allclose(ticks, -ticks[::-1])  # 0 marked, ticks mirror each other
+    assert 0.0 in P.symmetric_ticks(0.37) and len(P.symmetric_ticks(20.2)) == 5
+
+
+def test_update_density_rescales_to_the_new_maximum(ax):
+    im = P.draw_density(ax, np.ones((4, 4)), lims=1.0)
+    P.update_density(im, np.full((4, 4), 3.0))
+    assert im.get_clim() == (0.0, 3.0) and float(im.get_array().max()) == 3.0
+
+
+def test_error_vs_nfe_panel_and_marker(ax):
+    from fmlib.solvers import SolverRun
+
+    x = torch.zeros(3, 2)
+    runs = [SolverRun("euler", s, x, s, 1.0 / s) for s in (1, 2, 4)] + [
+        SolverRun("dopri5", 0, x, 26, 1e-6)
+    ]
+    lines = P.draw_error_vs_nfe(ax, runs)
+    assert [line.get_label() for line in lines] == ["euler", "dopri5"]
+    np.testing.assert_allclose(lines[0].get_xydata(), [[1, 1.0], [2, 0.5], [4, 0.25]])
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    ring = P.draw_marker(ax)
+    ring.set_data([2], [0.5])
+    assert ring.get_markerfacecolor() == "none"
+
+
+def test_series_scales_labels_and_sample_panels(ax):
+    lines = P.draw_series(ax, [1, 10, 100], {"cost": [1, 5, 30]}, scale="loglog", markers=True)
+    assert ax.get_xscale() == "log" and lines[0].get_marker() == "o"
+    with pytest.raises(ValueError, match="scale"):
+        P.draw_series(ax, [1], {"a": [1]}, scale="semilog")
+    P.label_axes(ax, "n", "error", "convergence")
+    assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_title()) == ("n", "error", "convergence")
+    fig = P.sample_panels({"data": torch.zeros(5, 2), "model": torch.ones(5, 2)}, lims=2.0)
+    assert [a.get_title() for a in fig.axes] == ["data", "model"]
+    assert all(a.get_xlim() == (-2.0, 2.0) for a in fig.axes)
+    np.testing.assert_allclose(fig.axes[1].collections[0].get_offsets(), np.ones((5, 2)))
+    with pytest.raises(TypeError, match="mapping"):
+        P.sample_panels([torch.zeros(5, 2)])
+
+
+def test_update_field_reads_the_arrow_positions_not_a_hidden_attribute(ax):
+    q = P.draw_field(ax, fields.rotation(), 0.0, lims=2.0, n=5)
+    assert not hasattr(q, "fm_points")
+    P.update_field(q, lambda x, t: 2 * x, 0.5)
+    g = P.grid(2.0, 5)
+    np.testing.assert_allclose(np.column_stack([q.U, q.V]), 2 * g.numpy(), atol=1e-6)
