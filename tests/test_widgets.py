@@ -532,3 +532,26 @@ def test_readme_explorer_runs_as_written():
     # the PNG is shown at its drawn width, shrunk only on narrow screens
     assert ex.image.layout.width == f"{round(ex.figure.bbox.width)}px"
     assert ex.image.layout.max_width == "100%"
+
+
+def test_the_older_explorer_form_still_works():
+    """Explorer(figure, render, controls, dynamic=...) as written before scenes: same shell."""
+    import ipywidgets
+
+    fig, ax = P.new_figure()
+    dots = P.draw_samples(ax, torch.zeros(3, 2))
+    P.set_limits(ax, 2.0)
+
+    def render(state):
+        P.update_samples(dots, torch.full((3, 2), float(state["a"])))
+
+    for dynamic in ([dots], None):  # blitted, or full redraws
+        slider = ipywidgets.FloatSlider(value=0.0, min=-1.0, max=1.0, description="a")
+        ex = W.Explorer(fig, render, {"a": slider}, kind="legacy", dynamic=dynamic)
+        ex.update(a=0.5)
+        np.testing.assert_allclose(dots.get_offsets(), 0.5)
+        assert blit_differs(ex) == 0.0 and "fm-legacy" in ex.widget._dom_classes
+    with pytest.raises(TypeError, match="render"):
+        W.Explorer(fig, "render", {})
+    with pytest.raises(TypeError, match="Scene"):
+        W.Explorer("a scene")
