@@ -251,11 +251,13 @@ def draw_field(
     color: str = GREY,
     scale: float | None = None,
     title: str | None = None,
+    scale_times: Sequence[float] = (),
 ) -> Quiver:
     """Quiver of v(x, t) on an n x n grid over ``lims``; update with ``update_field``. Section 6.1.1.
 
-    The arrow scale is fixed at the first frame (longest arrow about 1.4 grid cells) so that
-    later frames show the field growing or shrinking instead of being re-normalised.
+    The arrow scale is fixed once (longest arrow about 1.4 grid cells, at t and at the
+    ``scale_times`` an animation will visit) so that later frames show the field growing or
+    shrinking instead of being re-normalised, and never overflowing.
     """
     if not callable(v):
         raise TypeError(f"v must be a vector field v(x, t); got {type(v).__name__}")
@@ -264,7 +266,10 @@ def draw_field(
     if scale is None:
         (x0, x1), _ = as_lims(lims)
         cell = (x1 - x0) / max(n - 1, 1)
-        longest = float(np.nanmax(np.linalg.norm(uv, axis=1))) if len(uv) else 0.0
+        arrows = [uv, *(field_on_grid(v, points, s) for s in scale_times)]
+        longest = max(
+            float(np.nanmax(np.linalg.norm(a, axis=1))) if len(a) else 0.0 for a in arrows
+        )
         scale = longest / (1.4 * cell) if longest > 0 else 1.0
     p = points.numpy()
     q = ax.quiver(

@@ -1,5 +1,7 @@
 """fmlib.plotting: pure drawing on a given Axes, checked against values computed here."""
 
+import math
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -233,3 +235,12 @@ def test_update_field_reads_the_arrow_positions_not_a_hidden_attribute(ax):
     P.update_field(q, lambda x, t: 2 * x, 0.5)
     g = P.grid(2.0, 5)
     np.testing.assert_allclose(np.column_stack([q.U, q.V]), 2 * g.numpy(), atol=1e-6)
+
+
+def test_arrow_scale_covers_the_times_an_animation_visits(ax):
+    def growing(x, t):  # zero at t = 0, longest arrow 2 * sqrt(2) * t at the grid's corners
+        return 2 * t * torch.ones_like(x) * x.abs().max(1, keepdim=True).values
+
+    q = P.draw_field(ax, growing, 0.0, lims=1.0, n=5, scale_times=(0.5, 1.0))
+    cell = 2.0 / 4
+    assert q.scale == pytest.approx(2 * math.sqrt(2) / (1.4 * cell), rel=1e-5)

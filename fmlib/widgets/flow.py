@@ -42,7 +42,9 @@ class FlowScene(Scene):
     def draw(self, figure, axes) -> None:
         ax_f, ax_d = axes
         self.artists = {
-            "field": P.draw_field(ax_f, self.v, 0.0, self.lims, n=self.n_grid),
+            "field": P.draw_field(
+                ax_f, self.v, 0.0, self.lims, n=self.n_grid, scale_times=(0.25, 0.5, 0.75, 1.0)
+            ),
             "particles": P.draw_samples(ax_f, self.xs[0], size=5, alpha=0.6),
             "title": ax_f.set_title("", fontsize=P.FONT["title"]),
             "density": P.draw_density(ax_d, self.density_image(0.0, 0), self.lims),
