@@ -56,6 +56,9 @@ class DivergenceScene(Scene):
         a["particles"] = P.draw_samples(
             ax_p, d["xs"][0], values=d["log_p"][0], vmin=lo, vmax=hi, size=6, alpha=0.9
         )
+        figure.colorbar(a["particles"], ax=ax_p, shrink=0.85).ax.tick_params(
+            labelsize=P.FONT["tick"]
+        )
         P.draw_circle(ax_p, self.radius)
         P.set_limits(ax_p, self.lims)
         a["title"] = ax_p.set_title("", fontsize=P.FONT["title"])
