@@ -496,6 +496,12 @@ SCENES = {
         lambda: W.posterior_explorer(gaussian(12), n=50, frames=10),
         {"t": 0.9, "x": -1.0},
     ),
+    "diffusion": (
+        lambda: W.diffusion_explorer(
+            linear_field, spin, gaussian(20), score=lambda x, t: -x, steps=8, sde_steps=16
+        ),
+        {"t": 0.6, "sampler": "sde"},
+    ),
 }
 
 

@@ -8,6 +8,7 @@ only when an explorer is built, so ``import fmlib.widgets`` works anywhere. Sect
 """
 
 from ..ot import conditional_energy, crossing_fraction
+from .diffusion import diffusion_explorer
 from .divergence import divergence_explorer
 from .flow import flow_explorer
 from .guidance import guidance_explorer
@@ -29,6 +30,7 @@ __all__ = [
     "hutchinson_explorer",
     "guidance_explorer",
     "posterior_explorer",
+    "diffusion_explorer",
     "frame_update_times",
     "conditional_energy",  # now in fmlib.ot; kept here for older notebooks
     "crossing_fraction",
