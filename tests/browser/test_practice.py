@@ -41,9 +41,10 @@ def test_practice_solver_explorer(executed):
     page.slider_step(SOLVER, "ArrowLeft")
     nr.wait_readout(run, SOLVER, "7")
     pic = nr.new_picture(run, SOLVER, pic)
-    method.select_option("dopri5")
+    method.select_option("dopri5")  # adaptive: the steps slider is disabled meanwhile
     pic = nr.new_picture(run, SOLVER, pic)
-    method.select_option("euler")
+    method.select_option("euler")  # re-enables the slider; wait for the kernel's frame first
+    pic = nr.new_picture(run, SOLVER, pic)
     page.slider_step(SOLVER, "End")
     nr.wait_readout(run, SOLVER, "16")
     nr.new_picture(run, SOLVER, pic)
