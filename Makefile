@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 STAMP  := $(VENV)/.fmlib-installed
 
-.PHONY: lab test setup bench lint format clean-notebooks clean links book
+.PHONY: lab test setup bench lint format clean-notebooks clean links book exercises check-exercises
 
 setup: $(STAMP)
 
@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	@$(BIN)/python -c "import torch" 2>/dev/null || \
 	  $(BIN)/python -m pip install -q "$(TORCH_SPEC)" || \
 	  $(BIN)/python -m pip install -q "torch>=2.2"
-	$(BIN)/python -m pip install -q -e ".[notebooks,test,hub,book]"
+	$(BIN)/python -m pip install -q -e ".[notebooks,test,hub,book,instructor]"
 	@touch $@
 
 # From npm (node and npm must be installed): the hub test's proxy and the course site's MathJax.
@@ -49,6 +49,13 @@ book: $(STAMP) $(NODE)
 # nbgitpuller links for a hub: make links HUB=https://hub.example.edu REPO=https://github.com/ORG/REPO BRANCH=v0.2.0
 links:
 	@$(PYTHON) deploy/links.py --hub "$(HUB)" --repo "$(REPO)" --branch "$(or $(BRANCH),main)"
+
+# exercises/ is generated from solutions/ with nbgrader's preprocessors; never edit it by hand.
+exercises: $(STAMP)
+	$(BIN)/python tools/make_exercises.py
+
+check-exercises: $(STAMP)
+	$(BIN)/python tools/make_exercises.py --check
 
 bench: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python -m fmlib.bench

@@ -51,7 +51,7 @@ def check_time_embedding(
         unmatched = [
             k
             for k in range(dim)
-            if not any(torch.allclose(got[:, j], ref[:, k], 1e-4, 1e-5) for j in range(dim))
+            if not any(torch.allclose(got[:, j], ref[:, k], 1e-3, 2e-3) for j in range(dim))
         ]
         if not unmatched:
             return None
@@ -60,7 +60,7 @@ def check_time_embedding(
         ):
             return "your embedding does not change with t"
         slow = (t.double()[:, None] * freqs[None] * 2 * math.pi).sin()
-        if any(torch.allclose(got[:, j], slow[:, 1], 1e-4, 1e-5) for j in range(dim)):
+        if any(torch.allclose(got[:, j], slow[:, 1], 1e-3, 2e-3) for j in range(dim)):
             return "off by a factor 2 pi in the frequencies: use sin(w_k t) with w_k from 1 to max_freq"
         return f"{len(unmatched)} of the {dim} expected columns (sin(w_k t), cos(w_k t)) are missing; check the frequencies w_k"
 
@@ -89,7 +89,12 @@ def check_time_embedding(
 
 
 def check_vector_field(model: object, seed: int | None = None, quiet: bool = False) -> CheckResult:
-    """A network ``model(x, t) -> (B, 2)`` with t a float or a (B,) tensor. Exercise 6.2.1."""
+    """A network ``model(x, t) -> (B, 2)`` with t a float or a (B,) tensor. Exercise 6.2.1.
+
+    ``model`` is a module or a module class (built here with no arguments).
+    """
+
+    net = model
 
     def judge(out: object, x: Tensor, t: Tensor) -> str | None:
         got = _as_tensor(out)
@@ -98,16 +103,16 @@ def check_vector_field(model: object, seed: int | None = None, quiet: bool = Fal
         if not bool(torch.isfinite(got).all()):
             return "v(x, t) contains NaN or inf"
         with torch.no_grad():
-            one = model(x[:1], float(t[0]))
+            one = net(x[:1], float(t[0]))
             if not torch.allclose(_as_tensor(one)[0].double(), got[0].double(), 1e-4, 1e-5):
                 return "v(x, t) with a float t disagrees with v(x, t) with a (B,) tensor t"
             if torch.allclose(
-                model(x, t * 0 + 0.1).double(), model(x, t * 0 + 0.9).double(), 1e-6, 1e-7
+                net(x, t * 0 + 0.1).double(), net(x, t * 0 + 0.9).double(), 1e-6, 1e-7
             ):
                 return "v(x, t) does not depend on t: feed the time embedding to the network"
-            if torch.allclose(model(x, t).double(), model(x + 1.0, t).double(), 1e-6, 1e-7):
+            if torch.allclose(net(x, t).double(), net(x + 1.0, t).double(), 1e-6, 1e-7):
                 return "v(x, t) does not depend on x"
-        if not any(p.requires_grad for p in getattr(model, "parameters", lambda: [])()):
+        if not any(p.requires_grad for p in getattr(net, "parameters", lambda: [])()):
             return "the model has no trainable parameters: make it a torch.nn.Module with layers"
         return None
 
@@ -116,8 +121,11 @@ def check_vector_field(model: object, seed: int | None = None, quiet: bool = Fal
         x, t = torch.randn(b, 2, generator=g), torch.rand(b, generator=g)
 
         def call(x=x, t=t):
+            nonlocal net
+            if isinstance(net, type):  # a class: build one (its __init__ may be unsolved yet)
+                net = net()
             with torch.no_grad():
-                return model(x, t)
+                return net(x, t)
 
         return [(call, lambda out, x=x, t=t: judge(out, x, t), f"B = {b}", ())]
 
