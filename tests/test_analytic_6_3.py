@@ -32,12 +32,15 @@ def test_posterior_of_two_points_is_bayes_rule(t):
     np.testing.assert_allclose(target.log_prob(x, t), log_p, atol=1e-9)
 
 
-@pytest.mark.parametrize("sigma_min", [0.0, 0.1])
-def test_empirical_target_agrees_with_the_general_mixture_solves(sigma_min):
+@pytest.mark.parametrize(
+    "path",
+    [fm.linear_path(), fm.linear_path(0.1), fm.cosine_path(), fm.vp_path()],
+    ids=["linear", "linear-sigma_min", "cosine", "vp"],
+)
+def test_empirical_target_agrees_with_the_general_mixture_solves(path):
     g = torch.Generator().manual_seed(0)
     points, x = torch.randn(7, 2, generator=g), 2 * torch.randn(50, 2, generator=g)
-    t = torch.rand(50, generator=g) * 0.98
-    path = fm.linear_path(sigma_min)
+    t = 0.05 + torch.rand(50, generator=g) * 0.9
     fast, general = (
         analytic.EmpiricalTarget(points, path),
         analytic.GaussianMixture(points, path=path),
