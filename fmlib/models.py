@@ -37,11 +37,19 @@ def _check_dtype(x: Tensor, model: nn.Module) -> None:
 class SinusoidalTimeEmbedding(nn.Module):
     """t: (B,) in [0, 1] -> (B, dim) [sin(w_k t), cos(w_k t)], w_k geometric from 1 to max_freq.
 
-    The Transformer's position encoding (Vaswani et al., 2017) for a continuous position: low
-    frequencies tell coarse time, high ones let the field change quickly near t = 1.
+    The Transformer's position encoding (Vaswani et al., 2017) for a continuous position. Why
+    sinusoids rather than raw t: a plain MLP is biased towards functions that vary slowly in its
+    inputs, so one scalar t makes it hard to let the field change quickly in time (near t = 1 on
+    thin data); a bank of frequencies hands it both coarse (w = 1) and fine (large w) features of t.
+    Why frequencies 1 ... 30 rather than the Transformer's 1 ... 10000 (positions are integers up to
+    thousands there): t lies in [0, 1], and w = 1000 makes about 160 oscillations across it, so the
+    learned field wiggles in t and an adaptive solver pays for every wiggle. Measured on the default
+    two-moons training (dopri5, rtol = atol = 1e-5): max_freq = 1000 needs 326 NFE, 100 needs 104,
+    30 and 8 need 74, 3 needs 62, with the same W2 (0.100-0.104 for all, within the spread of a
+    retrained model); 30 keeps the finest time scale near 1 / 30 of the interval. Section 6.5.2.
     """
 
-    def __init__(self, dim: int = 32, max_freq: float = 1000.0):
+    def __init__(self, dim: int = 32, *, max_freq: float = 30.0):
         super().__init__()
         if dim < 2 or dim % 2:
             raise ValueError(f"time embedding dim must be an even integer >= 2; got {dim!r}")
@@ -65,6 +73,7 @@ class VectorFieldMLP(nn.Module):
     def __init__(
         self,
         dim: int = 2,
+        *,
         hidden: int = 128,
         depth: int = 3,
         time_dim: int = 32,

@@ -14,7 +14,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-from ._checks import check_points, check_positive_int
+from ._checks import VectorField, check_field, check_points, check_positive_int
 
 __all__ = [
     "ODESolution",
@@ -31,7 +31,7 @@ __all__ = [
     "error_vs_nfe",
 ]
 
-Field = Callable[[Tensor, Tensor], Tensor]
+Field = VectorField  # the protocol v(x, t) -> (B, D), declared once in fmlib._checks
 
 
 class ODESolution(NamedTuple):
@@ -100,6 +100,7 @@ def solve(
     x_init: Tensor,
     t0: float = 0.0,
     t1: float = 1.0,
+    *,
     method: str = "euler",
     steps: int = 100,
     return_trajectory: bool = False,
@@ -118,6 +119,7 @@ def solve(
     ``adjoint=True`` (``v`` must be a ``torch.nn.Module``) torchdiffeq's adjoint method computes
     them by a second, backward solve instead of storing every step (Section 6.1.1).
     """
+    check_field(v, "v")
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}; got {method!r}")
     check_points(x_init, "x_init")
@@ -158,7 +160,7 @@ def solve(
 
 
 def sampler(
-    v: Field, method: str = "dopri5", steps: int = 100, dim: int = 2
+    v: Field, *, method: str = "dopri5", steps: int = 100, dim: int = 2
 ) -> Callable[[int, torch.Generator], Tensor]:
     """A sampler ``(n, generator) -> x_1: (n, dim)``: draw x_0 ~ N(0, I), solve from t = 0 to 1.
 

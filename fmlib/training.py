@@ -12,7 +12,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from ._checks import check_points, check_positive_int
+from ._checks import check_field, check_points, check_positive_int
 from .couplings import independent, ot_pairing
 from .data import StandardGaussian
 from .likelihood import log_prob
@@ -28,6 +28,7 @@ def cfm_loss(
     model: Callable, path, x_0: Tensor, x_1: Tensor, t: Tensor, y: Tensor | None = None
 ) -> Tensor:
     """L_CFM = mean_b ||v_theta(x_t, t) - u_t(x_t | x_0, x_1)||^2. Section 6.3.3, L_CFM."""
+    check_field(model, "model")
     ps = path.sample(x_0, x_1, t)
     v = model(ps.x_t, ps.t) if y is None else model(ps.x_t, ps.t, y)
     return (v - ps.u_t).pow(2).sum(dim=1).mean()
@@ -196,6 +197,10 @@ def train_cfm(
     end (and used by ``callback``); ``None`` returns the last iterate.
     Seeded by ``seed``: the same seed and initial model give the same result bit for bit.
     """
+    if not isinstance(model, nn.Module):
+        raise TypeError(
+            f"model must be a torch.nn.Module v_theta(x, t) (its parameters are trained); got {type(model).__name__}"
+        )
     if coupling not in ("independent", "ot"):
         raise ValueError(f"coupling must be 'independent' or 'ot'; got {coupling!r}")
     if not 0.0 <= p_uncond < 1.0:

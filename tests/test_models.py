@@ -45,7 +45,7 @@ def test_rows_are_independent():
 
 @pytest.mark.parametrize("dim, max_freq", [(2, 1000.0), (8, 100.0), (32, 1000.0)])
 def test_time_embedding_matches_formula(dim, max_freq):
-    emb = models.SinusoidalTimeEmbedding(dim, max_freq)
+    emb = models.SinusoidalTimeEmbedding(dim, max_freq=max_freq)
     t = torch.tensor([0.0, 0.013, 0.25, 0.5, 0.999, 1.0])
     half = dim // 2
     # w_k geometric from 1 to max_freq: w_k = max_freq ** (k / (half - 1)) (just 1 when half = 1)
@@ -165,8 +165,21 @@ def test_dtype_mismatch_is_a_clear_error_and_double_models_work():
 
 
 def test_time_embedding_frequencies_span_one_to_max_freq():
-    emb = models.SinusoidalTimeEmbedding(16, 500.0)
+    emb = models.SinusoidalTimeEmbedding(16, max_freq=500.0)
     np.testing.assert_allclose(emb.freqs[0].item(), 1.0, rtol=1e-6)
     np.testing.assert_allclose(emb.freqs[-1].item(), 500.0, rtol=1e-5)
     ratios = (emb.freqs[1:] / emb.freqs[:-1]).numpy()
     np.testing.assert_allclose(ratios, math.exp(math.log(500.0) / 7), rtol=1e-5)
+
+
+def test_default_time_embedding_spans_frequencies_one_to_thirty():
+    """The default keeps the field smooth in t (issue #7: 1 ... 1000 cost dopri5 4x the NFE)."""
+    freqs = models.VectorFieldMLP().time_embed.freqs
+    assert freqs[0].item() == pytest.approx(1.0) and freqs[-1].item() == pytest.approx(30.0)
+
+
+def test_options_are_keyword_only():
+    with pytest.raises(TypeError):
+        models.VectorFieldMLP(2, 64)
+    with pytest.raises(TypeError):
+        models.SinusoidalTimeEmbedding(16, 500.0)

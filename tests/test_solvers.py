@@ -262,6 +262,7 @@ def test_explicit_step_functions():
     )
 
 
+@pytest.mark.slow  # thousands of Euler steps through the adjoint (over a minute on a loaded CPU)
 @pytest.mark.parametrize("method", ["euler", "heun", "midpoint", "rk4", "dopri5"])
 def test_adjoint_gradients_match_backprop_through_the_solver(method):
     # The adjoint (torchdiffeq) and direct back-propagation differentiate the same ODE solution;
@@ -395,3 +396,19 @@ def test_dopri5_adjoint_state_and_gradient_match_the_exact_solution(tol, t0, t1)
         scale = tol * (1 + exact.abs().max().item())
         assert (sol.x - exact).abs().max().item() <= 3 * scale
         assert abs(field.a.grad.item() - grad_exact) <= 10 * scale, (seed, field.a.grad, grad_exact)
+
+
+def test_the_vector_field_protocol_is_checked_once_at_the_entry_point():
+    """Anything callable as v(x, t) is a VectorField; solve rejects anything else with a TypeError
+    naming v, before any evaluation."""
+    from fmlib._checks import VectorField
+
+    assert isinstance(linear_field, VectorField)
+    assert isinstance(fmlib.models.VectorFieldMLP(), VectorField)
+    assert not isinstance(3.0, VectorField)
+    with pytest.raises(TypeError, match=r"\bv must be a vector field"):
+        solvers.solve(3.0, _x0())
+    with pytest.raises(TypeError):
+        solvers.solve(linear_field, _x0(), 0.0, 1.0, "rk4")  # options are keyword-only
+    with pytest.raises(TypeError):
+        solvers.sampler(linear_field, "rk4")

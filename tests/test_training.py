@@ -384,3 +384,12 @@ def test_ot_coupling_pairs_every_batch(monkeypatch):
     calls.clear()
     _run(_model(), 3)
     assert calls == []  # the independent coupling never pairs
+
+
+def test_the_model_is_checked_where_it_is_handed_in():
+    x = data.two_moons(64, torch.Generator().manual_seed(0))
+    with pytest.raises(TypeError, match=r"\bmodel must be a torch.nn.Module"):
+        training.train_cfm(lambda x, t: -x, x, steps=1, progress=False)
+    x_0, x_1, t = _heldout(8)
+    with pytest.raises(TypeError, match=r"\bmodel must be a vector field"):
+        training.cfm_loss("not a field", AFFINE_PATHS["linear"](), x_0, x_1, t)
