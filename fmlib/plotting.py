@@ -84,6 +84,7 @@ __all__ = [
     "draw_marker",
     "png_bytes",
     "categorical_cmap",
+    "presentation",
 ]
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable under the common colour-vision deficiencies.
@@ -650,3 +651,58 @@ def draw_histogram(
 def categorical_cmap(n: int) -> ListedColormap:
     """The first n palette colours as a colormap (class index -> colour)."""
     return ListedColormap(list(PALETTE[:n]))
+
+
+# Projector mode: what changes, by how much. Sizes in points grow; figure sizes stay, so a figure
+# keeps fitting the screen and its text and lines take a larger share of it.
+PROJECTOR_SCALE = 1.5
+_PROJECTOR_RC = ("font.size", "axes.titlesize", "axes.labelsize", "xtick.labelsize",
+                 "ytick.labelsize", "legend.fontsize", "lines.linewidth", "lines.markersize",
+                 "axes.linewidth", "axes.prop_cycle")  # fmt: skip
+_saved: dict | None = None
+
+
+def presentation(on: bool = True, scale: float = PROJECTOR_SCALE) -> None:
+    """Projector mode: every figure and explorer made afterwards is readable from the back of a room.
+
+    ``fm.plotting.presentation()`` scales font sizes, default line widths and marker sizes by ``scale``
+    (fmlib's own figures and explorers, and pyplot figures through ``rcParams``) and keeps the
+    colour-blind-safe palette; ``fm.plotting.presentation(False)`` restores exactly what was there.
+    Explorers already on screen keep their look: build them again after switching.
+    """
+    global _saved
+    if not isinstance(on, bool):
+        raise TypeError(f"on must be True or False; got {on!r}")
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 1 <= scale <= 4:
+        raise ValueError(f"scale must be a number in [1, 4]; got {scale!r}")
+    if _saved is not None:  # switching again starts from the saved defaults, never compounds
+        FONT.update(_saved["FONT"])
+        RC.clear()
+        RC.update(_saved["RC"])
+        mpl.rcParams.update(_saved["rcParams"])
+        _saved = None
+    if not on:
+        return
+    _saved = {
+        "FONT": dict(FONT),
+        "RC": dict(RC),
+        "rcParams": {k: mpl.rcParams[k] for k in _PROJECTOR_RC},
+    }
+    for key in FONT:
+        FONT[key] = round(FONT[key] * scale)
+    font_rc = {
+        "font.size": FONT["text"],
+        "axes.titlesize": FONT["title"],
+        "axes.labelsize": FONT["label"],
+        "xtick.labelsize": FONT["tick"],
+        "ytick.labelsize": FONT["tick"],
+        "legend.fontsize": FONT["legend"],
+    }
+    lines_rc = {
+        "lines.linewidth": mpl.rcParams["lines.linewidth"] * scale,
+        "lines.markersize": mpl.rcParams["lines.markersize"] * scale,
+        "axes.linewidth": mpl.rcParams["axes.linewidth"] * scale,
+    }
+    RC.update(font_rc | lines_rc)
+    mpl.rcParams.update(font_rc | lines_rc)
+    mpl.rcParams["axes.prop_cycle"] = mpl.cycler(color=list(PALETTE))
