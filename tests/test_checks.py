@@ -129,7 +129,7 @@ RIGHT = [
 
 
 @pytest.mark.parametrize("check, answer", RIGHT, ids=lambda f: getattr(f, "__name__", ""))
-@pytest.mark.parametrize("seed", [0, 1, None])
+@pytest.mark.parametrize("seed", [0, None])
 def test_right_answers_pass(check, answer, seed, capsys):
     result = check(answer, seed=seed)
     assert result, result.message
