@@ -1,0 +1,39 @@
+"""Notebook 6.4 in a real JupyterLab: the side-by-side diffusion explorer answers Play and its dropdown.
+
+The notebook is run once for this module (see ``notebook_runs.py``); test_notebooks.py checks
+separately that it runs cleanly. One test, to keep ``make test`` short.
+"""
+
+from __future__ import annotations
+
+import notebook_runs as nr
+
+executed = nr.executed
+screenshot_on_failure = nr.screenshot_on_failure
+
+NOTEBOOK = "notebooks/6_4_flow_matching_and_diffusion.ipynb"
+DIFFUSION = ".fm-explorer.fm-diffusion-explorer"
+
+
+@nr.on_notebook(NOTEBOOK)
+def test_diffusion_explorer_plays_and_switches_sampler(executed):
+    """Play runs t from 0.00 to 1.00 through the kernel; the reverse SDE (dropdown) redraws."""
+    run = executed
+    nr.require_run(run)
+    page = run.page
+    nr.wait_explorer(run, DIFFUSION)
+    pic = nr.picture(run, DIFFUSION)
+    assert nr.readout(run, DIFFUSION) == "0.00"
+    page.press_play(DIFFUSION)
+    pic = nr.new_picture(run, DIFFUSION, pic, timeout_s=30)
+    assert float(nr.wait_readout_moved(run, DIFFUSION, "0.00")) > 0.0
+    nr.wait_readout(run, DIFFUSION, "1.00", timeout_s=90)  # Play stops at t = 1
+    page.wait_idle(30)
+    pic = nr.picture(run, DIFFUSION)
+    sampler = page.page.locator(f"{DIFFUSION} select").first
+    assert sampler.input_value() == "probability-flow ODE"  # ipywidgets: option values are labels
+    sampler.select_option("reverse SDE")
+    nr.new_picture(run, DIFFUSION, pic)
+    page.wait_idle(30)
+    page.screenshot(run.shot_name("diffusion-explorer"), DIFFUSION)
+    assert page.errors() == []
