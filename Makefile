@@ -17,6 +17,11 @@ $(STAMP): pyproject.toml
 	  $(BIN)/python -m pip install -q "$(TORCH_SPEC)" || \
 	  $(BIN)/python -m pip install -q "torch>=2.2"
 	$(BIN)/python -m pip install -q -e ".[notebooks,test,hub,book,instructor]"
+	@# nbgrader is here for the grading test and `make exercises`; its menus and server extensions
+	@# stay off so that a student's JupyterLab (and every server the tests start) stays uncluttered.
+	@$(BIN)/jupyter labextension disable --level=sys_prefix @jupyter/nbgrader >/dev/null 2>&1
+	@for e in formgrader validate_assignment assignment_list course_list; do \
+	  $(BIN)/jupyter server extension disable --sys-prefix nbgrader.server_extensions.$$e >/dev/null 2>&1; done
 	@touch $@
 
 # From npm (node and npm must be installed): the hub test's proxy and the course site's MathJax.
