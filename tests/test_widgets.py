@@ -11,14 +11,13 @@ import math  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 
+import ipywidgets  # noqa: E402, F401  (the test extra: missing, these tests must fail, not skip)
 import matplotlib.pyplot as plt  # noqa: E402  (only to check that nothing leaks into pyplot)
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
-
-pytest.importorskip("ipywidgets")
 
 from fmlib import fields  # noqa: E402
 from fmlib import plotting as P  # noqa: E402
@@ -542,7 +541,6 @@ def test_readme_explorer_runs_as_written():
 
 def test_the_older_explorer_form_still_works():
     """Explorer(figure, render, controls, dynamic=...) as written before scenes: same shell."""
-    import ipywidgets
 
     fig, ax = P.new_figure()
     dots = P.draw_samples(ax, torch.zeros(3, 2))
