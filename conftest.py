@@ -24,6 +24,7 @@ def _is_notebook_cell(item) -> bool:
     return type(item).__name__ == "IPyNbCell"
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist turns the marks into work groups
 def pytest_collection_modifyitems(config, items):
     for item in items:
         rel = Path(str(item.path)).resolve().relative_to(ROOT).as_posix()
