@@ -111,19 +111,10 @@ def reverse_sde_sample(
     In t = 1 - s the reverse SDE reads dx = [-f + g^2 score] dt + g dW. It stops just short of
     t = 1, where the score of a point-mass target blows up.
     """
-    check_points(x_init, "x_init")
-    check_positive_int(steps, "steps")
-    check_generator(generator)
-    x = x_init
-    ts = torch.linspace(0.0, t_end, steps + 1, dtype=torch.float64)
-    for k in range(steps):
-        t, dt = ts[k].item(), (ts[k + 1] - ts[k]).item()
-        t_b = as_time(t, x.shape[0], x)
-        g = sde.diffusion(t_b)[:, None]
-        drift = -sde.drift(x, t_b) + g**2 * score_fn(x, t)
-        noise = torch.randn(x.shape, generator=generator, dtype=x.dtype).to(x.device)
-        x = x + drift * dt + g * (dt**0.5) * noise
-    return x
+    # one Euler-Maruyama loop, in reverse_sde_trajectory; keep only the start and the end
+    return reverse_sde_trajectory(
+        score_fn, sde, x_init, steps=steps, generator=generator, t_end=t_end, save_at=1
+    ).x
 
 
 # ---------------------------------------------------------------- denoising score matching (6.4.2)

@@ -108,16 +108,20 @@ DIVERGING = "RdBu_r"  # ColorBrewer's red-blue: readable with red-green colour b
 SEQUENTIAL = "viridis"
 GREY = "#999999"
 
-RC = {
-    "font.size": FONT["text"],
-    "axes.titlesize": FONT["title"],
-    "axes.labelsize": FONT["label"],
-    "xtick.labelsize": FONT["tick"],
-    "ytick.labelsize": FONT["tick"],
-    "legend.fontsize": FONT["legend"],
-    "figure.dpi": 90,
-    "savefig.dpi": 90,
-}
+
+def _font_rc() -> dict:
+    """rcParams for the house font sizes in ``FONT`` (projector mode scales ``FONT``)."""
+    return {
+        "font.size": FONT["text"],
+        "axes.titlesize": FONT["title"],
+        "axes.labelsize": FONT["label"],
+        "xtick.labelsize": FONT["tick"],
+        "ytick.labelsize": FONT["tick"],
+        "legend.fontsize": FONT["legend"],
+    }
+
+
+RC = {**_font_rc(), "figure.dpi": 90, "savefig.dpi": 90}
 
 
 def style() -> mpl.rc_context:
@@ -690,14 +694,7 @@ def presentation(on: bool = True, scale: float = PROJECTOR_SCALE) -> None:
     }
     for key in FONT:
         FONT[key] = round(FONT[key] * scale)
-    font_rc = {
-        "font.size": FONT["text"],
-        "axes.titlesize": FONT["title"],
-        "axes.labelsize": FONT["label"],
-        "xtick.labelsize": FONT["tick"],
-        "ytick.labelsize": FONT["tick"],
-        "legend.fontsize": FONT["legend"],
-    }
+    font_rc = _font_rc()
     lines_rc = {
         "lines.linewidth": mpl.rcParams["lines.linewidth"] * scale,
         "lines.markersize": mpl.rcParams["lines.markersize"] * scale,
