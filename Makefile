@@ -37,13 +37,13 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(ROOT_FLAG) notebooks/
 
-# Every test, on two workers (a notebook's cells stay together on one); then the course site is
+# Every test, on two workers (one file, so one notebook, per work unit); then the course site is
 # built from the outputs the notebook runs just produced and read in Chromium.
 PYTEST := OMP_NUM_THREADS=1 $(BIN)/python -m pytest -p no:cacheprovider
 test: $(STAMP) $(NODE)
 	rm -rf build/executed
 	$(PYTEST) tests notebooks exercises solutions --nbval-lax --nbval-current-env \
-	  -n 2 --dist loadgroup --ignore=tests/browser/test_site.py
+	  -n 2 --dist loadfile --ignore=tests/browser/test_site.py
 	OMP_NUM_THREADS=1 $(BIN)/python tools/build_book.py --out build/book --executed build/executed
 	FMLIB_SITE_HTML=build/book/_build/html $(PYTEST) tests/browser/test_site.py
 

@@ -1,11 +1,9 @@
-"""Repository-wide pytest hooks for the notebook runs (nbval) under `make test`.
+"""Repository-wide pytest hook for the notebook runs (nbval) under `make test`.
 
-1. Keep each notebook's cells together when the suite runs on two workers (pytest-xdist with
-   ``--dist loadgroup``): a notebook's cells share one kernel. The hub test's and the site test's
-   modules share one hub or one site, so each is a group too.
-2. Keep what nbval executed: when every cell of a notebook has passed, the notebook with its
-   outputs is written to ``build/executed/<path>``, and the course site (tools/build_book.py
-   ``--executed``) is built from these very outputs instead of running every notebook again.
+Keep what nbval executed: when every cell of a notebook has passed, the notebook with its
+outputs is written to ``build/executed/<path>``, and the course site (tools/build_book.py
+``--executed``) is built from these very outputs instead of running every notebook again.
+Under pytest-xdist, `make test` uses ``--dist loadfile``: a notebook's cells share one kernel.
 """
 
 from __future__ import annotations
@@ -17,19 +15,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent
 EXECUTED = ROOT / "build" / "executed"
-GROUPED_MODULES = ("tests/hub/", "tests/browser/test_site.py")
 
 
 def _is_notebook_cell(item) -> bool:
     return type(item).__name__ == "IPyNbCell"
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist turns the marks into work groups
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        rel = Path(str(item.path)).resolve().relative_to(ROOT).as_posix()
-        if _is_notebook_cell(item) or rel.startswith(GROUPED_MODULES):
-            item.add_marker(pytest.mark.xdist_group(rel))
 
 
 @pytest.hookimpl(wrapper=True)

@@ -20,7 +20,7 @@ from hub import REPO_ROOT, Hub, chp_path
 pytestmark = pytest.mark.hub
 
 STUDENTS = ["ada", "ben", "chen"]
-NOTEBOOK = "notebooks/6_1_cnf_to_flow_matching.ipynb"
+NOTEBOOK = "notebooks/6_3_mathematical_foundations.ipynb"  # the lightest section notebook
 COURSE = "course"  # the folder nbgitpuller makes in each home
 
 
