@@ -88,7 +88,19 @@ def elapsed() -> float:
 
 
 def peak_memory_mib() -> float:
-    """Peak resident memory of this process (the kernel) so far, in MiB."""
+    """Peak resident memory of this process (the kernel) so far, in MiB.
+
+    On Linux this is VmHWM from /proc: ``ru_maxrss`` would also count the process that launched
+    the kernel (it survives fork and exec), so a kernel started by a large test process would
+    report that process's size.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 2**10  # kB
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return (
         peak / 2**20 if sys.platform == "darwin" else peak / 2**10

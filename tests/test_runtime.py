@@ -26,3 +26,16 @@ def test_finish_reports_cpu_time_and_memory_and_enforces_budgets(capsys):
         runtime.finish(budget_s=3600, memory_budget_mib=1.0)
     with pytest.raises(AssertionError, match="time budget"):
         runtime.finish(budget_s=-1.0)
+
+
+def test_peak_memory_is_the_kernels_own_not_its_launchers():
+    """A kernel started by a large process must not report that process's size (ru_maxrss does)."""
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    ballast = np.ones(100_000_000)  # 800 MB held by the launching process
+    code = "from fmlib import runtime; print(runtime.peak_memory_mib())"
+    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert float(child.stdout) < ballast.nbytes / 2**20 - 100  # a fresh Python + torch: far less
