@@ -149,6 +149,17 @@ def test_mixture_log_prob_matches_scipy(path_name, t):
     )
 
 
+@pytest.mark.parametrize("path_name", AFFINE_PATHS)
+def test_mixture_log_prob_with_a_time_per_point_matches_scipy(path_name):
+    """One t per point (the per-point factorisation) and one shared t (factored once per
+    component) must both be scipy's density; a broadcast error in either path fails here."""
+    x, ts = _x(12, 2, seed=5), torch.linspace(0.05, 0.95, 12, dtype=torch.float64)
+    expected = [_scipy_mixture_logpdf(x[i : i + 1], float(ts[i]), path_name) for i in range(12)]
+    np.testing.assert_allclose(
+        _mixture(path_name).log_prob(x, ts).numpy(), expected, rtol=1e-10, atol=1e-10
+    )
+
+
 @pytest.mark.parametrize("target_kind, t", [("mixture", 1.0), ("mixture", 0.5), ("empirical", 0.7)])
 def test_log_prob_integrates_to_one_on_a_grid(target_kind, t):
     if target_kind == "mixture":
