@@ -94,6 +94,27 @@ def screenshot_on_failure(request):
         run.page.screenshot("FAILED-" + re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name))
 
 
+def check_runs_cleanly(run: NotebookRun) -> None:
+    """Run All Cells finished with no error output, console error or page error; every explorer
+    shows a picture and every to_jshtml animation its first frame. Each notebook's module calls
+    this from its ``test_notebook_runs_in_browser``."""
+    assert run.run_error is None, run.run_error
+    assert run.errors_after_run == []
+    page = run.page
+    page.page.wait_for_function(
+        """() => [...document.querySelectorAll('.fm-explorer')]
+            .every(e => !!e.querySelector('img')?.getAttribute('src'))""",
+        timeout=30_000,
+    )
+    images = page.page.locator(".fm-explorer img")
+    for i in range(images.count()):
+        box = images.nth(i).bounding_box()
+        assert box is not None and box["height"] > 50, f"explorer picture {i} is not shown"
+    wait_animations(run)
+    page.screenshot(run.shot_name("window"))
+    assert page.errors() == []
+
+
 def require_run(run: NotebookRun) -> None:
     """Fail (rather than time out on a missing widget) when the notebook did not run cleanly."""
     if run.run_error is not None or run.errors_after_run:

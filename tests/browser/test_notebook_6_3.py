@@ -1,7 +1,7 @@
 """Notebook 6.3 in a real JupyterLab: the posterior explorer answers Play and its x slider.
 
-The notebook is run once for this module (see ``notebook_runs.py``); test_notebooks.py checks
-separately that it runs cleanly. One test, to keep ``make test`` short.
+The notebook is run once for this module (see ``notebook_runs.py``): first that Run All is clean,
+then each explorer test on the same page.
 """
 
 from __future__ import annotations
@@ -13,6 +13,11 @@ screenshot_on_failure = nr.screenshot_on_failure
 
 NOTEBOOK = "notebooks/6_3_mathematical_foundations.ipynb"
 POSTERIOR = ".fm-explorer.fm-posterior-explorer"
+
+
+@nr.on_notebook(NOTEBOOK)
+def test_notebook_runs_in_browser(executed):
+    nr.check_runs_cleanly(executed)
 
 
 @nr.on_notebook(NOTEBOOK)

@@ -1,7 +1,7 @@
 """Notebook 6.5 in a real JupyterLab: its solver and guidance explorers answer their controls.
 
-The notebook is run once for these tests (see ``notebook_runs.py``); test_notebooks.py checks
-separately that it runs cleanly. Each test leaves its explorer as the other does not depend on it.
+The notebook is run once for this module (see ``notebook_runs.py``): first that Run All is clean,
+then each explorer test on the same page. Each test leaves its explorer as the other does not depend on it.
 """
 
 from __future__ import annotations
@@ -16,6 +16,11 @@ NOTEBOOK = "notebooks/6_5_flow_matching_in_practice.ipynb"
 SOLVER = ".fm-explorer.fm-solver-explorer"
 GUIDANCE = ".fm-explorer.fm-guidance-explorer"
 PATHS = ".fm-explorer.fm-path-comparison"
+
+
+@nr.on_notebook(NOTEBOOK)
+def test_notebook_runs_in_browser(executed):
+    nr.check_runs_cleanly(executed)
 
 
 @nr.on_notebook(NOTEBOOK)
