@@ -96,7 +96,7 @@ def screenshot_on_failure(request):
 
 def check_runs_cleanly(run: NotebookRun) -> None:
     """Run All Cells finished with no error output, console error or page error; every explorer
-    shows a picture and every to_jshtml animation its first frame. Each notebook's module calls
+    shows a picture at its drawn size and every to_jshtml animation its first frame. Each notebook's module calls
     this from its ``test_notebook_runs_in_browser``."""
     assert run.run_error is None, run.run_error
     assert run.errors_after_run == []
@@ -110,6 +110,13 @@ def check_runs_cleanly(run: NotebookRun) -> None:
     for i in range(images.count()):
         box = images.nth(i).bounding_box()
         assert box is not None and box["height"] > 50, f"explorer picture {i} is not shown"
+        # shown at its drawn size, never stretched; shrunk only where the page is narrower
+        natural, shown, room = images.nth(i).evaluate(
+            "img => [img.naturalWidth, img.getBoundingClientRect().width, "
+            "img.parentElement.clientWidth]"
+        )
+        assert abs(shown - min(natural, room)) <= 1, f"explorer picture {i}: {natural, shown, room}"
+        assert natural <= 840, f"explorer picture {i} is wider than JupyterLab shows: {natural}"
     wait_animations(run)
     page.screenshot(run.shot_name("window"))
     assert page.errors() == []
