@@ -21,7 +21,9 @@ from ._checks import check_points, check_positive_int
 __all__ = [
     "w2",
     "ot_plan",
+    "w2_draws",
     "w2_median",
+    "FLOOR_SEED",
     "w2_noise_floor",
     "W2Report",
     "w2_report",
@@ -74,10 +76,14 @@ def w2(x: Tensor, y: Tensor) -> float:
 Sampler = Callable[[int, torch.Generator], Tensor]
 
 
-def w2_median(
+def w2_draws(
     generate: Sampler, target: Sampler, n: int = 2000, draws: int = 5, seed: int = 0
-) -> float:
-    """Median over ``draws`` of W2(generate(n), target(n)), each draw with fresh seeds."""
+) -> list[float]:
+    """W2(generate(n), target(n)) for ``draws`` independent draws, each with fresh seeds.
+
+    Draw k seeds ``generate`` with ``seed + 2k`` and ``target`` with ``seed + 2k + 10_001``, so the
+    two samples never share a seed.
+    """
     check_positive_int(n, "n")
     check_positive_int(draws, "draws")
     values = []
@@ -85,14 +91,25 @@ def w2_median(
         g_a = torch.Generator().manual_seed(seed + 2 * k)
         g_b = torch.Generator().manual_seed(seed + 2 * k + 1 + 10_000)
         values.append(w2(generate(n, g_a), target(n, g_b)))
-    return float(np.median(values))
+    return values
+
+
+def w2_median(
+    generate: Sampler, target: Sampler, n: int = 2000, draws: int = 5, seed: int = 0
+) -> float:
+    """Median over ``draws`` of W2(generate(n), target(n)) (see ``w2_draws``)."""
+    return float(np.median(w2_draws(generate, target, n=n, draws=draws, seed=seed)))
+
+
+# the seed of every noise-floor draw, so that all notebooks print the same floor
+FLOOR_SEED = 12_345
 
 
 def w2_noise_floor(
     target: Sampler,
     n: int = 2000,
     draws: int = 5,
-    seed: int = 12_345,
+    seed: int = FLOOR_SEED,
     reference: Sampler | None = None,
 ) -> float:
     """Median W2 between two fresh samples of the target: what a perfect model scores at this n.
@@ -100,7 +117,8 @@ def w2_noise_floor(
     Pass ``reference`` (an i.i.d. sampler of the same law) when ``target`` is not i.i.d.:
     scikit-learn's ``make_moons`` spaces its points evenly along the moons, so two of its samples
     are closer to each other than any i.i.d. sampler, a perfect model included, can come. The
-    floor is then W2(reference sample, target sample).
+    floor is then W2(reference sample, target sample). The single draws behind the median are
+    ``w2_draws(reference or target, target, n, draws, seed=FLOOR_SEED)``.
     """
     return w2_median(
         reference if reference is not None else target, target, n=n, draws=draws, seed=seed
@@ -127,15 +145,24 @@ def w2_report(
     return W2Report(w2_median(generate, target, n, draws), floor)
 
 
+def _check_xs(xs: Tensor) -> None:
+    if not isinstance(xs, Tensor):
+        raise TypeError(
+            f"xs must be a trajectory tensor of shape (K, B, D) (e.g. fm.solve(..., "
+            f"return_trajectory=True).xs); got {type(xs).__name__}"
+        )
+    if xs.ndim != 3:
+        raise ValueError(
+            f"xs must be a trajectory tensor of shape (K, B, D); got {tuple(xs.shape)}"
+        )
+
+
 def _check_trajectory(xs: Tensor, ts: Tensor) -> None:
-    if not isinstance(xs, Tensor) or xs.ndim != 3:
-        raise ValueError(
-            f"xs must be a trajectory tensor of shape (K, B, D); got {getattr(xs, 'shape', xs)}"
-        )
-    if not isinstance(ts, Tensor) or ts.shape != xs.shape[:1]:
-        raise ValueError(
-            f"ts must have shape (K,) = ({xs.shape[0]},); got {getattr(ts, 'shape', ts)}"
-        )
+    _check_xs(xs)
+    if not isinstance(ts, Tensor):
+        raise TypeError(f"ts must be a (K,) tensor of times; got {type(ts).__name__}")
+    if ts.shape != xs.shape[:1]:
+        raise ValueError(f"ts must have shape (K,) = ({xs.shape[0]},); got {tuple(ts.shape)}")
 
 
 def kinetic_energy(xs: Tensor, ts: Tensor) -> float:
@@ -152,10 +179,7 @@ def kinetic_energy(xs: Tensor, ts: Tensor) -> float:
 
 def straightness(xs: Tensor) -> float:
     """Mean over particles of |x_end - x_start| / (length of the path): 1 for straight lines. Section 6.5.1."""
-    if not isinstance(xs, Tensor) or xs.ndim != 3:
-        raise ValueError(
-            f"xs must be a trajectory tensor of shape (K, B, D); got {getattr(xs, 'shape', xs)}"
-        )
+    _check_xs(xs)
     chord = (xs[-1] - xs[0]).norm(dim=1)
     length = (xs[1:] - xs[:-1]).norm(dim=2).sum(dim=0).clamp_min(1e-12)
     return float((chord / length).mean())

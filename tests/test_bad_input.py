@@ -374,10 +374,11 @@ def test_trajectory_measures_reject_bad_shapes(k, kind):
         ts = ts[:, None]
     else:
         xs = [[0.0]]
-    with pytest.raises(ValueError, match=r"\b(xs|ts) must"):
+    error = TypeError if kind == "list" else ValueError  # a list is the wrong type, not shape
+    with pytest.raises(error, match=r"\b(xs|ts) must"):
         ot.kinetic_energy(xs, ts)
     if kind not in ("ts_len", "ts_2d"):
-        with pytest.raises(ValueError, match=r"\bxs must"):
+        with pytest.raises(error, match=r"\bxs must"):
             ot.straightness(xs)
 
 

@@ -144,6 +144,7 @@ def test_w2_report_against_a_shifted_sampler():
         )
         for k in range(3)
     ]
+    assert ot.w2_draws(shifted, target, n=200, draws=3) == pytest.approx(vals, rel=1e-12)
     assert ot.w2_median(shifted, target, n=200, draws=3) == pytest.approx(
         float(np.median(vals)), rel=1e-12
     )
