@@ -174,6 +174,20 @@ def wait_animations(run: NotebookRun, timeout_s: float = 30) -> int:
     return run.page.page.locator(ANIMATION_IMG).count()
 
 
+def play_through(run: NotebookRun, selector: str, start: str, end: str) -> Picture:
+    """Press Play on the explorer whose t readout shows ``start``: a new frame must come from the
+    kernel, t must move up, and Play must stop at ``end`` (its maximum). Returns the last frame,
+    after the kernel has gone idle."""
+    pic = picture(run, selector)
+    assert readout(run, selector) == start
+    run.page.press_play(selector)
+    new_picture(run, selector, pic, timeout_s=30)
+    assert float(wait_readout_moved(run, selector, start)) > float(start)
+    wait_readout(run, selector, end, timeout_s=90)
+    run.page.wait_idle(30)
+    return picture(run, selector)
+
+
 _DIGEST_JS = """async (sel) => {
     const img = document.querySelector(sel)?.querySelector('img');
     const src = img?.getAttribute('src');

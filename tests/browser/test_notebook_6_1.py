@@ -46,17 +46,9 @@ def test_6_1_divergence_explorer_plays(executed):
     """Play moves t from 0 to 1 through the kernel (Play -> link -> slider) and redraws."""
     run = executed
     nr.require_run(run)
-    page = run.page
-    pic = nr.picture(run, DIVERGENCE)
-    assert nr.readout(run, DIVERGENCE) == "0.00"
-    page.press_play(DIVERGENCE)
-    nr.new_picture(run, DIVERGENCE, pic, timeout_s=30)
-    assert float(nr.wait_readout_moved(run, DIVERGENCE, "0.00")) > 0.0
-    # Play stops at its maximum (t = 1): wait for it, then for the kernel's last frame.
-    nr.wait_readout(run, DIVERGENCE, "1.00", timeout_s=90)
-    page.wait_idle(30)
-    page.screenshot(run.shot_name("divergence-explorer"), DIVERGENCE)
-    assert page.errors() == []
+    nr.play_through(run, DIVERGENCE, "0.00", "1.00")
+    run.page.screenshot(run.shot_name("divergence-explorer"), DIVERGENCE)
+    assert run.page.errors() == []
 
 
 @nr.on_notebook(NB_6_1)

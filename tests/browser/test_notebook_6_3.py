@@ -27,14 +27,7 @@ def test_posterior_explorer_plays_and_moves_x(executed):
     nr.require_run(run)
     page = run.page
     nr.wait_explorer(run, POSTERIOR)
-    pic = nr.picture(run, POSTERIOR)
-    assert nr.readout(run, POSTERIOR) == "0.50"
-    page.press_play(POSTERIOR)
-    pic = nr.new_picture(run, POSTERIOR, pic, timeout_s=30)
-    assert float(nr.wait_readout_moved(run, POSTERIOR, "0.50")) > 0.5
-    nr.wait_readout(run, POSTERIOR, "1.00", timeout_s=90)  # Play stops at t = 1
-    page.wait_idle(30)
-    pic = nr.picture(run, POSTERIOR)
+    pic = nr.play_through(run, POSTERIOR, "0.50", "1.00")
     # the second slider is x (after t): one step right moves the query point by 0.05
     x_handle = page.page.locator(f"{POSTERIOR} .noUi-handle").nth(1)
     x_handle.focus()

@@ -27,14 +27,7 @@ def test_diffusion_explorer_plays_and_switches_sampler(executed):
     nr.require_run(run)
     page = run.page
     nr.wait_explorer(run, DIFFUSION)
-    pic = nr.picture(run, DIFFUSION)
-    assert nr.readout(run, DIFFUSION) == "0.00"
-    page.press_play(DIFFUSION)
-    pic = nr.new_picture(run, DIFFUSION, pic, timeout_s=30)
-    assert float(nr.wait_readout_moved(run, DIFFUSION, "0.00")) > 0.0
-    nr.wait_readout(run, DIFFUSION, "1.00", timeout_s=90)  # Play stops at t = 1
-    page.wait_idle(30)
-    pic = nr.picture(run, DIFFUSION)
+    pic = nr.play_through(run, DIFFUSION, "0.00", "1.00")
     sampler = page.page.locator(f"{DIFFUSION} select").first
     assert sampler.input_value() == "probability-flow ODE"  # ipywidgets: option values are labels
     sampler.select_option("reverse SDE")
