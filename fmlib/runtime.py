@@ -112,7 +112,10 @@ def finish(budget_s: float = 60.0, memory_budget_mib: float = 1024.0) -> dict:
 
     The check is on CPU time, not wall time: a notebook's computation runs on one torch thread,
     so its CPU time is what it costs, while its wall time also counts whatever else the machine
-    is doing (a class sharing one hub, a test run in parallel). Both are printed.
+    is doing (a class sharing one hub, a test run in parallel). Both are printed. CPU time is
+    far steadier than wall time but not immune to load: on shared cores the same work takes
+    about 20 % more CPU time with a second notebook running beside it (and up to 30 % more was
+    seen in CI), so the course notebooks stay near 40 s to keep that margin under the 60 s budget.
     """
     if _START is None or _START_CPU is None:
         raise RuntimeError("call fmlib.runtime.configure() first (the notebook's opening cell)")
