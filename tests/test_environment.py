@@ -116,3 +116,29 @@ def test_every_runtime_notebook_and_test_dependency_is_installed(spec):
         installed,
         str(req.specifier),
     )
+
+
+def test_a_built_wheel_holds_every_module_of_fmlib(tmp_path):
+    """A plain ``pip install .`` (a wheel, not the editable install of ``make setup``) must carry
+    every module, subpackages included: ``packages = ["fmlib"]`` once left out ``fmlib.widgets``.
+    Built from a copy, so that no stale ``build/`` of the checkout can fill a gap."""
+    import shutil
+    import subprocess
+    import sys
+    import zipfile
+
+    root = Path(__file__).resolve().parents[1]
+    src = tmp_path / "src"
+    shutil.copytree(root / "fmlib", src / "fmlib", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(root / name, src / name)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "--no-build-isolation"]
+        + ["-q", "-w", str(tmp_path / "dist")],
+        check=True,
+        cwd=tmp_path,
+    )
+    (wheel,) = (tmp_path / "dist").glob("fmlib-*.whl")
+    shipped = set(zipfile.ZipFile(wheel).namelist())
+    expected = {p.relative_to(root).as_posix() for p in (root / "fmlib").rglob("*.py")}
+    assert expected <= shipped, f"missing from the wheel: {sorted(expected - shipped)}"
