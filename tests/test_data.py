@@ -140,6 +140,7 @@ def _distance_to_moons(xy: np.ndarray) -> np.ndarray:
     return np.sqrt(((xy[:, None, :] - arcs[None]) ** 2).sum(-1)).min(1)
 
 
+@pytest.mark.slow
 def test_iid_moons_follow_the_same_law_as_make_moons():
     # Same law, drawn i.i.d.: same moments (those of sklearn's sampler) and the same noise profile
     # around the arcs; only the even spacing and the exact half-and-half split are gone.

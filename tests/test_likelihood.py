@@ -120,6 +120,7 @@ def test_hutchinson_mean_converges_to_exact(probe, d):
     assert (np.abs(est.mean(axis=1) - exact) < 5 * se + 1e-9).all(), (est.mean(axis=1), exact, se)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("probe", ["gaussian", "rademacher"])
 def test_hutchinson_return_samples_and_mean(probe):
     x = _x(6, 3)

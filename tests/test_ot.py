@@ -102,6 +102,7 @@ def test_kinetic_energy_of_non_uniform_speed_exceeds_the_straight_one():
     np.testing.assert_allclose(ot.kinetic_energy(xs, ts), expected, rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_straightness_of_lines_and_of_the_curved_path():
     x_0, x_1 = _pts(30, 2, 13), _pts(30, 2, 14)
     ts = torch.linspace(0, 1, 11, dtype=torch.float64)
