@@ -13,7 +13,7 @@ import torch
 from torch import Tensor
 
 from . import data, ot, solvers
-from .checks import CheckResult, _as_tensor, _batch, run_check
+from .checks._core import CheckResult, _as_tensor, _batch, run_check
 
 __all__ = [
     "check_time_embedding",

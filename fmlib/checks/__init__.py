@@ -1,0 +1,36 @@
+"""Friendly checks for the exercise notebooks: a ✔ or a specific hint, never an exception.
+
+Each ``check_*`` calls a student's function on freshly randomised cases (a new seed every call,
+so no hard-coded answer passes), compares it with an independent reference (a closed form, or
+fmlib where the closed form is fmlib's job) and prints one line: ``✔ ...`` or a hint saying what
+is wrong (not implemented yet, NaN, wrong shape, transposed, wrong sign, off by a constant
+factor, a constant or the input returned). Whatever the student's code does, the check returns a
+``CheckResult`` (truthy when passed) and never raises; grading cells ``assert`` it. The global
+random state is left untouched. Exercises of Sections 6.1-6.5, one module each
+(``section_6_1`` ... ``section_6_5``, on ``_core``); Exercise 6.2 is in ``fmlib.checks_exercise``.
+"""
+
+from __future__ import annotations
+
+from ._core import CheckResult, compare, run_check
+from .section_6_1 import check_divergence, check_hutchinson
+from .section_6_2 import check_kinetic_energy, check_ot_pairing
+from .section_6_3 import check_marginal_velocity, check_posterior
+from .section_6_4 import check_score_to_velocity, check_velocity_to_score
+from .section_6_5 import check_guided_velocity, check_heun_step
+
+__all__ = [
+    "CheckResult",
+    "compare",
+    "run_check",
+    "check_divergence",
+    "check_hutchinson",
+    "check_kinetic_energy",
+    "check_ot_pairing",
+    "check_marginal_velocity",
+    "check_posterior",
+    "check_score_to_velocity",
+    "check_velocity_to_score",
+    "check_heun_step",
+    "check_guided_velocity",
+]
