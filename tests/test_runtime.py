@@ -1,6 +1,8 @@
 """fmlib.runtime: the notebooks' opening check and closing budget."""
 
+import numpy as np
 import pytest
+import torch
 
 import fmlib as fm
 from fmlib import runtime
@@ -39,3 +41,51 @@ def test_peak_memory_is_the_kernels_own_not_its_launchers():
     code = "from fmlib import runtime; print(runtime.peak_memory_mib())"
     child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert float(child.stdout) < ballast.nbytes / 2**20 - 100  # a fresh Python + torch: far less
+
+
+def test_the_probe_reads_a_slowdown_in_range_and_leaves_the_random_state_alone():
+    torch_state, np_state = torch.get_rng_state(), np.random.get_state()
+    slowdown = runtime.machine_slowdown()
+    assert 1.0 <= slowdown <= runtime.MAX_SLOWDOWN
+    assert torch.equal(torch.get_rng_state(), torch_state)
+    assert np.array_equal(np.random.get_state()[1], np_state[1])
+
+
+def test_finish_divides_each_cells_cpu_time_by_the_slowdown_around_it(monkeypatch, capsys):
+    """Two cells of known CPU time, probes reading 1, 3, 3: the first cell is corrected by the
+    mean of its probes (2), the second by 3. A wrong pairing or no correction gives other sums."""
+    readings = iter([1.0, 3.0, 3.0])
+    monkeypatch.setattr(runtime, "machine_slowdown", lambda repeats=3: next(readings))
+    clock = iter([10.0, 14.0, 20.0, 26.0, 26.0, 26.0, 26.0])  # process_time, in call order
+    runtime.configure(seed=0, verbose=False)  # probe 1.0
+    monkeypatch.setattr(runtime.time, "process_time", lambda: next(clock))
+    runtime._LOG.pre_run_cell()  # 10
+    runtime._LOG.post_run_cell()  # 14: cell of 4 s, probe 3.0 -> corrected by (1 + 3) / 2
+    runtime._LOG.pre_run_cell()  # 20
+    runtime._LOG.post_run_cell()  # 26: cell of 6 s, probe 3.0 -> corrected by 3
+    runtime._LOG.pre_run_cell()  # 26: the closing cell, nothing spent yet
+    runtime._START_CPU = 0.0
+    report = runtime.finish(budget_s=5.0, memory_budget_mib=1e6)  # 4 / 2 + 6 / 3 = 4 <= 5
+    assert report["cpu s at full speed"] == pytest.approx(4.0)
+    assert report["slowdown"] == pytest.approx(10.0 / 4.0)
+    assert "at full speed" in capsys.readouterr().out
+
+
+def test_cells_run_in_ipython_are_timed_one_by_one():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    try:
+        shell.run_cell("from fmlib import runtime; runtime.configure(seed=0, verbose=False)")
+        shell.run_cell("total = sum(i * i for i in range(300_000))")
+        shell.run_cell("report = runtime.finish(budget_s=3600, memory_budget_mib=1e6)")
+        assert len(runtime._LOG.cells) == 3  # the opening cell, the work, the closing cell
+        report = shell.user_ns["report"]
+        assert 0 < report["cpu s at full speed"] <= report["cpu s"]
+        shell.run_cell("runtime.configure(seed=0, verbose=False)")  # a re-run replaces the hooks
+        callbacks = shell.events.callbacks["post_run_cell"]
+        assert callbacks == [runtime._LOG.post_run_cell]
+    finally:  # no shell left behind for the tests that run after this one in the same process
+        for event in ("pre_run_cell", "post_run_cell"):
+            shell.events.callbacks[event].clear()
+        InteractiveShell.clear_instance()
