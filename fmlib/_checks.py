@@ -74,7 +74,7 @@ def as_time(t: object, batch: int, like: Tensor, name: str = "t") -> Tensor:
                 f"{name} must be a float or a (B,) tensor in [0, 1] with B = {batch}; got shape {tuple(t.shape)}"
             )
         t = t.to(dtype=like.dtype, device=like.device)
-        lo, hi = (float(v) for v in torch.aminmax(t))
+        lo, hi = (float(v) for v in torch.aminmax(t.detach()))  # t may carry a gradient (adjoint)
     else:
         lo = hi = float(t)
     if not (math.isfinite(lo) and math.isfinite(hi)):
