@@ -6,14 +6,7 @@ from collections.abc import Callable
 
 import torch
 
-from ._core import (
-    CheckResult,
-    _batch,
-    _jacobians,
-    _linear_field,
-    _nonlinear_field,
-    run_check,
-)
+from ._core import CheckResult, _batch, _jacobians, _linear_field, _nonlinear_field, run_check
 
 
 def check_divergence(

@@ -7,12 +7,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from ._core import (
-    CheckResult,
-    _as_tensor,
-    _batch,
-    run_check,
-)
+from ._core import CheckResult, _as_tensor, _batch, run_check
 
 
 def check_kinetic_energy(

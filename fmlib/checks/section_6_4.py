@@ -7,11 +7,7 @@ from collections.abc import Callable
 import torch
 
 from .. import analytic, paths
-from ._core import (
-    CheckResult,
-    _batch,
-    run_check,
-)
+from ._core import CheckResult, _batch, run_check
 
 
 def _score_velocity_cases(g, fn, direction: str):

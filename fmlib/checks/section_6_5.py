@@ -7,13 +7,7 @@ from collections.abc import Callable
 import torch
 
 from .. import solvers
-from ._core import (
-    CheckResult,
-    _as_tensor,
-    _batch,
-    _nonlinear_field,
-    run_check,
-)
+from ._core import CheckResult, _as_tensor, _batch, _nonlinear_field, run_check
 
 
 def check_heun_step(
