@@ -41,8 +41,8 @@ def seed_everything(seed: int = 0) -> torch.Generator:
 # on the host slows every instruction, and CPU time cannot tell that from more work. So a probe, a fixed small
 # workload like the notebooks' own (forward and backward passes of a small MLP, an exact OT
 # solve), is timed after every cell, and each cell's CPU time is divided by how much slower than
-# usual the probe ran around it. On a quiet machine the factor is 1 and the budget is plain CPU
-# time.
+# usual the probe ran around it. On a quiet machine the factor is about 1 and the budget is close to
+# plain CPU time.
 
 # CPU seconds of the probe on a quiet course machine (2 cores, one torch thread): the fastest of
 # 90 runs, 2026-11-29 (their median was 6.7 ms).
@@ -248,7 +248,7 @@ def finish(budget_s: float = 60.0, memory_budget_mib: float = 1024.0) -> dict:
     shared host even CPU time stretches when a neighbour is busy, so each cell's CPU time is
     divided by the slowdown the probe measured around it (``machine_slowdown``, never more than
     ``MAX_SLOWDOWN``): the budget applies to the CPU time at full speed, which on a quiet machine
-    is the CPU time itself.
+    is close to the CPU time itself.
     """
     if _START is None or _START_CPU is None or _LOG is None:
         raise RuntimeError("call fmlib.runtime.configure() first (the notebook's opening cell)")
