@@ -38,11 +38,11 @@ def seed_everything(seed: int = 0) -> torch.Generator:
 # ---- How fast the machine is running right now -------------------------------------------------
 # The course machines are virtual machines on shared hosts. Notebook 6.2, unchanged, measured 45
 # and 39 s of CPU time on one machine within half an hour, and 63 s in one CI run: a busy neighbour
-# on the host slows every instruction, and CPU time cannot tell that from more work. So a probe, a fixed small
-# workload like the notebooks' own (forward and backward passes of a small MLP, an exact OT
-# solve), is timed after every cell, and each cell's CPU time is divided by how much slower than
-# usual the probe ran around it. On a quiet machine the factor is about 1 and the budget is close to
-# plain CPU time.
+# on the host slows every instruction, and CPU time cannot tell that from more work. So a probe, a
+# fixed small workload like the notebooks' own (forward and backward passes of a small MLP, an
+# exact OT solve), is timed after every cell, and each cell's CPU time is divided by how much
+# slower than usual the probe ran around it. On a quiet machine the factor is about 1 and the
+# budget is close to plain CPU time.
 
 # CPU seconds of the probe on a quiet course machine (2 cores, one torch thread): the fastest of
 # 90 runs, 2026-11-29 (their median was 6.7 ms).
