@@ -78,8 +78,17 @@ def test_the_sampler_switch_shows_the_reverse_sde_with_its_own_noise(explorer):
     )
     assert "reverse SDE" in explorer.artists["diffusion_title"].get_text()
     assert "NFE = 16" in explorer.artists["diffusion_metrics"].get_text()
+    assert len(explorer.artists["diffusion_trails"].get_segments()) == 15  # a quarter of 60
     explorer.update(sampler="ode")
     assert "NFE = 32" in explorer.artists["diffusion_metrics"].get_text()  # RK4: 4 per step
+    assert len(explorer.artists["diffusion_trails"].get_segments()) == 20  # all 20 particles
+
+
+def test_the_two_line_titles_fit_inside_the_picture(explorer):
+    renderer = explorer.figure.canvas.get_renderer()
+    for key in ("diffusion_title", "flow_title"):
+        box = explorer.artists[key].get_window_extent(renderer)
+        assert box.y1 <= explorer.figure.bbox.height, (key, box.y1)
 
 
 def test_metrics_match_straight_and_turning_paths(explorer):

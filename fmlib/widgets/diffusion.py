@@ -84,13 +84,18 @@ class DiffusionFlowScene(Scene):
         }
         for ax in axes:
             P.set_limits(ax, self.lims)
+        # constrained layout leaves too little room above two-line titles (their top was cut by
+        # 3 px): pad the top
+        figure.get_layout_engine().set(h_pad=0.08)
 
     def update(self, state):
         t, key, a = float(state["t"]), state["sampler"], self.artists
         d, f = self.data[key], self.data["fm"]
         P.update_samples(a["diffusion"], d["xs"][frame_index(t, d["xs"].shape[0])])
         P.update_samples(a["flow"], f["xs"][frame_index(t, f["xs"].shape[0])])
-        a["diffusion_trails"].set_segments(P.trajectory_segments(d["xs"], self.trails))
+        # a reverse-SDE path is jagged: a quarter as many keep the samples visible beneath them
+        trails = self.trails if key == "ode" else max(1, self.trails // 4)
+        a["diffusion_trails"].set_segments(P.trajectory_segments(d["xs"], trails))
         a["diffusion_metrics"].set_text(P.format_metrics(self.metrics(key)))
         name = "diffusion, probability-flow ODE" if key == "ode" else "diffusion, reverse SDE"
         a["diffusion_title"].set_text(f"{name}\nt = {t:.2f}")
