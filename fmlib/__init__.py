@@ -23,7 +23,7 @@ from . import (
     tables,
     training,
 )
-from ._checks import VectorField
+from ._validate import VectorField
 from .data import StandardGaussian, two_moons
 from .models import VectorFieldMLP
 from .paths import AffinePath, CurvedPath, PathSample, cosine_path, linear_path, vp_path

@@ -18,7 +18,7 @@ import math
 import torch
 from torch import Tensor
 
-from ._checks import as_time, check_generator, check_points, check_positive_int
+from ._validate import as_time, check_generator, check_points, check_positive_int
 from .paths import AffinePath, linear_path
 
 __all__ = [

@@ -15,7 +15,7 @@ import torch
 from scipy.optimize import linear_sum_assignment
 from torch import Tensor
 
-from ._checks import check_generator, check_points, check_positive_int, check_same_shape
+from ._validate import check_generator, check_points, check_positive_int, check_same_shape
 
 __all__ = ["CoupledBatch", "independent", "ot_pairing", "COUPLINGS"]
 

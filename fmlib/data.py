@@ -15,7 +15,7 @@ import torch
 from sklearn.datasets import make_moons
 from torch import Tensor
 
-from ._checks import check_generator, check_points, check_positive_int
+from ._validate import check_generator, check_points, check_positive_int
 
 __all__ = [
     "LabeledSample",

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from ._checks import as_time, check_generator, check_points, check_positive_int, check_same_shape
+from ._validate import as_time, check_generator, check_points, check_positive_int, check_same_shape
 from .paths import AffinePath, VPScheduler
 
 __all__ = [

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor
 
-from ._checks import as_time, check_points
+from ._validate import as_time, check_field, check_points
 from .likelihood import divergence_exact
 
 __all__ = [
@@ -171,14 +171,9 @@ def gradient_field(
     )
 
 
-def _check_field(field: object) -> None:
-    if not callable(field):
-        raise TypeError(f"the vector field must be callable as v(x, t); got {type(field).__name__}")
-
-
 def field_divergence(field: Callable, x: Tensor, t: object = 0.0) -> Tensor:
     """div v(x, t): (B,), the closed form when ``field`` carries one, else autograd. Section 6.1.1."""
-    _check_field(field)
+    check_field(field, "field")
     check_points(x, "x", finite=False)
     if callable(getattr(field, "divergence", None)):
         return field.divergence(x, t)
@@ -187,7 +182,7 @@ def field_divergence(field: Callable, x: Tensor, t: object = 0.0) -> Tensor:
 
 def field_curl(field: Callable, x: Tensor, t: object = 0.0) -> Tensor:
     """Scalar curl dv_2/dx_1 - dv_1/dx_2: (B,) for x: (B, 2); closed form or autograd. Section 6.1.1."""
-    _check_field(field)
+    check_field(field, "field")
     check_points(x, "x", dim=2, finite=False)
     if callable(getattr(field, "curl", None)):
         return field.curl(x, t)

@@ -14,7 +14,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-from ._checks import as_time, check_generator, check_points, check_positive_int
+from ._validate import as_time, check_generator, check_points, check_positive_int
 from .data import StandardGaussian
 from .solvers import solve
 

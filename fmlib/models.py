@@ -12,7 +12,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from ._checks import as_time, check_points
+from ._validate import as_time, check_points
 
 __all__ = [
     "SinusoidalTimeEmbedding",

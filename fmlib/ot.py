@@ -16,7 +16,7 @@ import ot as pot
 import torch
 from torch import Tensor
 
-from ._checks import check_points, check_positive_int
+from ._validate import check_points, check_positive_int
 
 __all__ = [
     "w2",

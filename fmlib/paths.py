@@ -15,7 +15,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-from ._checks import as_time, check_points, check_same_shape
+from ._validate import as_time, check_points, check_same_shape
 
 __all__ = [
     "PathSample",

@@ -14,7 +14,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-from ._checks import VectorField, check_field, check_points, check_positive_int
+from ._validate import VectorField, check_field, check_points, check_positive_int
 
 __all__ = [
     "ODESolution",
@@ -31,7 +31,7 @@ __all__ = [
     "error_vs_nfe",
 ]
 
-Field = VectorField  # the protocol v(x, t) -> (B, D), declared once in fmlib._checks
+Field = VectorField  # the protocol v(x, t) -> (B, D), declared once in fmlib._validate
 
 
 class ODESolution(NamedTuple):

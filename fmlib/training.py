@@ -12,7 +12,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from ._checks import check_field, check_points, check_positive_int
+from ._validate import check_field, check_points, check_positive_int
 from .couplings import independent, ot_pairing
 from .data import StandardGaussian
 from .likelihood import log_prob

@@ -401,7 +401,7 @@ def test_dopri5_adjoint_state_and_gradient_match_the_exact_solution(tol, t0, t1)
 def test_the_vector_field_protocol_is_checked_once_at_the_entry_point():
     """Anything callable as v(x, t) is a VectorField; solve rejects anything else with a TypeError
     naming v, before any evaluation."""
-    from fmlib._checks import VectorField
+    from fmlib._validate import VectorField
 
     assert isinstance(linear_field, VectorField)
     assert isinstance(fmlib.models.VectorFieldMLP(), VectorField)

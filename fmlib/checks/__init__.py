@@ -6,13 +6,14 @@ fmlib where the closed form is fmlib's job) and prints one line: ``✔ ...`` or 
 is wrong (not implemented yet, NaN, wrong shape, transposed, wrong sign, off by a constant
 factor, a constant or the input returned). Whatever the student's code does, the check returns a
 ``CheckResult`` (truthy when passed) and never raises; grading cells ``assert`` it. The global
-random state is left untouched. Exercises of Sections 6.1-6.5, one module each
-(``section_6_1`` ... ``section_6_5``, on ``_core``); Exercise 6.2 is in ``fmlib.checks_exercise``.
+random state is left untouched; ``CheckResult.seed`` replays the same cases. Exercises of
+Sections 6.1-6.5, one module each (``section_6_1`` ... ``section_6_5``), and the chapter's
+Exercise 6.2 in ``exercise_6_2``, all written as ``Case`` objects run by ``_core.run_check``.
 """
 
 from __future__ import annotations
 
-from ._core import CheckResult, compare, run_check
+from ._core import Case, CheckResult, compare, run_check
 from .section_6_1 import check_divergence, check_hutchinson
 from .section_6_2 import check_kinetic_energy, check_ot_pairing
 from .section_6_3 import check_marginal_velocity, check_posterior
@@ -20,6 +21,7 @@ from .section_6_4 import check_score_to_velocity, check_velocity_to_score
 from .section_6_5 import check_guided_velocity, check_heun_step
 
 __all__ = [
+    "Case",
     "CheckResult",
     "compare",
     "run_check",

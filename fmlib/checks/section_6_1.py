@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import torch
 
-from ._core import CheckResult, _batch, _jacobians, _linear_field, _nonlinear_field, run_check
+from ._core import Case, CheckResult, jacobians, linear_field, nonlinear_field, random_batch, run_check
 
 
 def check_divergence(
@@ -17,32 +17,18 @@ def check_divergence(
     def cases(g):
         out = []
         for _ in range(3):
-            b, d = _batch(g)
+            b, d = random_batch(g)
             t = float(torch.rand((), generator=g))
             x = torch.randn(b, d, generator=g, dtype=torch.float64)
-            v, a = _linear_field(g, d)
+            v, a = linear_field(g, d)
             ref = (1 + t) * torch.trace(a) * torch.ones(b, dtype=torch.float64)
-            out.append(
-                (
-                    lambda v=v, x=x, t=t: divergence(v, x.clone(), t),
-                    ref,
-                    f"linear field, D = {d}",
-                    (x,),
-                )
-            )
-            w = _nonlinear_field(g, d)
-            ref = torch.diagonal(_jacobians(w, x, t), dim1=1, dim2=2).sum(1)
-            out.append(
-                (
-                    lambda w=w, x=x, t=t: divergence(w, x.clone(), t),
-                    ref,
-                    f"tanh field, D = {d}",
-                    (x,),
-                )
-            )
+            out.append(Case(f"linear field, D = {d}", (v, x, t), ref))
+            w = nonlinear_field(g, d)
+            ref = torch.diagonal(jacobians(w, x, t), dim1=1, dim2=2).sum(1)
+            out.append(Case(f"tanh field, D = {d}", (w, x, t), ref))
         return out
 
-    return run_check("divergence", cases, seed, quiet, "It costs D backward passes.")
+    return run_check("divergence", divergence, cases, seed, quiet, "It costs D backward passes.")
 
 
 def check_hutchinson(
@@ -53,18 +39,16 @@ def check_hutchinson(
     def cases(g):
         out = []
         for _ in range(3):
-            b, d = _batch(g)
+            b, d = random_batch(g)
             t = float(torch.rand((), generator=g))
             x = torch.randn(b, d, generator=g, dtype=torch.float64)
             eps = torch.randn(b, d, generator=g, dtype=torch.float64)
-            v, a = _linear_field(g, d)
+            v, a = linear_field(g, d)
             ref = (1 + t) * torch.einsum("bi,ij,bj->b", eps, a, eps)
-            call = lambda v=v, x=x, t=t, eps=eps: hutchinson(v, x.clone(), t, eps.clone())
-            out.append((call, ref, f"linear field, D = {d}", (x, eps)))
-            w = _nonlinear_field(g, d)
-            ref = torch.einsum("bi,bij,bj->b", eps, _jacobians(w, x, t), eps)
-            call = lambda w=w, x=x, t=t, eps=eps: hutchinson(w, x.clone(), t, eps.clone())
-            out.append((call, ref, f"tanh field, D = {d}", (x, eps)))
+            out.append(Case(f"linear field, D = {d}", (v, x, t, eps), ref))
+            w = nonlinear_field(g, d)
+            ref = torch.einsum("bi,bij,bj->b", eps, jacobians(w, x, t), eps)
+            out.append(Case(f"tanh field, D = {d}", (w, x, t, eps), ref))
         return out
 
-    return run_check("hutchinson", cases, seed, quiet, "One backward pass, whatever D.")
+    return run_check("hutchinson", hutchinson, cases, seed, quiet, "One backward pass, whatever D.")

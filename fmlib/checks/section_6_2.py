@@ -7,7 +7,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from ._core import CheckResult, _as_tensor, _batch, run_check
+from ._core import Case, CheckResult, as_tensor, random_batch, run_check
 
 
 def check_kinetic_energy(
@@ -18,7 +18,7 @@ def check_kinetic_energy(
     def cases(g):
         out = []
         for _ in range(3):
-            b, d = _batch(g)
+            b, d = random_batch(g)
             k = int(torch.randint(4, 12, (), generator=g))
             ts = torch.cat(
                 [torch.zeros(1), torch.rand(k - 2, generator=g).sort().values, torch.ones(1)]
@@ -27,35 +27,21 @@ def check_kinetic_energy(
             x_1 = 2 * torch.randn(b, d, generator=g, dtype=torch.float64)
             straight = x_0 + ts[:, None, None] * (x_1 - x_0)  # (K, B, D): energy mean |x_1 - x_0|^2
             ref = (x_1 - x_0).pow(2).sum(1).mean().reshape(())
-            out.append(
-                (
-                    lambda xs=straight, ts=ts: kinetic_energy(xs.clone(), ts.clone()),
-                    ref,
-                    "straight lines",
-                    (),
-                )
-            )
+            out.append(Case("straight lines", (straight, ts), ref))
             # a piecewise-straight wiggle: each segment's energy |dx|^2 / dt, in closed form
             wiggle = straight + torch.randn(k, b, d, generator=g, dtype=torch.float64) * 0.3
             dx, dt = wiggle[1:] - wiggle[:-1], ts[1:] - ts[:-1]
             ref = sum(dx[i].pow(2).sum(1).mean() / dt[i] for i in range(k - 1)).reshape(())
-            out.append(
-                (
-                    lambda xs=wiggle, ts=ts: kinetic_energy(xs.clone(), ts.clone()),
-                    ref,
-                    "zig-zag paths",
-                    (),
-                )
-            )
+            out.append(Case("zig-zag paths", (wiggle, ts), ref))
         return out
 
-    def special(out, ref, inputs):
-        got = _as_tensor(out)
+    def hints(out, case):
+        got = as_tensor(out)
         if got is not None and got.numel() > 1:
             return f"expected one number (a float); got a tensor of shape {tuple(got.shape)}: average over particles and sum over steps"
         return None
 
-    return run_check("kinetic_energy", cases, seed, quiet, special=special)
+    return run_check("kinetic_energy", kinetic_energy, cases, seed, quiet, hints=hints)
 
 
 def check_ot_pairing(
@@ -74,7 +60,7 @@ def check_ot_pairing(
 
     def judge(out: object, x_0: Tensor, x_1: Tensor) -> str | None:
         b = x_0.shape[0]
-        perm = _as_tensor(out)
+        perm = as_tensor(out)
         if perm is None or perm.shape != (b,):
             return f"expected a permutation, a ({b},) tensor of indices; got {getattr(perm, 'shape', out)}"
         if perm.is_floating_point() and not torch.equal(perm, perm.round()):
@@ -102,8 +88,7 @@ def check_ot_pairing(
             x_1 = torch.randn(b, 2, generator=g, dtype=torch.float64) + torch.tensor(
                 [3.0, 0.0], dtype=torch.float64
             )
-            call = lambda x_0=x_0, x_1=x_1: ot_pairing(x_0.clone(), x_1.clone())
-            out.append((call, lambda out, x_0=x_0, x_1=x_1: judge(out, x_0, x_1), f"B = {b}", ()))
+            out.append(Case(f"B = {b}", (x_0, x_1), judge))
         return out
 
-    return run_check("ot_pairing", cases, seed, quiet, "Minibatch OT in a few lines.")
+    return run_check("ot_pairing", ot_pairing, cases, seed, quiet, "Minibatch OT in a few lines.")

@@ -7,10 +7,11 @@ from collections.abc import Callable
 import torch
 
 from .. import analytic, paths
-from ._core import CheckResult, _batch, run_check
+from ._core import Case, CheckResult, random_batch, run_check
 
 
-def _score_velocity_cases(g, fn, direction: str):
+def _score_velocity_cases(g, direction: str) -> list[Case]:
+    """A Gaussian mixture on each affine path; the reference is its own score or velocity."""
     out = []
     choices = [
         ("linear", paths.linear_path()),
@@ -18,7 +19,7 @@ def _score_velocity_cases(g, fn, direction: str):
         ("VP", paths.vp_path()),
     ]
     for name, path in choices:
-        b, d = _batch(g)
+        b, d = random_batch(g)
         n = int(torch.randint(1, 5, (), generator=g))
         target = analytic.GaussianMixture(
             torch.randn(n, d, generator=g, dtype=torch.float64),
@@ -28,10 +29,10 @@ def _score_velocity_cases(g, fn, direction: str):
         t = float(0.1 + 0.8 * torch.rand((), generator=g))
         x = torch.randn(b, d, generator=g, dtype=torch.float64)
         score, velocity = target.score(x, t), target.velocity(x, t)
-        coeffs = path.coefficients(t, x)  # alpha_t, sigma_t, d_alpha_t, d_sigma_t: each (B, 1)
+        alpha_t, sigma_t, d_alpha_t, d_sigma_t = path.coefficients(t, x)  # each (B, 1)
         given, ref = (score, velocity) if direction == "s2v" else (velocity, score)
-        call = lambda given=given, x=x, c=coeffs: fn(given.clone(), x.clone(), *c)
-        out.append((call, ref, f"{name} path, t = {t:.2f}", (x, given)))
+        inputs = (given, x, alpha_t, sigma_t, d_alpha_t, d_sigma_t)
+        out.append(Case(f"{name} path, t = {t:.2f}", inputs, ref))
     return out
 
 
@@ -44,7 +45,8 @@ def check_score_to_velocity(
     """
     return run_check(
         "score_to_velocity",
-        lambda g: _score_velocity_cases(g, score_to_velocity, "s2v"),
+        score_to_velocity,
+        lambda g: _score_velocity_cases(g, "s2v"),
         seed,
         quiet,
     )
@@ -56,7 +58,8 @@ def check_velocity_to_score(
     """``velocity_to_score(velocity, x, alpha_t, sigma_t, d_alpha_t, d_sigma_t) -> score``. Section 6.4.2."""
     return run_check(
         "velocity_to_score",
-        lambda g: _score_velocity_cases(g, velocity_to_score, "v2s"),
+        velocity_to_score,
+        lambda g: _score_velocity_cases(g, "v2s"),
         seed,
         quiet,
     )

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import torch
 
 from .. import solvers
-from ._core import CheckResult, _as_tensor, _batch, _nonlinear_field, run_check
+from ._core import Case, CheckResult, as_tensor, matrix_field, nonlinear_field, random_batch, run_check
 
 
 def check_heun_step(
@@ -18,7 +18,7 @@ def check_heun_step(
     def cases(g):
         out = []
         for _ in range(3):
-            b, d = _batch(g)
+            b, d = random_batch(g)
             t, dt = (
                 float(0.5 * torch.rand((), generator=g)),
                 float(0.05 + 0.3 * torch.rand((), generator=g)),
@@ -27,24 +27,18 @@ def check_heun_step(
             a = torch.randn(d, d, generator=g, dtype=torch.float64)
             # v = A x: Heun is the second-order Taylor polynomial (I + h A + h^2 A^2 / 2) x
             step = torch.eye(d, dtype=torch.float64) + dt * a + 0.5 * dt**2 * a @ a
-            call = lambda a=a, x=x, t=t, dt=dt: heun_step(
-                lambda y, s, a=a: y @ a.T, x.clone(), t, dt
-            )
-            out.append(
-                (call, x @ step.T, f"v = A x, dt = {dt:.2f}", (x, lambda y, s, a=a: y @ a.T, t, dt))
-            )
-            w = _nonlinear_field(g, d)
+            out.append(Case(f"v = A x, dt = {dt:.2f}", (matrix_field(a), x, t, dt), x @ step.T))
+            w = nonlinear_field(g, d)
             ref = solvers.heun_step(
                 w, x, torch.tensor(t, dtype=torch.float64), torch.tensor(dt, dtype=torch.float64)
             )
-            call = lambda w=w, x=x, t=t, dt=dt: heun_step(w, x.clone(), t, dt)
-            out.append((call, ref, f"time-dependent field, t = {t:.2f}", (x, w, t, dt)))
+            out.append(Case(f"time-dependent field, t = {t:.2f}", (w, x, t, dt), ref))
         return out
 
-    def special(out, ref, inputs):
-        x, v, t, dt = inputs
-        got = _as_tensor(out)
-        if got is None or got.shape != ref.shape:
+    def hints(out, case):
+        v, x, t, dt = case.inputs
+        got = as_tensor(out)
+        if got is None or got.shape != x.shape:
             return None
         got = got.double()
         k_1 = v(x, t)
@@ -56,7 +50,9 @@ def check_heun_step(
             return "evaluate the second slope at time t + dt, not t"
         return None
 
-    return run_check("heun_step", cases, seed, quiet, "Second order for 2 evaluations.", special)
+    return run_check(
+        "heun_step", heun_step, cases, seed, quiet, "Second order for 2 evaluations.", hints
+    )
 
 
 def check_guided_velocity(
@@ -67,23 +63,15 @@ def check_guided_velocity(
     def cases(g):
         out = []
         for w in (float(1.5 + 3 * torch.rand((), generator=g)), 0.0, 1.0):
-            b, d = _batch(g)
+            b, d = random_batch(g)
             v_u, v_c = (torch.randn(b, d, generator=g, dtype=torch.float64) for _ in range(2))
-            ref = v_u + w * (v_c - v_u)
-            out.append(
-                (
-                    lambda v_u=v_u, v_c=v_c, w=w: guided_velocity(v_u.clone(), v_c.clone(), w),
-                    ref,
-                    f"w = {w:.2f}",
-                    (v_u, v_c, w),
-                )
-            )
+            out.append(Case(f"w = {w:.2f}", (v_u, v_c, w), v_u + w * (v_c - v_u)))
         return out
 
-    def special(out, ref, inputs):
-        v_u, v_c, w = inputs
-        got = _as_tensor(out)
-        if got is None or got.shape != ref.shape:
+    def hints(out, case):
+        v_u, v_c, w = case.inputs
+        got = as_tensor(out)
+        if got is None or got.shape != v_u.shape:
             return None
         got = got.double()
         if w not in (0.0, 1.0) and torch.allclose(got, v_c + w * (v_c - v_u)):
@@ -92,4 +80,4 @@ def check_guided_velocity(
             return f"w = {w:.2f}: v_uncond and v_cond are swapped"
         return None
 
-    return run_check("guided_velocity", cases, seed, quiet, special=special)
+    return run_check("guided_velocity", guided_velocity, cases, seed, quiet, hints=hints)

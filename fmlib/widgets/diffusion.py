@@ -14,12 +14,12 @@ import torch
 from torch import Tensor
 
 from .. import plotting as P
-from .._checks import check_generator, check_points, check_positive_int
+from .._validate import check_field, check_generator, check_points, check_positive_int
 from ..diffusion import VPSDE, reverse_sde_trajectory
 from ..ot import kinetic_energy, straightness
 from ..solvers import solve
 from .flow import frame_index
-from .shell import Explorer, Scene, TimeAxis, check_field
+from .shell import Explorer, Scene, TimeAxis
 
 SAMPLERS = {"probability-flow ODE": "ode", "reverse SDE": "sde"}
 

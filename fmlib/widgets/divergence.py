@@ -9,11 +9,11 @@ import torch
 
 from .. import fields, grids
 from .. import plotting as P
-from .._checks import check_positive_int
+from .._validate import check_field, check_positive_int
 from ..data import StandardGaussian
 from ..likelihood import log_density_along_flow
 from .flow import frame_index
-from .shell import Explorer, Scene, TimeAxis, check_field
+from .shell import Explorer, Scene, TimeAxis
 
 
 class DivergenceScene(Scene):

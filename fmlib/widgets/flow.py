@@ -9,9 +9,9 @@ from torch import Tensor
 
 from .. import grids
 from .. import plotting as P
-from .._checks import check_points, check_positive_int
+from .._validate import check_field, check_points, check_positive_int
 from ..solvers import solve
-from .shell import Explorer, Scene, TimeAxis, check_field
+from .shell import Explorer, Scene, TimeAxis
 
 
 def frame_index(t: float, count: int) -> int:

@@ -8,10 +8,10 @@ import torch
 from torch import Tensor
 
 from .. import plotting as P
-from .._checks import check_points, check_positive_int
+from .._validate import check_field, check_points, check_positive_int
 from ..models import guided_field
 from ..solvers import solve
-from .shell import Explorer, Scene, check_field
+from .shell import Explorer, Scene
 
 
 class GuidanceScene(Scene):

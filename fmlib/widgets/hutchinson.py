@@ -9,9 +9,9 @@ import torch
 from torch import Tensor
 
 from .. import plotting as P
-from .._checks import check_points, check_positive_int
+from .._validate import check_field, check_points, check_positive_int
 from ..likelihood import divergence_exact, hutchinson_running_mean
-from .shell import Explorer, Scene, check_field
+from .shell import Explorer, Scene
 
 PROBES = ("gaussian", "rademacher")
 

@@ -9,7 +9,7 @@ from torch import Tensor
 
 from .. import grids
 from .. import plotting as P
-from .._checks import check_points, check_positive_int, check_same_shape
+from .._validate import check_points, check_positive_int, check_same_shape
 from ..couplings import ot_pairing
 from ..ot import conditional_energy, crossing_fraction
 from ..paths import CurvedPath, linear_path, vp_path

@@ -8,7 +8,7 @@ from matplotlib.colors import to_rgba
 from torch import Tensor
 
 from .. import plotting as P
-from .._checks import check_points, check_positive_int
+from .._validate import check_points, check_positive_int
 from ..analytic import EmpiricalTarget
 from ..data import StandardGaussian
 from ..paths import linear_path

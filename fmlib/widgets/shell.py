@@ -28,14 +28,13 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 
 from .. import plotting as P
-from .._checks import check_positive_int
+from .._validate import check_positive_int
 
 __all__ = [
     "Scene",
     "TimeAxis",
     "Explorer",
     "frame_update_times",
-    "check_field",
     "time_controls",
     "DPI",
 ]
@@ -53,14 +52,6 @@ def ipywidgets():
     except ImportError as err:  # pragma: no cover - depends on the environment
         raise ImportError("the explorers need ipywidgets: pip install -e '.[notebooks]'") from err
     return ipywidgets
-
-
-def check_field(v: object, name: str = "v") -> None:
-    """A vector field handed to an explorer must be callable as v(x, t) -> (B, D)."""
-    if not callable(v):
-        raise TypeError(
-            f"{name} must be a vector field callable as {name}(x, t) -> (B, D); got {type(v).__name__}"
-        )
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,9 @@ import torch
 from torch import Tensor
 
 from .. import plotting as P
-from .._checks import check_points, check_positive_int, check_same_shape
+from .._validate import check_field, check_points, check_positive_int, check_same_shape
 from ..solvers import METHODS, error_vs_nfe, solve
-from .shell import Explorer, Scene, check_field
+from .shell import Explorer, Scene
 
 
 class SolverScene(Scene):

@@ -1,4 +1,8 @@
-"""Input checks shared by fmlib: clear errors naming the math object, never a crash deep in torch."""
+"""Input validation shared by fmlib: clear errors naming the math object, never a crash deep in torch.
+
+Every public entry point validates what a user hands it here, once, and raises ``TypeError`` or
+``ValueError``. (The student-facing checks that never raise are ``fmlib.checks``.)
+"""
 
 from __future__ import annotations
 
