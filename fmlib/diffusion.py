@@ -168,68 +168,39 @@ def train_dsm(
     *,
     sde: VPSDE | None = None,
     t_max: float = 1.0 - 1e-3,
-    steps: int | None = None,
-    batch_size: int | None = None,
-    lr: float | None = None,
-    seed: int = 0,
-    ema_decay: float | None = None,
-    lr_schedule: str = "cosine",
-    time_budget_s: float | None = None,
-    log_every: int = 50,
-    callback: Callable | None = None,
-    callback_every: int = 500,
-    progress: bool = True,
+    **options,
 ):
     """Train a noise predictor eps_theta by denoising score matching on the VP path. Section 6.4.2.
 
     Each step draws x_1 from ``data``, x_0 ~ N(0, I) and t ~ U[0, t_max] (sigma_t = 0 at t = 1,
     where the conditional score is infinite), and takes one step on ``dsm_loss`` with the score
-    ``noise_to_score(model, path)``. Everything else (Adam, cosine schedule, EMA, logging, time
-    budget, callbacks) is ``fmlib.training``'s loop, with ``train_cfm``'s defaults, so that a
-    DSM model and a CFM model trained with the same arguments have the same budget. The
-    callback gets ``(step, seconds, model)``; the score is ``noise_to_score(model, sde.path())``.
+    ``noise_to_score(model, path)``. ``options`` are ``fmlib.training.TrainOptions`` with
+    ``train_cfm``'s defaults, so that a DSM model and a CFM model trained with the same arguments
+    have the same budget. The callback gets ``(step, seconds, model)``; the score is
+    ``noise_to_score(model, sde.path())``.
     """
     from . import training
     from .data import StandardGaussian
 
-    defaults = training.DEFAULTS
-    steps = defaults["steps"] if steps is None else steps
-    batch_size = defaults["batch_size"] if batch_size is None else batch_size
-    lr = defaults["lr"] if lr is None else lr
-    ema_decay = defaults["ema_decay"] if ema_decay is None else ema_decay
+    options = training.TrainOptions().updated(options)
+    training._check_model(model)
     if not 0.0 < t_max < 1.0:
         raise ValueError(f"t_max must lie in (0, 1) (sigma_t = 0 at t = 1); got {t_max!r}")
-    check_positive_int(batch_size, "batch_size")
     sde = sde if sde is not None else VPSDE()
     path = sde.path()
+    score = noise_to_score(model, path)
     draw = training._batch_sampler(data, None)
     dim = data.shape[1] if isinstance(data, Tensor) else model.dim
     source = StandardGaussian(dim)
+    batch_size = options.batch_size
 
     def step_fn(gen):
         x_1, _ = draw(batch_size, gen)
         x_0 = source.sample(batch_size, gen)
         t = t_max * torch.rand(batch_size, generator=gen)
-        alpha_t, sigma_t, _, _ = (c[:, None] for c in path.scheduler(t))
-        x_t = alpha_t * x_1 + sigma_t * x_0
-        # = dsm_loss(noise_to_score(model, path), path, x_0, x_1, t), without the checks per step
-        return (model(x_t, t) - x_0).pow(2).sum(dim=1).mean()
+        return dsm_loss(score, path, x_0, x_1, t)
 
-    return training._loop(
-        model,
-        step_fn,
-        steps=steps,
-        lr=lr,
-        seed=seed,
-        desc="DSM (VP)",
-        progress=progress,
-        time_budget_s=time_budget_s,
-        log_every=log_every,
-        callback=callback,
-        callback_every=callback_every,
-        ema_decay=ema_decay,
-        lr_schedule=lr_schedule,
-    )
+    return training._loop(model, step_fn, options, "DSM (VP)")
 
 
 def reverse_sde_trajectory(

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,10 +19,76 @@ from .data import StandardGaussian
 from .likelihood import log_prob
 from .paths import AffinePath, linear_path
 
-__all__ = ["cfm_loss", "TrainHistory", "train_cfm", "train_cnf_mle", "DEFAULTS"]
+__all__ = ["cfm_loss", "TrainHistory", "TrainOptions", "train_cfm", "train_cnf_mle", "DEFAULTS"]
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """The options every training entry point shares, validated once when they are made.
+
+    ``train_cfm``, ``train_cnf_mle`` and ``fmlib.diffusion.train_dsm`` take them as keyword
+    arguments (``steps=...``); each starts from its own defaults (the defaults here are
+    ``train_cfm``'s, fmlib's recipe for 2-D toys, chosen with ``python -m fmlib.bench``).
+
+    steps, batch_size: optimisation steps and the batch drawn per step.
+    lr, lr_schedule: Adam's learning rate, decayed to lr / 100 on a cosine (``"cosine"``) or
+        kept (``"constant"``).
+    seed: seeds every draw of the run; the same seed and initial model give the same result.
+    ema_decay: an exponential moving average of the weights, returned in the model at the end
+        (and used by ``callback``); ``None`` returns the last iterate.
+    time_budget_s: stop once training (callbacks excluded) has used that much wall time.
+    log_every: log the loss every that many steps (and at the last).
+    callback, callback_every: ``callback(step, seconds, model)`` every that many steps.
+    progress: show a progress bar.
+    """
+
+    steps: int = 4000
+    batch_size: int = 256
+    lr: float = 5e-3
+    seed: int = 0
+    ema_decay: float | None = 0.995
+    lr_schedule: str = "cosine"
+    time_budget_s: float | None = None
+    log_every: int = 50
+    callback: Callable | None = None
+    callback_every: int = 500
+    progress: bool = True
+
+    def __post_init__(self):
+        check_positive_int(self.steps, "steps")
+        check_positive_int(self.batch_size, "batch_size")
+        check_positive_int(self.log_every, "log_every")
+        check_positive_int(self.callback_every, "callback_every")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be positive; got {self.lr!r}")
+        if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must lie in (0, 1) or be None; got {self.ema_decay!r}")
+        if self.lr_schedule not in ("cosine", "constant"):
+            raise ValueError(
+                f"lr_schedule must be 'cosine' or 'constant'; got {self.lr_schedule!r}"
+            )
+        if self.time_budget_s is not None and not self.time_budget_s > 0:
+            raise ValueError(f"time_budget_s must be positive or None; got {self.time_budget_s!r}")
+        if self.callback is not None and not callable(self.callback):
+            raise TypeError(f"callback must be callable as callback(step, seconds, model); got {self.callback!r}")
+
+    def updated(self, options: dict) -> TrainOptions:
+        """These options with some replaced by name; a TypeError names an unknown one."""
+        unknown = sorted(set(options) - {f.name for f in dataclasses.fields(self)})
+        if unknown:
+            raise TypeError(
+                f"unknown training option(s) {', '.join(unknown)}; the options are "
+                f"{', '.join(f.name for f in dataclasses.fields(self))}"
+            )
+        return dataclasses.replace(self, **options)
+
 
 # fmlib's default recipe for 2-D toys, chosen with `python -m fmlib.bench` (see README).
-DEFAULTS = dict(steps=4000, batch_size=256, lr=5e-3, ema_decay=0.995)
+DEFAULTS = {
+    name: getattr(TrainOptions(), name) for name in ("steps", "batch_size", "lr", "ema_decay")
+}
+# Maximum likelihood solves an ODE per step: fewer, cheaper steps, logged more often, no EMA.
+CNF_MLE_OPTIONS = TrainOptions(steps=500, lr=3e-3, ema_decay=None, log_every=10, callback_every=100)
 
 
 def cfm_loss(
@@ -83,43 +150,35 @@ class _EMA:
             s.copy_(tmp)
 
 
-def _loop(
-    model,
-    step_fn,
-    *,
-    steps,
-    lr,
-    seed,
-    desc,
-    progress,
-    time_budget_s,
-    log_every,
-    callback,
-    callback_every,
-    ema_decay=None,
-    lr_schedule="cosine",
-):
-    """The shared optimisation loop: Adam, a learning-rate schedule, EMA, logging, time budget."""
-    check_positive_int(steps, "steps")
-    if not lr > 0:
-        raise ValueError(f"lr must be positive; got {lr!r}")
-    if ema_decay is not None and not 0.0 < ema_decay < 1.0:
-        raise ValueError(f"ema_decay must lie in (0, 1) or be None; got {ema_decay!r}")
-    ema = _EMA(model, ema_decay) if ema_decay else None
+def _check_model(model: object) -> nn.Module:
+    if not isinstance(model, nn.Module):
+        raise TypeError(
+            f"model must be a torch.nn.Module v_theta(x, t) (its parameters are trained); got {type(model).__name__}"
+        )
+    return model
+
+
+def _loop(model: nn.Module, step_fn: Callable, options: TrainOptions, desc: str) -> TrainHistory:
+    """The shared optimisation loop: Adam, a learning-rate schedule, EMA, logging, time budget.
+
+    ``step_fn(generator) -> loss`` draws one batch and returns its loss.
+    """
+    steps, lr = options.steps, options.lr
+    ema = _EMA(model, options.ema_decay) if options.ema_decay else None
     # foreach: one batched update for all parameters, the same numbers as the default per-parameter
     # loop (which torch picks on a CPU) but 1.6x faster for the course's small MLPs (1.9 against
     # 3.0 ms per I-CFM step of batch 256 here), whose steps are dominated by per-tensor overhead.
     opt = torch.optim.Adam(model.parameters(), lr=lr, foreach=True)
-    if lr_schedule not in ("cosine", "constant"):
-        raise ValueError(f"lr_schedule must be 'cosine' or 'constant'; got {lr_schedule!r}")
     sched = (
         torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps, eta_min=lr * 0.01)
-        if lr_schedule == "cosine"
+        if options.lr_schedule == "cosine"
         else torch.optim.lr_scheduler.ConstantLR(opt, factor=1.0, total_iters=0)
     )
-    gen = torch.Generator().manual_seed(seed)
+    log_every, callback, callback_every = options.log_every, options.callback, options.callback_every
+    time_budget_s = options.time_budget_s
+    gen = torch.Generator().manual_seed(options.seed)
     hist, clock, spent = TrainHistory(), 0.0, time.perf_counter()
-    bar = tqdm(range(1, steps + 1), desc=desc, disable=not progress, mininterval=0.5, leave=False)
+    bar = tqdm(range(1, steps + 1), desc=desc, disable=not options.progress, mininterval=0.5, leave=False)
     model.train()
     for step in bar:
         loss = step_fn(gen)
@@ -171,39 +230,27 @@ def train_cfm(
     *,
     path: AffinePath | None = None,
     coupling: str = "independent",
-    steps: int = DEFAULTS["steps"],
-    batch_size: int = DEFAULTS["batch_size"],
-    lr: float = DEFAULTS["lr"],
-    seed: int = 0,
     labels: Tensor | None = None,
     p_uncond: float = 0.0,
     ot_block_size: int | None = 64,
-    ema_decay: float | None = DEFAULTS["ema_decay"],
-    lr_schedule: str = "cosine",
     source: StandardGaussian | None = None,
-    time_budget_s: float | None = None,
-    log_every: int = 50,
-    callback: Callable | None = None,
-    callback_every: int = 500,
-    progress: bool = True,
+    **options,
 ) -> TrainHistory:
     """Train ``model`` with the CFM loss: Sections 6.1.4 (algorithm), 6.3.3 (L_CFM), 6.5 (OT, guidance).
 
     Each step draws x_1 from ``data`` (an (N, D) training set, or a sampler ``data(n, generator)``),
     x_0 from ``source`` (N(0, I) by default) and t ~ U[0, 1], pairs them with ``coupling``
     (``"independent"`` or ``"ot"``, minibatch OT on blocks of ``ot_block_size``), and takes one
-    Adam step (cosine-decayed learning rate) on L_CFM. With ``labels`` the model is conditioned on
-    them, dropped to the null class with probability ``p_uncond`` (classifier-free guidance).
-    ``time_budget_s`` stops early once training (callbacks excluded) has used that much wall time.
-    The learning rate decays from ``lr`` to lr / 100 on a cosine (``lr_schedule="constant"`` keeps it).
-    ``ema_decay`` keeps an exponential moving average of the weights, returned in ``model`` at the
-    end (and used by ``callback``); ``None`` returns the last iterate.
-    Seeded by ``seed``: the same seed and initial model give the same result bit for bit.
+    Adam step on L_CFM along ``path`` (the linear path by default). With ``labels`` the model is
+    conditioned on them, dropped to the null class with probability ``p_uncond``
+    (classifier-free guidance).
+    ``options`` are the ``TrainOptions`` (steps=4000, batch_size=256, lr=5e-3, seed=0,
+    ema_decay=0.995, lr_schedule="cosine", time_budget_s=None, log_every=50, callback=None,
+    callback_every=500, progress=True). The same seed and initial model give the same result bit
+    for bit.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(
-            f"model must be a torch.nn.Module v_theta(x, t) (its parameters are trained); got {type(model).__name__}"
-        )
+    options = TrainOptions().updated(options)
+    _check_model(model)
     if coupling not in ("independent", "ot"):
         raise ValueError(f"coupling must be 'independent' or 'ot'; got {coupling!r}")
     if not 0.0 <= p_uncond < 1.0:
@@ -216,6 +263,7 @@ def train_cfm(
     draw = _batch_sampler(data, labels)
     dim = data.shape[1] if isinstance(data, Tensor) else model.dim
     source = source if source is not None else StandardGaussian(dim)
+    batch_size = options.batch_size
 
     def step_fn(gen):
         x_1, y = draw(batch_size, gen)
@@ -230,50 +278,31 @@ def train_cfm(
             y = torch.where(drop, torch.full_like(y, model.null_class), y)
         return cfm_loss(model, path, x_0, x_1, t, y)
 
-    return _loop(
-        model,
-        step_fn,
-        steps=steps,
-        lr=lr,
-        seed=seed,
-        desc=f"CFM ({coupling})",
-        progress=progress,
-        time_budget_s=time_budget_s,
-        log_every=log_every,
-        callback=callback,
-        callback_every=callback_every,
-        ema_decay=ema_decay,
-        lr_schedule=lr_schedule,
-    )
+    return _loop(model, step_fn, options, f"CFM ({coupling})")
 
 
 def train_cnf_mle(
     model: nn.Module,
     data: Tensor | Callable,
     *,
-    steps: int = 500,
-    batch_size: int = 256,
-    lr: float = 3e-3,
-    seed: int = 0,
     method: str = "rk4",
     ode_steps: int = 8,
     divergence: str = "exact",
-    ema_decay: float | None = None,
-    lr_schedule: str = "cosine",
-    time_budget_s: float | None = None,
-    log_every: int = 10,
-    callback: Callable | None = None,
-    callback_every: int = 100,
-    progress: bool = True,
+    **options,
 ) -> TrainHistory:
     """Maximum-likelihood CNF training: minimise -log p_theta(x_1), Section 6.1.2.
 
-    Every step solves the augmented ODE (state and divergence) from t = 1 to 0 with ``ode_steps``
-    fixed steps of ``method`` and back-propagates through the whole solve, the costs the chapter
-    lists. The logged loss is the mean negative log-likelihood in nats. ``ema_decay`` and
-    ``lr_schedule`` mean what they mean in ``train_cfm`` (pass CFM's values for a like-for-like race).
+    Every step solves the augmented ODE (state and divergence, ``divergence="exact"`` or
+    ``"hutchinson"``) from t = 1 to 0 with ``ode_steps`` fixed steps of ``method`` and
+    back-propagates through the whole solve, the costs the chapter lists. The logged loss is the
+    mean negative log-likelihood in nats. ``options`` are the ``TrainOptions``, with defaults for
+    this costlier loss: steps=500, lr=3e-3, ema_decay=None, log_every=10, callback_every=100
+    (pass CFM's ``ema_decay`` and ``lr_schedule`` for a like-for-like race).
     """
+    options = CNF_MLE_OPTIONS.updated(options)
+    _check_model(model)
     draw = _batch_sampler(data, None)
+    batch_size = options.batch_size
 
     def step_fn(gen):
         x_1, _ = draw(batch_size, gen)
@@ -287,18 +316,4 @@ def train_cnf_mle(
             generator=gen,
         ).mean()
 
-    return _loop(
-        model,
-        step_fn,
-        steps=steps,
-        lr=lr,
-        seed=seed,
-        desc="CNF (max. likelihood)",
-        progress=progress,
-        time_budget_s=time_budget_s,
-        log_every=log_every,
-        callback=callback,
-        callback_every=callback_every,
-        ema_decay=ema_decay,
-        lr_schedule=lr_schedule,
-    )
+    return _loop(model, step_fn, options, "CNF (max. likelihood)")
