@@ -70,7 +70,9 @@ class TrainOptions:
         if self.time_budget_s is not None and not self.time_budget_s > 0:
             raise ValueError(f"time_budget_s must be positive or None; got {self.time_budget_s!r}")
         if self.callback is not None and not callable(self.callback):
-            raise TypeError(f"callback must be callable as callback(step, seconds, model); got {self.callback!r}")
+            raise TypeError(
+                f"callback must be callable as callback(step, seconds, model); got {self.callback!r}"
+            )
 
     def updated(self, options: dict) -> TrainOptions:
         """These options with some replaced by name; a TypeError names an unknown one."""
@@ -174,11 +176,17 @@ def _loop(model: nn.Module, step_fn: Callable, options: TrainOptions, desc: str)
         if options.lr_schedule == "cosine"
         else torch.optim.lr_scheduler.ConstantLR(opt, factor=1.0, total_iters=0)
     )
-    log_every, callback, callback_every = options.log_every, options.callback, options.callback_every
+    log_every, callback, callback_every = (
+        options.log_every,
+        options.callback,
+        options.callback_every,
+    )
     time_budget_s = options.time_budget_s
     gen = torch.Generator().manual_seed(options.seed)
     hist, clock, spent = TrainHistory(), 0.0, time.perf_counter()
-    bar = tqdm(range(1, steps + 1), desc=desc, disable=not options.progress, mininterval=0.5, leave=False)
+    bar = tqdm(
+        range(1, steps + 1), desc=desc, disable=not options.progress, mininterval=0.5, leave=False
+    )
     model.train()
     for step in bar:
         loss = step_fn(gen)

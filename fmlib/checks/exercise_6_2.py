@@ -145,7 +145,9 @@ def check_cfm_loss(cfm_loss: Callable, seed: int | None = None, quiet: bool = Fa
 
     def loss(v, x_0, x_1, t):
         # accept the per-coordinate mean: an answer of exactly half the reference counts double
-        return _per_coordinate_mean_accepted(cfm_loss(v, x_0, x_1, t), _reference_cfm_loss(v, x_0, x_1, t))
+        return _per_coordinate_mean_accepted(
+            cfm_loss(v, x_0, x_1, t), _reference_cfm_loss(v, x_0, x_1, t)
+        )
 
     def cases(g):
         out = []

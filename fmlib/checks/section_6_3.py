@@ -43,4 +43,6 @@ def check_posterior(
     posterior: Callable, seed: int | None = None, quiet: bool = False
 ) -> CheckResult:
     """``posterior(x, t, points) -> (B, N)``: q(x_1 = points_i | x_t = x). Section 6.3.2."""
-    return run_check("posterior", posterior, lambda g: _empirical_cases(g, "posterior"), seed, quiet)
+    return run_check(
+        "posterior", posterior, lambda g: _empirical_cases(g, "posterior"), seed, quiet
+    )

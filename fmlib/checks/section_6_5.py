@@ -7,7 +7,15 @@ from collections.abc import Callable
 import torch
 
 from .. import solvers
-from ._core import Case, CheckResult, as_tensor, matrix_field, nonlinear_field, random_batch, run_check
+from ._core import (
+    Case,
+    CheckResult,
+    as_tensor,
+    matrix_field,
+    nonlinear_field,
+    random_batch,
+    run_check,
+)
 
 
 def check_heun_step(
