@@ -82,27 +82,36 @@ class GaussianMixture:
         """Per-component quantities at (x, t): log N_j(x), C_j^{-1}(x - alpha m_j), coefficients."""
         check_points(x, "x", dim=self.dim)
         xd = x.double()
-        a, s, da, ds = self.path.coefficients(as_time(t, x.shape[0], x).double(), xd)  # each (B, 1)
+        alpha_t, sigma_t, d_alpha_t, d_sigma_t = self.path.coefficients(
+            as_time(t, x.shape[0], x).double(), xd
+        )  # each (B, 1)
         eye = torch.eye(self.dim, dtype=torch.float64)
-        if bool((s == 0).any()) and bool((torch.linalg.det(self.covs) == 0).any()):
+        if bool((sigma_t == 0).any()) and bool((torch.linalg.det(self.covs) == 0).any()):
             raise ValueError(
                 "the marginal of a point-mass target is singular at t = 1 (sigma_t = 0); use t < 1"
             )
-        diff = xd[:, None, :] - a[..., None] * self.means[None]  # (B, K, D)
-        if bool((a == a[:1]).all()) and bool((s == s[:1]).all()):
+        diff = xd[:, None, :] - alpha_t[..., None] * self.means[None]  # (B, K, D)
+        if bool((alpha_t == alpha_t[:1]).all()) and bool((sigma_t == sigma_t[:1]).all()):
             # One t for the whole batch (a solver step, a plot): the K covariances
             # C_j = alpha^2 S_j + sigma^2 I are shared by every point, so factor them once
             # instead of B * K times (20x faster for 400 points and 100 components).
-            chol = torch.linalg.cholesky(a[0, 0] ** 2 * self.covs + s[0, 0] ** 2 * eye)  # (K, D, D)
+            chol = torch.linalg.cholesky(
+                alpha_t[0, 0] ** 2 * self.covs + sigma_t[0, 0] ** 2 * eye
+            )  # (K, D, D)
             sol = torch.einsum("kde,bke->bkd", torch.cholesky_inverse(chol), diff)
             logdet = 2 * torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1)[None]  # (1, K)
         else:
-            cov = a[..., None, None] ** 2 * self.covs[None] + s[..., None, None] ** 2 * eye
+            cov = (
+                alpha_t[..., None, None] ** 2 * self.covs[None]
+                + sigma_t[..., None, None] ** 2 * eye
+            )
             chol = torch.linalg.cholesky(cov)  # (B, K, D, D)
-            sol = torch.cholesky_solve(diff[..., None], chol)[..., 0]  # C^{-1} (x - a m), (B, K, D)
+            sol = torch.cholesky_solve(diff[..., None], chol)[
+                ..., 0
+            ]  # C^{-1} (x - alpha_t m), (B, K, D)
             logdet = 2 * torch.log(torch.diagonal(chol, dim1=-2, dim2=-1)).sum(-1)
         log_n = -0.5 * ((diff * sol).sum(-1) + logdet + self.dim * math.log(2 * math.pi))  # (B, K)
-        return log_n, sol, (a, s, da, ds)
+        return log_n, sol, (alpha_t, sigma_t, d_alpha_t, d_sigma_t)
 
     def posterior(self, x: Tensor, t: object) -> Tensor:
         """Responsibilities q(j | x_t = x): (B, K)."""
@@ -122,12 +131,12 @@ class GaussianMixture:
 
     def velocity(self, x: Tensor, t: object) -> Tensor:
         """u_t(x) = E[u_t(x | x_0, x_1) | x_t = x]: (B, D). Section 6.3.2."""
-        log_n, sol, (a, s, da, ds) = self._components(x, t)
+        log_n, sol, (alpha_t, sigma_t, d_alpha_t, d_sigma_t) = self._components(x, t)
         r = torch.softmax(self.log_w[None] + log_n, dim=1)  # (B, K)
         # E[x_1 | x, j] = m_j + alpha S_j C_j^{-1}(x - alpha m_j); E[x_0 | x, j] = sigma C_j^{-1}(x - alpha m_j)
-        e_x1 = self.means[None] + a[..., None] * torch.einsum("kde,bke->bkd", self.covs, sol)
-        e_x0 = s[..., None] * sol
-        u = da[..., None] * e_x1 + ds[..., None] * e_x0
+        e_x1 = self.means[None] + alpha_t[..., None] * torch.einsum("kde,bke->bkd", self.covs, sol)
+        e_x0 = sigma_t[..., None] * sol
+        u = d_alpha_t[..., None] * e_x1 + d_sigma_t[..., None] * e_x0
         return (r[..., None] * u).sum(1).to(x.dtype)
 
     def __call__(self, x: Tensor, t: object) -> Tensor:
@@ -283,19 +292,25 @@ class EmpiricalTarget(GaussianMixture):
         """log w_j - |x - alpha_t x_1^j|^2 / (2 sigma_t^2): (B, N), with the coefficients (B, 1)."""
         check_points(x, "x", dim=self.dim)
         xd = x.double()
-        a, s, da, ds = self.path.coefficients(as_time(t, x.shape[0], x).double(), xd)
-        if bool((s <= 0).any()):
+        alpha_t, sigma_t, d_alpha_t, d_sigma_t = self.path.coefficients(
+            as_time(t, x.shape[0], x).double(), xd
+        )
+        if bool((sigma_t <= 0).any()):
             raise ValueError(
                 "the marginal of a point-mass target is singular where sigma_t = 0 (t = 1 on the "
                 "straight path); use t < 1 or a path with sigma_min > 0"
             )
-        # |x - a m_j|^2 expanded into one matrix product (float64 keeps the cancellation harmless)
+        # |x - alpha_t m_j|^2 expanded into one matrix product (float64 keeps the cancellation harmless)
         sq = (
             xd.pow(2).sum(1, keepdim=True)
-            - 2 * a * (xd @ self.means.T)
-            + a**2 * self.means.pow(2).sum(1)[None]
+            - 2 * alpha_t * (xd @ self.means.T)
+            + alpha_t**2 * self.means.pow(2).sum(1)[None]
         ).clamp_min(0)  # (B, N)
-        return self.log_w[None] - sq / (2 * s**2), xd, (a, s, da, ds)
+        return (
+            self.log_w[None] - sq / (2 * sigma_t**2),
+            xd,
+            (alpha_t, sigma_t, d_alpha_t, d_sigma_t),
+        )
 
     def posterior(self, x: Tensor, t: object) -> Tensor:
         """q(j | x_t = x): (B, N), the weight of each data point. Section 6.3.2."""
@@ -304,8 +319,8 @@ class EmpiricalTarget(GaussianMixture):
 
     def log_prob(self, x: Tensor, t: object = 1.0) -> Tensor:
         """log p_t(x): (B,). Section 6.3.1."""
-        logits, _, (_, s, _, _) = self._logits(x, t)
-        norm = self.dim * (s[:, 0].log() + 0.5 * math.log(2 * math.pi))
+        logits, _, (_, sigma_t, _, _) = self._logits(x, t)
+        norm = self.dim * (sigma_t[:, 0].log() + 0.5 * math.log(2 * math.pi))
         return (torch.logsumexp(logits, dim=1) - norm).to(x.dtype)
 
     def _posterior_means(self, x: Tensor, t: object):
@@ -315,13 +330,13 @@ class EmpiricalTarget(GaussianMixture):
 
     def score(self, x: Tensor, t: object) -> Tensor:
         """grad log p_t(x) = -(x - alpha_t E[x_1 | x]) / sigma_t^2: (B, D). Section 6.4.2."""
-        _, e_x1, xd, (a, s, _, _) = self._posterior_means(x, t)
-        return (-(xd - a * e_x1) / s**2).to(x.dtype)
+        _, e_x1, xd, (alpha_t, sigma_t, _, _) = self._posterior_means(x, t)
+        return (-(xd - alpha_t * e_x1) / sigma_t**2).to(x.dtype)
 
     def velocity(self, x: Tensor, t: object) -> Tensor:
         """u_t(x) = E[u_t(x | x_0, x_1) | x_t = x]: (B, D). Section 6.3.2."""
-        _, e_x1, xd, (a, s, da, ds) = self._posterior_means(x, t)
-        return (da * e_x1 + ds * (xd - a * e_x1) / s).to(x.dtype)
+        _, e_x1, xd, (alpha_t, sigma_t, d_alpha_t, d_sigma_t) = self._posterior_means(x, t)
+        return (d_alpha_t * e_x1 + d_sigma_t * (xd - alpha_t * e_x1) / sigma_t).to(x.dtype)
 
 
 def conditional_velocity_variance(target: GaussianMixture, x: Tensor, t: object) -> Tensor:
@@ -340,24 +355,24 @@ def conditional_velocity_variance(target: GaussianMixture, x: Tensor, t: object)
             f"target must be a fmlib.analytic.GaussianMixture (or EmpiricalTarget); got {type(target).__name__}"
         )
     if isinstance(target, EmpiricalTarget):
-        r, e_x1, _, (a, s, da, ds) = target._posterior_means(x, t)
+        r, e_x1, _, (alpha_t, sigma_t, d_alpha_t, d_sigma_t) = target._posterior_means(x, t)
         second = r @ target.means.pow(2).sum(-1)  # E[|x_1|^2 | x]: (B,)
         trace = (second - e_x1.pow(2).sum(-1)).clamp_min(0)
     else:
-        log_n, sol, (a, s, da, ds) = target._components(x, t)
-        if bool((s <= 0).any()):
+        log_n, sol, (alpha_t, sigma_t, d_alpha_t, d_sigma_t) = target._components(x, t)
+        if bool((sigma_t <= 0).any()):
             raise ValueError("the conditional velocity is undefined where sigma_t = 0; use t < 1")
         r = torch.softmax(target.log_w[None] + log_n, dim=1)  # (B, K)
         covs = target.covs[None].expand(len(x), -1, -1, -1)  # (B, K, D, D)
         eye = torch.eye(target.dim, dtype=torch.float64)
-        cov = a[..., None, None] ** 2 * covs + s[..., None, None] ** 2 * eye
+        cov = alpha_t[..., None, None] ** 2 * covs + sigma_t[..., None, None] ** 2 * eye
         c_inv_s = torch.cholesky_solve(covs, torch.linalg.cholesky(cov))  # C_j^-1 S_j
         within = torch.diagonal(
-            covs - a[..., None, None] ** 2 * covs @ c_inv_s, dim1=-2, dim2=-1
+            covs - alpha_t[..., None, None] ** 2 * covs @ c_inv_s, dim1=-2, dim2=-1
         ).sum(-1)  # tr Cov[x_1 | x, j]: (B, K)
-        m_j = target.means[None] + a[..., None] * torch.einsum("bkde,bke->bkd", covs, sol)
+        m_j = target.means[None] + alpha_t[..., None] * torch.einsum("bkde,bke->bkd", covs, sol)
         e_x1 = (r[..., None] * m_j).sum(1)
         between = (m_j - e_x1[:, None]).pow(2).sum(-1)
         trace = (r * (within + between)).sum(1)
-    c_t = (da - ds * a / s)[:, 0]
+    c_t = (d_alpha_t - d_sigma_t * alpha_t / sigma_t)[:, 0]
     return (c_t**2 * trace).to(x.dtype)

@@ -65,17 +65,23 @@ def _coefficients(path: AffinePath, x: Tensor, t: object, field: Tensor, name: s
 
 def score_to_velocity(score: Tensor, x: Tensor, t: object, path: AffinePath) -> Tensor:
     """Marginal velocity u_t(x) from the score of p_t, for a Gaussian-source affine path. Section 6.4.2."""
-    a, s, da, ds = _coefficients(path, x, t, score, "score")
-    _check_nonzero(a, "alpha_t", "score_to_velocity divides by alpha_t")
-    return (da / a) * x + (da * s**2 / a - ds * s) * score
+    alpha_t, sigma_t, d_alpha_t, d_sigma_t = _coefficients(path, x, t, score, "score")
+    _check_nonzero(alpha_t, "alpha_t", "score_to_velocity divides by alpha_t")
+    return (d_alpha_t / alpha_t) * x + (
+        d_alpha_t * sigma_t**2 / alpha_t - d_sigma_t * sigma_t
+    ) * score
 
 
 def velocity_to_score(velocity: Tensor, x: Tensor, t: object, path: AffinePath) -> Tensor:
     """The inverse map: score_t(x) from the marginal velocity u_t(x). Section 6.4.2."""
-    a, s, da, ds = _coefficients(path, x, t, velocity, "velocity")
-    _check_nonzero(a, "alpha_t", "velocity_to_score divides by alpha_t")
-    _check_nonzero(s, "sigma_t", "velocity_to_score divides by sigma_t (p_t is a point mass there)")
-    return (velocity - (da / a) * x) / (da * s**2 / a - ds * s)
+    alpha_t, sigma_t, d_alpha_t, d_sigma_t = _coefficients(path, x, t, velocity, "velocity")
+    _check_nonzero(alpha_t, "alpha_t", "velocity_to_score divides by alpha_t")
+    _check_nonzero(
+        sigma_t, "sigma_t", "velocity_to_score divides by sigma_t (p_t is a point mass there)"
+    )
+    return (velocity - (d_alpha_t / alpha_t) * x) / (
+        d_alpha_t * sigma_t**2 / alpha_t - d_sigma_t * sigma_t
+    )
 
 
 def _check_nonzero(c: Tensor, name: str, why: str) -> None:
@@ -154,7 +160,7 @@ def dsm_loss(score_model: Field, path: AffinePath, x_0: Tensor, x_1: Tensor, t: 
     if not isinstance(path, AffinePath):
         raise TypeError(f"path must be an AffinePath; got {path!r}")
     t = as_time(t, x_0.shape[0], x_0)
-    alpha_t, sigma_t, _, _ = (c[:, None] for c in path.scheduler(t))  # (B, 1) each
+    alpha_t, sigma_t, _, _ = path.coefficients(t, x_0)  # (B, 1) each
     if bool((sigma_t == 0).any()):
         raise ValueError("dsm_loss needs sigma_t > 0 (t < 1 on the VP path)")
     x_t = alpha_t * x_1 + sigma_t * x_0  # a draw from p_t(x_t | x_1), in closed form

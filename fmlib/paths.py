@@ -72,8 +72,10 @@ class CosineScheduler:
     """alpha_t = sin(pi t / 2), sigma_t = cos(pi t / 2): a variance-preserving trigonometric path."""
 
     def __call__(self, t: Tensor) -> SchedulerOutput:
-        a = 0.5 * math.pi * t
-        return SchedulerOutput(a.sin(), a.cos(), 0.5 * math.pi * a.cos(), -0.5 * math.pi * a.sin())
+        angle = 0.5 * math.pi * t
+        return SchedulerOutput(
+            angle.sin(), angle.cos(), 0.5 * math.pi * angle.cos(), -0.5 * math.pi * angle.sin()
+        )
 
     def __repr__(self) -> str:
         return "CosineScheduler()"
@@ -99,11 +101,11 @@ class VPScheduler:
     def __call__(self, t: Tensor) -> SchedulerOutput:
         s = 1 - t
         big_t = self.beta_min * s + 0.5 * (self.beta_max - self.beta_min) * s**2
-        alpha = torch.exp(-0.5 * big_t)
-        sigma = torch.sqrt((1 - alpha**2).clamp_min(0))
-        d_alpha = 0.5 * self.beta(s) * alpha  # d/dt = -d/ds
-        d_sigma = -alpha * d_alpha / sigma  # from alpha^2 + sigma^2 = 1; infinite at t = 1
-        return SchedulerOutput(alpha, sigma, d_alpha, d_sigma)
+        alpha_t = torch.exp(-0.5 * big_t)
+        sigma_t = torch.sqrt((1 - alpha_t**2).clamp_min(0))
+        d_alpha_t = 0.5 * self.beta(s) * alpha_t  # d/dt = -d/ds
+        d_sigma_t = -alpha_t * d_alpha_t / sigma_t  # from alpha^2 + sigma^2 = 1; infinite at t = 1
+        return SchedulerOutput(alpha_t, sigma_t, d_alpha_t, d_sigma_t)
 
     def __repr__(self) -> str:
         return f"VPScheduler(beta_min={self.beta_min}, beta_max={self.beta_max})"
@@ -117,7 +119,8 @@ class AffinePath:
         self.name = name or type(self.scheduler).__name__.replace("Scheduler", "").lower()
 
     def coefficients(self, t: object, like: Tensor) -> SchedulerOutput:
-        """The scheduler at t, as (B, 1) columns ready to multiply (B, D) points."""
+        """alpha_t, sigma_t, d_alpha_t, d_sigma_t: the path's coefficients at t, as (B, 1) columns
+        ready to multiply (B, D) points like ``like``; every module reads them through here."""
         t = as_time(t, like.shape[0], like)
         return SchedulerOutput(*(c[:, None] for c in self.scheduler(t)))
 
@@ -127,8 +130,10 @@ class AffinePath:
         check_points(x_1, "x_1", finite=False)
         check_same_shape(x_0, x_1)
         t = as_time(t, x_0.shape[0], x_0)
-        a, s, da, ds = (c[:, None] for c in self.scheduler(t))
-        return PathSample(x_0, x_1, t, a * x_1 + s * x_0, da * x_1 + ds * x_0)
+        alpha_t, sigma_t, d_alpha_t, d_sigma_t = self.coefficients(t, x_0)  # each (B, 1)
+        x_t = alpha_t * x_1 + sigma_t * x_0
+        u_t = d_alpha_t * x_1 + d_sigma_t * x_0
+        return PathSample(x_0, x_1, t, x_t, u_t)
 
     def __repr__(self) -> str:
         return f"AffinePath({self.scheduler!r})"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
 
 import torch
 from torch import Tensor
@@ -285,37 +286,35 @@ def check_curved_velocity(
     and normalised; the reference is autograd's d x_t / d t, not a formula for u_t.
     """
 
-    def x_t(x_0, x_1, t, a):
+    def x_t(x_0, x_1, t, bend):
         d = x_1 - x_0
         n_perp = torch.stack([-d[:, 1], d[:, 0]], dim=1) / d.norm(dim=1, keepdim=True)
-        return (1 - t)[:, None] * x_0 + t[:, None] * x_1 + a * (t * (1 - t))[:, None] * n_perp
+        return (1 - t)[:, None] * x_0 + t[:, None] * x_1 + bend * (t * (1 - t))[:, None] * n_perp
 
     def cases(g):
         out = []
-        for a in (0.0, float(0.5 + torch.rand((), generator=g)), -1.0):
+        for bend in (0.0, float(0.5 + torch.rand((), generator=g)), -1.0):
             b = int(torch.randint(4, 10, (), generator=g))
             x_0, x_1 = (torch.randn(b, 2, generator=g, dtype=torch.float64) for _ in range(2))
             t = torch.rand(b, generator=g, dtype=torch.float64)
-            _, ref = torch.func.jvp(
-                lambda s, x_0=x_0, x_1=x_1, a=a: x_t(x_0, x_1, s, a), (t,), (torch.ones_like(t),)
-            )
-            out.append(Case(f"a = {a:.2f}", (x_0, x_1, t, a), ref))
+            _, ref = torch.func.jvp(partial(x_t, x_0, x_1, bend=bend), (t,), (torch.ones_like(t),))
+            out.append(Case(f"a = {bend:.2f}", (x_0, x_1, t, bend), ref))
         return out
 
     def hints(out, case):
-        x_0, x_1, t, a = case.inputs
+        x_0, x_1, t, bend = case.inputs
         got = as_tensor(out)
         if got is None or got.shape != x_0.shape:
             return None
         d = x_1 - x_0
         n_perp = torch.stack([-d[:, 1], d[:, 0]], dim=1) / d.norm(dim=1, keepdim=True)
-        if a and torch.allclose(got.double(), d - a * (1 - 2 * t)[:, None] * n_perp):
+        if bend and torch.allclose(got.double(), d - bend * (1 - 2 * t)[:, None] * n_perp):
             return "your perpendicular points the other way: rotate x_1 - x_0 by +90 degrees, (-d_2, d_1)"
-        if a and torch.allclose(
-            got.double(), d + a * (1 - 2 * t)[:, None] * torch.stack([-d[:, 1], d[:, 0]], dim=1)
+        if bend and torch.allclose(
+            got.double(), d + bend * (1 - 2 * t)[:, None] * torch.stack([-d[:, 1], d[:, 0]], dim=1)
         ):
             return "normalise the perpendicular vector (divide by |x_1 - x_0|)"
-        if a and torch.allclose(got.double(), d + a * (t * (1 - t))[:, None] * n_perp):
+        if bend and torch.allclose(got.double(), d + bend * (t * (1 - t))[:, None] * n_perp):
             return "differentiate t (1 - t): its derivative is 1 - 2 t"
         return None
 
