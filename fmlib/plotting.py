@@ -5,7 +5,10 @@ Nothing here calls ``plt.show()`` or touches pyplot's global state: ``new_figure
 last value), and every ``draw_*`` returns its artists so that a widget can update them in place
 (``set_offsets``, ``set_UVC``, ``set_data``, ``set_segments``, ``set_text``) instead of drawing
 again. One colour-blind-safe palette (Okabe and Ito) and font sizes that read on a projector,
-set explicitly per artist; global ``rcParams`` are never changed. Serves Sections 6.1 to 6.5.
+set explicitly per artist. Drawing never changes matplotlib's global ``rcParams``; the one
+function that does is the teacher's switch ``presentation()`` (projector mode, for pyplot figures
+too), which changes only the keys in ``_PROJECTOR_RC`` and restores them exactly when switched
+off. Serves Sections 6.1 to 6.5.
 """
 
 from __future__ import annotations
@@ -672,7 +675,9 @@ def presentation(on: bool = True, scale: float = PROJECTOR_SCALE) -> None:
     ``fm.plotting.presentation()`` scales font sizes, default line widths and marker sizes by ``scale``
     (fmlib's own figures and explorers, and pyplot figures through ``rcParams``) and keeps the
     colour-blind-safe palette; ``fm.plotting.presentation(False)`` restores exactly what was there.
-    Explorers already on screen keep their look: build them again after switching.
+    Explorers already on screen keep their look: build them again after switching. It is a
+    global switch on purpose (a whole lecture's notebooks): the only place fmlib writes to
+    ``matplotlib.rcParams``, and only the keys in ``_PROJECTOR_RC``.
     """
     global _saved
     if not isinstance(on, bool):

@@ -12,9 +12,12 @@ import ot as pot
 import pytest
 import torch
 from helpers import AFFINE_PATHS, affine_coefficients
+from scipy import special, stats
+from scipy.integrate import solve_ivp
 from scipy.special import logsumexp, softmax
 from scipy.stats import multivariate_normal
 
+import fmlib as fm
 from fmlib import analytic
 
 MEANS = torch.tensor([[-1.5, 0.5], [1.0, -0.5]], dtype=torch.float64)
@@ -295,3 +298,232 @@ def test_gaussian_w2_matches_the_2x2_identity_and_pot_on_samples():
     w = np.full(n, 1 / n)
     empirical = np.sqrt(pot.emd2(w, w, pot.dist(a, b), numItermax=10**7))
     assert empirical == pytest.approx(val, rel=0.05)
+
+
+# ---------- Section 6.3: the empirical target and L_CFM - L_FM -----------------------------------
+# Section 6.3: the empirical target's posterior and field, and the constant L_CFM - L_FM.
+#
+# Referees: Bayes' rule with scipy.stats densities, the general Gaussian-mixture code path with
+# full covariance solves, the joint-Gaussian conditional variance derived here by hand, and a
+# Monte-Carlo estimate of L_CFM - L_FM for two different fields.
+
+
+@pytest.mark.parametrize("t", [0.0, 0.3, 0.8, 0.97])
+def test_posterior_of_two_points_is_bayes_rule(t):
+    points = torch.tensor([[-1.0], [2.0]], dtype=torch.float64)
+    x = torch.linspace(-3, 3, 13, dtype=torch.float64)[:, None]
+    target = analytic.EmpiricalTarget(points)
+    # x_t | x_1 = m ~ N(t m, (1 - t)^2): Bayes with equal prior weights, in log space
+    log_like = np.stack([stats.norm.logpdf(x[:, 0], t * m, 1 - t) for m in (-1.0, 2.0)], 1)
+    weights = special.softmax(log_like, axis=1)
+    np.testing.assert_allclose(target.posterior(x, t), weights, atol=1e-10)
+    # u_t(x) = E[(x_1 - x) / (1 - t) | x]
+    e_x1 = weights @ np.array([-1.0, 2.0])
+    np.testing.assert_allclose(
+        target.velocity(x, t)[:, 0], (e_x1 - x[:, 0].numpy()) / (1 - t), atol=1e-8
+    )
+    log_p = special.logsumexp(log_like, axis=1) - np.log(2)
+    np.testing.assert_allclose(target.log_prob(x, t), log_p, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [fm.linear_path(), fm.linear_path(0.1), fm.cosine_path(), fm.vp_path()],
+    ids=["linear", "linear-sigma_min", "cosine", "vp"],
+)
+def test_empirical_target_agrees_with_the_general_mixture_solves(path):
+    g = torch.Generator().manual_seed(0)
+    points, x = torch.randn(7, 2, generator=g), 2 * torch.randn(50, 2, generator=g)
+    t = 0.05 + torch.rand(50, generator=g) * 0.9
+    fast, general = (
+        analytic.EmpiricalTarget(points, path),
+        analytic.GaussianMixture(points, path=path),
+    )
+    for name in ("posterior", "velocity", "score", "log_prob"):
+        torch.testing.assert_close(getattr(fast, name)(x, t), getattr(general, name)(x, t))
+    torch.testing.assert_close(
+        analytic.conditional_velocity_variance(fast, x, t),
+        analytic.conditional_velocity_variance(general, x, t),
+    )
+    assert isinstance(analytic.empirical_target(points), analytic.EmpiricalTarget)
+
+
+def test_empirical_target_at_t_1_needs_sigma_min():
+    target = analytic.EmpiricalTarget(torch.zeros(3, 2))
+    with pytest.raises(ValueError, match="sigma_t = 0"):
+        target.velocity(torch.zeros(4, 2), 1.0)
+    with pytest.raises(ValueError, match="D = 2"):
+        target.velocity(torch.zeros(4, 3), 0.5)
+    smooth = analytic.EmpiricalTarget(torch.zeros(3, 2), fm.linear_path(0.1))
+    # at t = 1 the path ends in N(x_1^j, sigma_min^2 I)
+    x = torch.randn(5, 2, dtype=torch.float64)
+    expected = stats.multivariate_normal(np.zeros(2), 0.01 * np.eye(2)).logpdf(x.numpy())
+    np.testing.assert_allclose(smooth.log_prob(x, 1.0), expected, atol=1e-10)
+
+
+@pytest.mark.parametrize("t", [0.1, 0.5, 0.9])
+def test_velocity_variance_of_a_gaussian_is_the_joint_gaussian_formula(t):
+    # x_1 ~ N(m, s^2), x_0 ~ N(0, 1), x_t = t x_1 + (1 - t) x_0, u = x_1 - x_0: jointly Gaussian,
+    # Var[u | x_t] = Var u - Cov(u, x_t)^2 / Var x_t whatever x_t is.
+    m, s2 = 1.5, 0.3
+    target = analytic.gaussian_target(torch.tensor([m]), torch.tensor([[s2]]))
+    var_u, cov, var_x = s2 + 1, t * s2 - (1 - t), t**2 * s2 + (1 - t) ** 2
+    x = torch.linspace(-2, 3, 6)[:, None]
+    got = analytic.conditional_velocity_variance(target, x, t)
+    torch.testing.assert_close(got, torch.full((6,), var_u - cov**2 / var_x), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["empirical", "mixture"])
+def test_velocity_variance_is_l_cfm_minus_l_fm_for_any_field(kind):
+    g = torch.Generator().manual_seed(1)
+    if kind == "empirical":
+        target = analytic.EmpiricalTarget(torch.randn(5, 2, generator=g))
+    else:
+        target = analytic.GaussianMixture(
+            torch.randn(3, 2, generator=g), covs=torch.tensor([0.1, 0.3, 0.05])
+        )
+    n = 200_000
+    x_0, x_1 = torch.randn(n, 2, generator=g, dtype=torch.float64), target.sample(n, g).double()
+    t = torch.rand(n, generator=g, dtype=torch.float64) * 0.99
+    x_t, u_c = t[:, None] * x_1 + (1 - t[:, None]) * x_0, x_1 - x_0
+    u = target.velocity(x_t, t)
+    constant = analytic.conditional_velocity_variance(target, x_t, t)
+    for v in (torch.zeros_like(x_t), torch.sin(3 * x_t).flip(1) * 2):  # two unrelated fields
+        diff = (v - u_c).pow(2).sum(1) - (v - u).pow(2).sum(1) - constant
+        se = float(diff.std() / n**0.5)
+        assert abs(float(diff.mean())) < 4 * se, (float(diff.mean()), se)
+
+
+def test_velocity_variance_rejects_what_is_not_a_target():
+    with pytest.raises(TypeError, match="GaussianMixture"):
+        analytic.conditional_velocity_variance(lambda x, t: x, torch.zeros(2, 2), 0.5)
+
+
+# ---------- GaussianDisplacement: Gaussian-to-Gaussian OT (Section 6.2) --------------------------
+# fmlib.analytic.GaussianDisplacement: Gaussian-to-Gaussian optimal transport. Section 6.2.
+#
+# Referees: the push-forward identity A S_0 A = S_1, the Gelbrich formula (``gaussian_w2``, a
+# different expression), POT's exact plan on samples, scipy's ``solve_ivp`` for the flow,
+# scipy's Gaussian densities, the continuity equation by finite differences, and 1-D sorting.
+
+
+M_0 = torch.tensor([0.5, -1.0], dtype=torch.float64)
+S_0 = torch.tensor([[1.0, 0.3], [0.3, 0.5]], dtype=torch.float64)
+M_1 = torch.tensor([2.0, 1.0], dtype=torch.float64)
+S_1 = torch.tensor([[0.4, -0.2], [-0.2, 1.5]], dtype=torch.float64)
+
+
+def _ot():
+    return analytic.GaussianDisplacement(M_0, S_0, M_1, S_1)
+
+
+def test_map_pushes_forward_and_is_a_gradient():
+    A = _ot().A
+    torch.testing.assert_close(A @ S_0 @ A, S_1, atol=1e-10, rtol=0)
+    torch.testing.assert_close(A, A.T)
+    assert float(torch.linalg.eigvalsh(A).min()) > 0  # gradient of a convex potential
+
+
+def test_cost_of_the_map_is_the_gelbrich_w2():
+    ot = _ot()
+    expected = analytic.gaussian_w2(M_0, S_0, M_1, S_1)
+    assert ot.w2() == pytest.approx(expected, rel=1e-10)
+    g = torch.Generator().manual_seed(0)
+    x = (
+        M_0
+        + torch.randn(200_000, 2, generator=g, dtype=torch.float64) @ torch.linalg.cholesky(S_0).T
+    )
+    cost = (ot.transport(x) - x).pow(2).sum(1)
+    se = float(cost.std()) / len(x) ** 0.5
+    assert abs(float(cost.mean()) - expected**2) < 4 * se
+
+
+def test_one_dimension_is_the_monotone_rescaling():
+    ot = analytic.GaussianDisplacement(
+        torch.zeros(1, dtype=torch.float64),
+        torch.tensor([[4.0]], dtype=torch.float64),
+        torch.ones(1, dtype=torch.float64),
+        torch.tensor([[0.25]], dtype=torch.float64),
+    )
+    assert float(ot.A) == pytest.approx(0.25, rel=1e-12)  # sd ratio 0.5 / 2
+
+
+def test_map_agrees_with_the_exact_plan_between_samples():
+    ot = _ot()
+    g = torch.Generator().manual_seed(1)
+    n = 1500
+    x = M_0 + torch.randn(n, 2, generator=g, dtype=torch.float64) @ torch.linalg.cholesky(S_0).T
+    y = M_1 + torch.randn(n, 2, generator=g, dtype=torch.float64) @ torch.linalg.cholesky(S_1).T
+    plan = pot.emd(np.full(n, 1 / n), np.full(n, 1 / n), pot.dist(x.numpy(), y.numpy()))
+    y_ot = y[torch.from_numpy(plan.argmax(1))]
+    gap_ot = (ot.transport(x) - y_ot).norm(dim=1).mean()
+    # Another linear map pushing N(m_0, S_0) to N(m_1, S_1) (Cholesky factors) is not optimal:
+    other = (
+        M_1
+        + (x - M_0) @ (torch.linalg.cholesky(S_1) @ torch.linalg.inv(torch.linalg.cholesky(S_0))).T
+    )
+    gap_other = (other - y_ot).norm(dim=1).mean()
+    assert gap_ot < 0.25 < gap_other
+
+
+def test_velocity_field_flows_to_the_map():
+    ot = _ot()
+    x_0 = torch.tensor([[0.0, 0.0], [1.0, -2.0], [-1.0, 0.5]], dtype=torch.float64)
+
+    def rhs(t, y):
+        return ot(torch.from_numpy(y).reshape(-1, 2), float(t)).reshape(-1).numpy()
+
+    sol = solve_ivp(rhs, (0.0, 1.0), x_0.reshape(-1).numpy(), rtol=1e-10, atol=1e-10)
+    end = torch.from_numpy(sol.y[:, -1]).reshape(-1, 2)
+    torch.testing.assert_close(end, ot.transport(x_0), atol=1e-7, rtol=0)
+
+
+def test_log_prob_and_batched_time():
+    ot = _ot()
+    x = torch.tensor([[0.3, 0.1], [1.5, -0.2]], dtype=torch.float64)
+    for t in (0.0, 0.4, 1.0):
+        mt = (1 - t) * M_0 + t * M_1
+        cov = ot.covariance(t).numpy()
+        expected = multivariate_normal(mt.numpy(), cov).logpdf(x.numpy())
+        np.testing.assert_allclose(ot.log_prob(x, t).numpy(), expected, rtol=1e-10)
+    torch.testing.assert_close(ot.covariance(0.0), S_0)
+    torch.testing.assert_close(ot.covariance(1.0), S_1)
+    tb = torch.tensor([0.2, 0.7], dtype=torch.float64)
+    batched = ot(x, tb)
+    torch.testing.assert_close(batched[0], ot(x[:1], 0.2)[0])
+    torch.testing.assert_close(batched[1], ot(x[1:], 0.7)[0])
+
+
+def test_continuity_equation_on_a_grid():
+    ot = _ot()
+    h, dt, t = 0.02, 1e-4, 0.5
+    xs = torch.arange(-3.0, 5.0, h, dtype=torch.float64)
+    ys = torch.arange(-4.0, 4.0, h, dtype=torch.float64)
+    gx, gy = torch.meshgrid(xs, ys, indexing="ij")
+    pts = torch.stack([gx.flatten(), gy.flatten()], 1)
+    p = ot.log_prob(pts, t).exp().reshape(gx.shape)
+    dp_dt = (ot.log_prob(pts, t + dt).exp() - ot.log_prob(pts, t - dt).exp()).reshape(gx.shape) / (
+        2 * dt
+    )
+    flux = p[..., None] * ot(pts, t).reshape(*gx.shape, 2)
+    div = (
+        torch.gradient(flux[..., 0], spacing=h, dim=0)[0]
+        + torch.gradient(flux[..., 1], spacing=h, dim=1)[0]
+    )
+    residual = (dp_dt + div).abs().max() / dp_dt.abs().max()
+    assert residual < 1e-3
+
+
+@pytest.mark.parametrize(
+    "args, error",
+    [
+        (([0.0, 0.0], S_0, M_1, S_1), TypeError),
+        ((M_0, S_0, torch.zeros(3, dtype=torch.float64), S_1), ValueError),
+        ((M_0, torch.eye(3, dtype=torch.float64), M_1, S_1), ValueError),
+        ((M_0, torch.zeros(2, 2, dtype=torch.float64), M_1, S_1), ValueError),
+        ((M_0, S_0, M_1, torch.tensor([[1.0, 0.5], [0.0, 1.0]], dtype=torch.float64)), ValueError),
+    ],
+)
+def test_bad_input(args, error):
+    with pytest.raises(error):
+        analytic.GaussianDisplacement(*args)

@@ -7,6 +7,7 @@ import pytest
 import torch
 from scipy.integrate import quad
 
+import fmlib as fm
 from fmlib import ot, paths
 
 
@@ -197,3 +198,48 @@ def test_crossing_fraction_of_hand_made_polylines():
     assert ot.crossing_fraction(touching) == 0.0
     with pytest.raises(ValueError, match="polylines"):
         ot.crossing_fraction(np.zeros((3, 2)))
+
+
+# ---------- time in a region (Section 6.5.1) -----------------------------------------------------
+# Time spent in a region (fmlib.ot.time_in_region), against closed forms. Section 6.5.1.
+
+
+def right_half(x: torch.Tensor) -> torch.Tensor:
+    return x[:, 0] > 0
+
+
+@pytest.mark.parametrize("k", [11, 101, 1001])
+def test_time_in_region_straight_line(k):
+    """x(t) = -1 + 2 t a from t = 0 to 1 (a = 0.3 .. 0.9) enters x > 0 at t = 1 / (2a) ..."""
+    ts = torch.linspace(0, 1, k, dtype=torch.float64)
+    a = torch.tensor([0.6, 0.75, 1.0, 2.0], dtype=torch.float64)
+    xs = torch.zeros(k, 4, 2, dtype=torch.float64)
+    xs[:, :, 0] = -1 + 2 * ts[:, None] * a[None, :]
+    expected = float((1 - (1 / (2 * a)).clamp(max=1)).mean())  # time after the crossing
+    assert fm.ot.time_in_region(xs, ts, right_half) == pytest.approx(expected, abs=2 / (k - 1))
+
+
+def test_time_in_region_uneven_times_and_constant_particles():
+    ts = torch.tensor([0.0, 0.1, 0.5, 1.0])
+    xs = torch.zeros(4, 3, 2)
+    xs[:, 0, 0] = 1.0  # always inside
+    xs[:, 1, 0] = -1.0  # never inside
+    # inside from the third time on: trapezoid 0.4 / 2 + 0.5
+    xs[:, 2, 0] = torch.tensor([-1.0, -1.0, 1.0, 1.0])
+    assert fm.ot.time_in_region(xs, ts, right_half) == pytest.approx((1 + 0 + 0.7) / 3)
+    # backwards in time (t from 1 to 0) gives the same fraction
+    assert fm.ot.time_in_region(xs.flip(0), ts.flip(0), right_half) == pytest.approx((1 + 0.7) / 3)
+
+
+def test_time_in_region_bad_input():
+    xs, ts = torch.zeros(5, 3, 2), torch.linspace(0, 1, 5)
+    with pytest.raises(ValueError, match="K, B, D"):
+        fm.ot.time_in_region(xs[0], ts, right_half)
+    with pytest.raises(ValueError, match="ts"):
+        fm.ot.time_in_region(xs, ts[:3], right_half)
+    with pytest.raises(TypeError, match="inside"):
+        fm.ot.time_in_region(xs, ts, "gap")
+    with pytest.raises(ValueError, match="inside must return"):
+        fm.ot.time_in_region(xs, ts, lambda x: x[:, :1] > 0)
+    with pytest.raises(ValueError, match="two times"):
+        fm.ot.time_in_region(xs[:1], ts[:1], right_half)

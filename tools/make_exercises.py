@@ -39,7 +39,7 @@ def banner(name: str) -> nbformat.NotebookNode:
     cell = nbformat.v4.new_markdown_cell(
         f"> **Generated from [`solutions/{name}`](../solutions/{name}) by `make exercises`: do not "
         "edit this file.** Change the solution notebook and run `make exercises` again "
-        "(`tests/test_exercises.py` fails while the two disagree)."
+        "(`tests/notebooks/test_exercises.py` fails while the two disagree)."
     )
     cell.id = BANNER_ID
     return cell

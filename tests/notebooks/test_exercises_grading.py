@@ -22,7 +22,7 @@ import nbgrader  # noqa: E402, F401
 import pytest
 from nbgrader.api import Gradebook  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NAME = "6_2_optimal_transport.ipynb"
 BIN = Path(sys.executable).parent  # nbgrader and the `alembic` it calls live beside python
 

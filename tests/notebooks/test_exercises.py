@@ -3,7 +3,7 @@ solution region is followed by a check; the student versions hold no solutions.
 
 Executing them is `make test`'s job (nbval over solutions/ and exercises/): the solutions pass
 every check (their hidden `assert`s fail the cell otherwise) and the exercises run top to bottom
-unsolved (checks print "not implemented yet"; tests/test_exercises_grading.py reads those lines).
+unsolved (checks print "not implemented yet"; tests/notebooks/test_exercises_grading.py reads those lines).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import nbformat
 import nbgrader  # noqa: E402, F401
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
 SECTIONS = [
     "6_1_cnf_to_flow_matching",
