@@ -6,6 +6,8 @@ independent referee (scipy, POT, torchdiffeq, scikit-learn), never against fmlib
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -23,6 +25,15 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 settings.load_profile("fmlib")
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Close every pyplot figure after each test, so that one test's leak cannot fail another."""
+    yield
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    if pyplot is not None:
+        pyplot.close("all")
 
 
 @pytest.fixture(autouse=True)

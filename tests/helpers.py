@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import torch
+from torch import Tensor
 
 from fmlib import paths
 
@@ -46,3 +48,13 @@ def affine_coefficients(name: str, t: float) -> tuple[float, float, float, float
 def fit_slope(x, y) -> float:
     """Least-squares slope of log y against log x."""
     return float(np.polyfit(np.log(np.asarray(x, float)), np.log(np.asarray(y, float)), 1)[0])
+
+
+def generator(seed: int) -> torch.Generator:
+    """A fresh torch generator seeded with ``seed``: every test draws its own, independent numbers."""
+    return torch.Generator().manual_seed(seed)
+
+
+def randn(n: int, d: int = 2, seed: int = 0, scale: float = 1.0, dtype=torch.float64) -> Tensor:
+    """``scale`` times n draws from N(0, I_d), (n, d), from a generator seeded with ``seed``."""
+    return scale * torch.randn(n, d, generator=generator(seed), dtype=dtype)

@@ -11,7 +11,7 @@ import numpy as np
 import ot as pot
 import pytest
 import torch
-from helpers import AFFINE_PATHS, affine_coefficients
+from helpers import AFFINE_PATHS, affine_coefficients, randn
 from scipy import special, stats
 from scipy.integrate import solve_ivp
 from scipy.special import logsumexp, softmax
@@ -27,12 +27,6 @@ WEIGHTS = torch.tensor([0.3, 0.7], dtype=torch.float64)
 
 def _mixture(path_name="linear"):
     return analytic.GaussianMixture(MEANS, COVS, WEIGHTS, AFFINE_PATHS[path_name]())
-
-
-def _x(n, d=2, seed=0, scale=1.5):
-    return scale * torch.randn(
-        n, d, dtype=torch.float64, generator=torch.Generator().manual_seed(seed)
-    )
 
 
 def _scipy_mixture_logpdf(x, t, path_name, means=MEANS, covs=COVS, weights=WEIGHTS):
@@ -52,8 +46,8 @@ def _scipy_mixture_logpdf(x, t, path_name, means=MEANS, covs=COVS, weights=WEIGH
 @pytest.mark.parametrize("path_name", AFFINE_PATHS)
 @pytest.mark.parametrize("t", [0.0, 0.2, 0.5, 0.9])
 def test_empirical_velocity_is_the_posterior_weighted_average(path_name, t):
-    pts = _x(5, 2, seed=1)
-    x = _x(7, 2, seed=2)
+    pts = randn(5, 2, seed=1, scale=1.5)
+    x = randn(7, 2, seed=2, scale=1.5)
     target = analytic.empirical_target(pts, AFFINE_PATHS[path_name]())
     a, s, da, ds = affine_coefficients(path_name, t)
     xn, pn = x.numpy(), pts.numpy()
@@ -70,9 +64,9 @@ def test_empirical_velocity_is_the_posterior_weighted_average(path_name, t):
 
 
 def test_empirical_target_is_singular_at_t_one():
-    target = analytic.empirical_target(_x(3, 2))
+    target = analytic.empirical_target(randn(3, 2, scale=1.5))
     with pytest.raises(ValueError, match="t < 1"):
-        target.velocity(_x(2, 2), 1.0)
+        target.velocity(randn(2, 2, scale=1.5), 1.0)
 
 
 def test_empirical_velocity_near_t_one_points_at_the_nearest_data_point():
@@ -128,7 +122,7 @@ def test_velocity_satisfies_the_cfm_regression_identity(path_name, kind):
 @pytest.mark.parametrize("t", [0.0, 0.3, 0.7, 1.0])
 def test_gaussian_target_marginal_is_the_closed_form_gaussian(path_name, t):
     """Linear path: p_t = N(t m, t^2 S + (1 - t)^2 I); in general N(alpha m, alpha^2 S + sigma^2 I)."""
-    x = _x(20, 2, seed=3)
+    x = randn(20, 2, seed=3, scale=1.5)
     m, s_cov = MEANS[0], COVS[0]
     target = analytic.gaussian_target(m, s_cov, AFFINE_PATHS[path_name]())
     a, s, _, _ = affine_coefficients(path_name, t)
@@ -143,7 +137,7 @@ def test_gaussian_target_marginal_is_the_closed_form_gaussian(path_name, t):
 @pytest.mark.parametrize("path_name", AFFINE_PATHS)
 @pytest.mark.parametrize("t", [0.1, 0.6, 1.0])
 def test_mixture_log_prob_matches_scipy(path_name, t):
-    x = _x(20, 2, seed=4)
+    x = randn(20, 2, seed=4, scale=1.5)
     np.testing.assert_allclose(
         _mixture(path_name).log_prob(x, t).numpy(),
         _scipy_mixture_logpdf(x, t, path_name),
@@ -156,7 +150,7 @@ def test_mixture_log_prob_matches_scipy(path_name, t):
 def test_mixture_log_prob_with_a_time_per_point_matches_scipy(path_name):
     """One t per point (the per-point factorisation) and one shared t (factored once per
     component) must both be scipy's density; a broadcast error in either path fails here."""
-    x, ts = _x(12, 2, seed=5), torch.linspace(0.05, 0.95, 12, dtype=torch.float64)
+    x, ts = randn(12, 2, seed=5, scale=1.5), torch.linspace(0.05, 0.95, 12, dtype=torch.float64)
     expected = [_scipy_mixture_logpdf(x[i : i + 1], float(ts[i]), path_name) for i in range(12)]
     np.testing.assert_allclose(
         _mixture(path_name).log_prob(x, ts).numpy(), expected, rtol=1e-10, atol=1e-10
@@ -168,7 +162,7 @@ def test_log_prob_integrates_to_one_on_a_grid(target_kind, t):
     if target_kind == "mixture":
         target = _mixture()
     else:
-        target = analytic.empirical_target(_x(4, 2, seed=5, scale=1.0))
+        target = analytic.empirical_target(randn(4, 2, seed=5))
     g = torch.linspace(-8, 8, 401, dtype=torch.float64)
     xx, yy = torch.meshgrid(g, g, indexing="ij")
     pts = torch.stack([xx.ravel(), yy.ravel()], dim=1)
@@ -180,7 +174,7 @@ def test_log_prob_integrates_to_one_on_a_grid(target_kind, t):
 @pytest.mark.parametrize("t", [0.0, 0.4, 0.9])
 def test_score_is_the_gradient_of_log_prob(path_name, t):
     target = _mixture(path_name)
-    x = _x(10, 2, seed=6).requires_grad_(True)
+    x = randn(10, 2, seed=6, scale=1.5).requires_grad_(True)
     (grad,) = torch.autograd.grad(target.log_prob(x, t).sum(), x)
     np.testing.assert_allclose(
         target.score(x.detach(), t).numpy(), grad.numpy(), rtol=1e-9, atol=1e-10
@@ -192,7 +186,7 @@ def test_score_is_the_gradient_of_log_prob(path_name, t):
 def test_velocity_solves_the_continuity_equation(path_name, t):
     """d/dt log p_t + div u_t + u_t . grad log p_t = 0, every term by finite differences."""
     target = _mixture(path_name)
-    x = _x(12, 2, seed=7)
+    x = randn(12, 2, seed=7, scale=1.5)
     h = 1e-5
     dlogp_dt = (target.log_prob(x, t + h) - target.log_prob(x, t - h)) / (2 * h)
     div = torch.zeros(12, dtype=torch.float64)
@@ -220,7 +214,7 @@ def test_sample_moments_match_the_mixture():
 
 
 def test_empirical_target_samples_its_points():
-    pts = _x(3, 2, seed=8)
+    pts = randn(3, 2, seed=8, scale=1.5)
     x = analytic.empirical_target(pts).sample(500, torch.Generator().manual_seed(0)).double()
     dist = torch.cdist(x, pts).min(dim=1).values
     assert dist.max() < 1e-6  # float32 round trip
@@ -231,7 +225,7 @@ def test_isotropic_covs_and_weights_arguments():
     full = analytic.GaussianMixture(
         MEANS, torch.stack([0.5 * torch.eye(2), 2.0 * torch.eye(2)]).double(), None
     )
-    x = _x(5)
+    x = randn(5, 2, scale=1.5)
     torch.testing.assert_close(iso.log_prob(x, 0.6), full.log_prob(x, 0.6))
     with pytest.raises(ValueError, match="covs"):
         analytic.GaussianMixture(MEANS, torch.ones(3))

@@ -13,8 +13,13 @@ from fmlib import checks
 from fmlib.checks import exercise_6_2 as cx
 
 
+def _replay(result) -> str:
+    """A failed check's message with the seed that replays its cases (unseeded checks draw one)."""
+    return f"{result.message} (replay: seed={result.seed})"
+
+
 def _hint(result) -> str:
-    assert not result, f"a wrong answer passed: {result.message}"
+    assert not result, f"a wrong answer passed: {_replay(result)}"
     return result.message
 
 
@@ -132,7 +137,7 @@ RIGHT = [
 @pytest.mark.parametrize("seed", [0, None])
 def test_right_answers_pass(check, answer, seed, capsys):
     result = check(answer, seed=seed)
-    assert result, result.message
+    assert result, _replay(result)
     assert capsys.readouterr().out.startswith("✔")
 
 
@@ -295,10 +300,13 @@ def test_a_fixed_case_answer_fails_on_a_fresh_seed():
 def test_vector_field_network_check():
     import fmlib as fm
 
-    assert cx.check_vector_field(fm.VectorFieldMLP(), quiet=True)
+    result = cx.check_vector_field(fm.VectorFieldMLP(), quiet=True)
+    assert result, _replay(result)
     timeless = torch.nn.Linear(2, 2)
-    assert "depend on t" in _hint(cx.check_vector_field(lambda x, t: timeless(x), quiet=True))
-    assert "shape" in _hint(cx.check_vector_field(lambda x, t: x.sum(1), quiet=True))
+    result = cx.check_vector_field(lambda x, t: timeless(x), quiet=True)
+    assert "depend on t" in _hint(result), _replay(result)
+    result = cx.check_vector_field(lambda x, t: x.sum(1), quiet=True)
+    assert "shape" in _hint(result), _replay(result)
 
 
 def test_training_loop_check():
@@ -317,8 +325,10 @@ def test_training_loop_check():
     def no_step(model, x_data, steps, generator):
         torch.optim.Adam(model.parameters()).zero_grad()
 
-    assert cx.check_training_loop(train, quiet=True)
-    assert "did not drop" in _hint(cx.check_training_loop(no_step, quiet=True))
+    result = cx.check_training_loop(train, quiet=True)
+    assert result, _replay(result)
+    result = cx.check_training_loop(no_step, quiet=True)
+    assert "did not drop" in _hint(result), _replay(result)
 
 
 @pytest.mark.parametrize("answer", [None, 3, "divergence", lambda: 1, lambda *a: object()])

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from helpers import generator
 from scipy.stats import multivariate_normal
 from sklearn.datasets import make_moons
 
@@ -24,14 +25,10 @@ SAMPLERS = {
 }
 
 
-def _g(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
-
-
 @pytest.mark.parametrize("name", SAMPLERS)
 @pytest.mark.parametrize("n", [1, 7, 256])
 def test_shape_and_dtype(name, n):
-    x = SAMPLERS[name](n, _g(0))
+    x = SAMPLERS[name](n, generator(0))
     dim = 5 if name == "gaussian-5d" else 2
     assert isinstance(x, torch.Tensor)
     assert x.shape == (n, dim)
@@ -41,16 +38,18 @@ def test_shape_and_dtype(name, n):
 
 @pytest.mark.parametrize("name", SAMPLERS)
 def test_same_seed_same_points_other_seed_other_points(name):
-    a = SAMPLERS[name](300, _g(7))
-    b = SAMPLERS[name](300, _g(7))
-    c = SAMPLERS[name](300, _g(8))
+    a = SAMPLERS[name](300, generator(7))
+    b = SAMPLERS[name](300, generator(7))
+    c = SAMPLERS[name](300, generator(8))
     assert torch.equal(a, b)
     assert not torch.equal(a, c)
 
 
 @pytest.mark.parametrize("name", sorted(data.DATASETS))
 def test_sample_data_dispatches_by_name(name):
-    assert torch.equal(data.sample_data(name, 50, _g(3)), data.DATASETS[name](50, _g(3)))
+    assert torch.equal(
+        data.sample_data(name, 50, generator(3)), data.DATASETS[name](50, generator(3))
+    )
 
 
 def test_sample_data_unknown_name():
@@ -63,13 +62,13 @@ def test_sample_data_unknown_name():
     [(data.two_moons, 2), (data.eight_gaussians, 8), (data.circles, 2)],
 )
 def test_labelled_samples(sampler, n_classes):
-    out = sampler(2000, _g(1), labels=True)
+    out = sampler(2000, generator(1), labels=True)
     assert isinstance(out, data.LabeledSample)
     assert out.x.shape == (2000, 2) and out.y.shape == (2000,)
     assert out.y.dtype == torch.int64
     assert set(out.y.unique().tolist()) == set(range(n_classes))
     # the points are the same as without labels
-    assert torch.equal(out.x, sampler(2000, _g(1)))
+    assert torch.equal(out.x, sampler(2000, generator(1)))
 
 
 @pytest.mark.parametrize("noise", [0.0, 0.05, 0.2])
@@ -82,7 +81,7 @@ def test_moons_moments_match_sklearn_empirical(noise):
 
 
 def test_two_moons_is_standardised_and_labelled_by_moon():
-    out = data.two_moons(200_000, _g(0), noise=0.05, labels=True)
+    out = data.two_moons(200_000, generator(0), noise=0.05, labels=True)
     np.testing.assert_allclose(out.x.mean(0).numpy(), [0.0, 0.0], atol=6e-3)
     np.testing.assert_allclose(out.x.std(0).numpy(), [1.0, 1.0], atol=6e-3)
     # Undo the standardisation: label 0 is the outer moon (cos s, sin s), |p| ~ 1 with y >= 0.
@@ -104,13 +103,13 @@ def test_standard_gaussian_log_prob_matches_scipy(dim):
 
 
 def test_standard_gaussian_sample_moments():
-    x = data.StandardGaussian(3).sample(100_000, _g(0)).double()
+    x = data.StandardGaussian(3).sample(100_000, generator(0)).double()
     np.testing.assert_allclose(x.mean(0).numpy(), 0, atol=0.02)
     np.testing.assert_allclose(torch.cov(x.T).numpy(), np.eye(3), atol=0.02)
 
 
 def test_eight_gaussians_centres():
-    out = data.eight_gaussians(8000, _g(0), radius=2.0, std=0.2, labels=True)
+    out = data.eight_gaussians(8000, generator(0), radius=2.0, std=0.2, labels=True)
     for k in range(8):
         centre = 2.0 * np.array([math.cos(2 * math.pi * k / 8), math.sin(2 * math.pi * k / 8)])
         pts = out.x[out.y == k].numpy()
@@ -120,14 +119,14 @@ def test_eight_gaussians_centres():
 
 def test_checkerboard_points_lie_on_dark_squares():
     squares = 4
-    x = data.checkerboard(5000, _g(0), squares=squares).numpy()
+    x = data.checkerboard(5000, generator(0), squares=squares).numpy()
     assert (x >= -2).all() and (x <= 2).all()
     cell = np.floor((x + 2) / (4 / squares)).astype(int)
     assert ((cell.sum(axis=1) % 2) == 0).all()
 
 
 def test_circles_radii():
-    out = data.circles(4000, _g(0), radii=(1.0, 2.0), noise=0.0, labels=True)
+    out = data.circles(4000, generator(0), radii=(1.0, 2.0), noise=0.0, labels=True)
     r = out.x.norm(dim=1)
     np.testing.assert_allclose(r[out.y == 0].numpy(), 1.0, atol=1e-5)
     np.testing.assert_allclose(r[out.y == 1].numpy(), 2.0, atol=1e-5)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from helpers import AFFINE_PATHS, BETA_MAX, BETA_MIN, affine_coefficients
+from helpers import AFFINE_PATHS, BETA_MAX, BETA_MIN, affine_coefficients, generator, randn
 
 from fmlib import analytic, diffusion, models, paths, solvers
 
@@ -16,19 +16,13 @@ MEANS = torch.tensor([[-1.0, 1.0], [1.5, 0.0], [0.0, -2.0]], dtype=torch.float64
 COVS = torch.tensor([0.3, 0.1, 0.5], dtype=torch.float64)
 
 
-def _x(n, seed=0):
-    return 1.5 * torch.randn(
-        n, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(seed)
-    )
-
-
 @pytest.mark.parametrize("path_name", AFFINE_PATHS)
 @pytest.mark.parametrize("t", TIMES)
 def test_score_to_velocity_and_back_are_inverses(path_name, t):
     """Self-consistency only (fmlib against fmlib): the two maps undo each other. The reference
     checks are the Tweedie formula written out and the Gaussian-conditioning test below."""
     path = AFFINE_PATHS[path_name]()
-    x, score = _x(8, 1), _x(8, 2)
+    x, score = randn(8, seed=1, scale=1.5), randn(8, seed=2, scale=1.5)
     vel = diffusion.score_to_velocity(score, x, t, path)
     np.testing.assert_allclose(
         diffusion.velocity_to_score(vel, x, t, path).numpy(), score.numpy(), rtol=1e-9, atol=1e-10
@@ -53,7 +47,7 @@ def test_both_maps_against_gaussian_conditioning(path_name, t):
     a, s, da, ds = affine_coefficients(path_name, t)
     m, c = torch.tensor([0.7, -1.2], dtype=torch.float64), 0.4
     v = a**2 * c + s**2
-    x = _x(8, 5)
+    x = randn(8, seed=5, scale=1.5)
     score = -(x - a * m) / v
     velocity = da * (m + (a * c / v) * (x - a * m)) + ds * (s / v) * (x - a * m)
     path = AFFINE_PATHS[path_name]()
@@ -82,7 +76,7 @@ def test_both_maps_against_gaussian_conditioning(path_name, t):
 def test_maps_raise_where_they_divide_by_zero(fn, t, name):
     """On the linear path alpha_0 = 0 (pure noise) and sigma_1 = 0 (a point mass): a clear
     ValueError naming the coefficient instead of silent inf / NaN, also for a (B,) t with one bad entry."""
-    x = _x(4)
+    x = randn(4, scale=1.5)
     path = AFFINE_PATHS["linear"]()
     with pytest.raises(ValueError, match=rf"{name} must be non-zero"):
         getattr(diffusion, fn)(x, x, t, path)
@@ -97,7 +91,7 @@ def test_maps_raise_where_they_divide_by_zero(fn, t, name):
 def test_score_to_velocity_matches_tweedie_written_out(path_name, t):
     """u = d_alpha E[x_1 | x] + d_sigma E[x_0 | x], E[x_1 | x] = (x + sigma^2 s) / alpha, E[x_0 | x] = -sigma s."""
     a, s, da, ds = affine_coefficients(path_name, t)
-    x, score = _x(6, 3), _x(6, 4)
+    x, score = randn(6, seed=3, scale=1.5), randn(6, seed=4, scale=1.5)
     expected = da * (x + s**2 * score) / a + ds * (-s * score)
     np.testing.assert_allclose(
         diffusion.score_to_velocity(score, x, t, AFFINE_PATHS[path_name]()).numpy(),
@@ -112,7 +106,7 @@ def test_score_to_velocity_matches_tweedie_written_out(path_name, t):
 def test_mixture_score_maps_to_mixture_velocity(path_name, t):
     """Two independently coded closed forms of one marginal path agree through the Tweedie map."""
     mix = analytic.GaussianMixture(MEANS, COVS, None, AFFINE_PATHS[path_name]())
-    x = _x(10, 5)
+    x = randn(10, seed=5, scale=1.5)
     np.testing.assert_allclose(
         diffusion.score_to_velocity(mix.score(x, t), x, t, mix.path).numpy(),
         mix.velocity(x, t).numpy(),
@@ -125,7 +119,7 @@ def test_mixture_score_maps_to_mixture_velocity(path_name, t):
 def test_probability_flow_field_equals_the_vp_marginal_velocity(t):
     sde = diffusion.VPSDE(BETA_MIN, BETA_MAX)
     mix = analytic.GaussianMixture(MEANS, COVS, None, sde.path())
-    x = _x(10, 6)
+    x = randn(10, seed=6, scale=1.5)
     v = diffusion.probability_flow_field(mix.score, sde)
     np.testing.assert_allclose(v(x, t).numpy(), mix.velocity(x, t).numpy(), rtol=1e-8, atol=1e-9)
 
@@ -135,7 +129,7 @@ def test_vp_sde_coefficients():
     sde = diffusion.VPSDE(BETA_MIN, BETA_MAX)
     t = torch.tensor([0.0, 0.25, 0.5, 1.0], dtype=torch.float64)
     beta = BETA_MIN + (1 - t) * (BETA_MAX - BETA_MIN)
-    x = _x(4, 7)
+    x = randn(4, seed=7, scale=1.5)
     torch.testing.assert_close(sde.drift(x, t), -0.5 * beta[:, None] * x)
     torch.testing.assert_close(sde.diffusion(t) ** 2, beta)
 
@@ -172,7 +166,7 @@ def test_reverse_sde_sample_reaches_a_gaussian_target():
 def test_reverse_sde_sample_is_reproducible():
     sde = diffusion.VPSDE()
     score = lambda x, t: -x
-    x_init = _x(5, 8)
+    x_init = randn(5, seed=8, scale=1.5)
     a = diffusion.reverse_sde_sample(
         score, sde, x_init, steps=10, generator=torch.Generator().manual_seed(1)
     )
@@ -209,7 +203,9 @@ def test_non_affine_path_is_rejected():
     from fmlib import paths
 
     with pytest.raises(TypeError, match="AffinePath"):
-        diffusion.score_to_velocity(_x(3), _x(3), 0.5, paths.CurvedPath())
+        diffusion.score_to_velocity(
+            randn(3, scale=1.5), randn(3, scale=1.5), 0.5, paths.CurvedPath()
+        )
 
 
 # ---------- denoising score matching and train_dsm (notebook 6.4) --------------------------------
@@ -220,15 +216,14 @@ DSM_MEANS = torch.tensor([[-1.0, 0.5], [1.5, -0.5]])
 DSM_VARS = torch.tensor([0.3, 0.2])
 
 
-def _gen(seed):
-    return torch.Generator().manual_seed(seed)
-
-
 def test_dsm_loss_is_sigma_weighted_score_error_written_out():
     """sigma_t^2 ||s - grad log N(x_t; alpha x_1, sigma^2 I)||^2, the kernel's score by autograd."""
     path = paths.vp_path()
-    x_0, x_1 = torch.randn(64, 2, generator=_gen(0)), torch.randn(64, 2, generator=_gen(1))
-    t = 0.9 * torch.rand(64, generator=_gen(2))
+    x_0, x_1 = (
+        torch.randn(64, 2, generator=generator(0)),
+        torch.randn(64, 2, generator=generator(1)),
+    )
+    t = 0.9 * torch.rand(64, generator=generator(2))
     a, s, _, _ = path.coefficients(t, x_0)
     x_t = (a * x_1 + s * x_0).requires_grad_(True)
     log_kernel = (-0.5 * ((x_t - a * x_1) ** 2) / s**2).sum()
@@ -252,8 +247,8 @@ def test_dsm_loss_at_the_exact_score_is_the_irreducible_constant():
     path = paths.vp_path()
     target = analytic.GaussianMixture(DSM_MEANS.double(), DSM_VARS.double(), path=path)
     n, t = 20_000, 0.6
-    x_1 = target.sample(n, _gen(3)).double()
-    x_0 = torch.randn(n, 2, generator=_gen(4), dtype=torch.float64)
+    x_1 = target.sample(n, generator(3)).double()
+    x_0 = torch.randn(n, 2, generator=generator(4), dtype=torch.float64)
     tt = torch.full((n,), t, dtype=torch.float64)
     losses = {
         c: diffusion.dsm_loss(lambda x, t, c=c: c * target.score(x, t), path, x_0, x_1, tt)
@@ -271,7 +266,7 @@ def test_dsm_loss_at_the_exact_score_is_the_irreducible_constant():
 
 def test_noise_to_score_divides_by_sigma_and_rejects_t_equal_1():
     path = paths.vp_path()
-    x = torch.randn(5, 2, generator=_gen(5))
+    x = torch.randn(5, 2, generator=generator(5))
 
     def eps(x, t):
         return 2 * x
@@ -302,7 +297,7 @@ def test_train_dsm_learns_the_exact_score_of_a_gaussian():
     )
     assert hist.step[-1] == 600 and len(hist.loss) > 0
     score = diffusion.noise_to_score(net, paths.vp_path())
-    x = torch.randn(500, 2, generator=_gen(6))
+    x = torch.randn(500, 2, generator=generator(6))
     for t in (0.3, 0.6, 0.8):
         with torch.no_grad():
             learned = score(x, t)
@@ -313,7 +308,7 @@ def test_train_dsm_learns_the_exact_score_of_a_gaussian():
 
 def test_train_dsm_checks_its_arguments_and_calls_back():
     net = models.VectorFieldMLP(hidden=16, depth=1)
-    data = torch.randn(100, 2, generator=_gen(7))
+    data = torch.randn(100, 2, generator=generator(7))
     with pytest.raises(ValueError, match="t_max"):
         diffusion.train_dsm(net, data, t_max=1.0, steps=2, progress=False)
     seen = []
@@ -331,10 +326,10 @@ def test_train_dsm_checks_its_arguments_and_calls_back():
 def test_reverse_sde_trajectory_matches_the_sampler_and_keeps_the_path():
     target = analytic.GaussianMixture(DSM_MEANS, DSM_VARS, path=paths.vp_path())
     sde = diffusion.VPSDE()
-    x_init = torch.randn(50, 2, generator=_gen(8))
-    end = diffusion.reverse_sde_sample(target.score, sde, x_init, steps=40, generator=_gen(9))
+    x_init = torch.randn(50, 2, generator=generator(8))
+    end = diffusion.reverse_sde_sample(target.score, sde, x_init, steps=40, generator=generator(9))
     run = diffusion.reverse_sde_trajectory(
-        target.score, sde, x_init, steps=40, generator=_gen(9), save_at=8
+        target.score, sde, x_init, steps=40, generator=generator(9), save_at=8
     )
     torch.testing.assert_close(run.x, end)
     assert run.xs.shape == (9, 50, 2) and run.ts.shape == (9,) and run.nfe == 40
@@ -352,12 +347,12 @@ def test_reverse_sde_trajectory_samples_the_target():
     run = diffusion.reverse_sde_trajectory(
         target.score,
         diffusion.VPSDE(),
-        torch.randn(n, 2, generator=_gen(10)),
+        torch.randn(n, 2, generator=generator(10)),
         steps=400,
-        generator=_gen(11),
+        generator=generator(11),
         save_at=4,
     )
-    ref = target.sample(200_000, _gen(12))
+    ref = target.sample(200_000, generator(12))
     mean_err = (run.x.mean(0) - ref.mean(0)).abs()
     se = ref.std(0) / math.sqrt(n)
     assert bool((mean_err < 4 * se + 0.02).all()), (mean_err, se)
@@ -368,7 +363,7 @@ def test_diffusion_sampler_runs_the_ode_and_the_sde_from_the_generators_noise():
     target = analytic.GaussianMixture(DSM_MEANS, DSM_VARS, path=paths.vp_path())
     sde = diffusion.VPSDE()
     ode = diffusion.diffusion_sampler(target.score, sde, method="rk4", steps=20)
-    x_init = torch.randn(30, 2, generator=_gen(13))
+    x_init = torch.randn(30, 2, generator=generator(13))
     from fmlib import solvers
 
     expected = solvers.solve(
@@ -378,12 +373,13 @@ def test_diffusion_sampler_runs_the_ode_and_the_sde_from_the_generators_noise():
         method="rk4",
         steps=20,
     ).x
-    torch.testing.assert_close(ode(30, _gen(13)), expected)
+    torch.testing.assert_close(ode(30, generator(13)), expected)
     sde_sample = diffusion.diffusion_sampler(target.score, sde, kind="sde", steps=30)
-    g = _gen(14)
+    g = generator(14)
     x_start = torch.randn(30, 2, generator=g)
     torch.testing.assert_close(
-        sde_sample(30, _gen(14)), diffusion.reverse_sde_sample(target.score, sde, x_start, 30, g)
+        sde_sample(30, generator(14)),
+        diffusion.reverse_sde_sample(target.score, sde, x_start, 30, g),
     )
     with pytest.raises(ValueError, match="kind"):
         diffusion.diffusion_sampler(target.score, kind="langevin")
@@ -395,8 +391,8 @@ def test_probability_flow_ode_of_the_exact_score_samples_the_mixture():
 
     target = analytic.GaussianMixture(DSM_MEANS, DSM_VARS, path=paths.vp_path())
     sample = diffusion.diffusion_sampler(target.score, method="rk4", steps=100)
-    w = ot.w2(sample(1500, _gen(15)), target.sample(1500, _gen(16)))
-    floor = ot.w2(target.sample(1500, _gen(17)), target.sample(1500, _gen(18)))
+    w = ot.w2(sample(1500, generator(15)), target.sample(1500, generator(16)))
+    floor = ot.w2(target.sample(1500, generator(17)), target.sample(1500, generator(18)))
     assert w < 1.5 * floor + 0.02, (w, floor)
 
 
@@ -404,7 +400,7 @@ def test_train_dsm_minimises_dsm_loss_of_the_noise_to_score_field():
     """The first logged loss of train_dsm equals dsm_loss on the same draws, replayed from the seed."""
     torch.manual_seed(0)
     net = models.VectorFieldMLP(hidden=16, depth=1)
-    data = torch.randn(300, 2, generator=_gen(19))
+    data = torch.randn(300, 2, generator=generator(19))
     path = paths.vp_path()
     gen = torch.Generator().manual_seed(5)  # the draws train_dsm makes in its first step
     x_1 = data[torch.randint(0, 300, (64,), generator=gen)]

@@ -6,13 +6,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import randn
 
 from fmlib import fields
 from fmlib.likelihood import divergence_exact
-
-
-def points(n=64, scale=2.0, seed=0, dtype=torch.float64):
-    return scale * torch.randn(n, 2, generator=torch.Generator().manual_seed(seed), dtype=dtype)
 
 
 def fd_jacobian(v, x, t=0.3, h=1e-5):
@@ -28,7 +25,7 @@ def fd_jacobian(v, x, t=0.3, h=1e-5):
 @pytest.mark.parametrize("radius,strength", [(1.5, 1.0), (1.0, 2.5), (3.0, -0.5)])
 def test_source_sink_matches_its_formula_and_autograd(radius, strength):
     v = fields.source_sink(radius, strength)
-    x = points()
+    x = randn(64, scale=2.0)
     r2 = (x**2).sum(1)
     torch.testing.assert_close(v(x, 0.5), strength * x * (1 - r2 / radius**2)[:, None])
     # div (s x f(r^2)) = s (2 f + 2 r^2 f'), with f = 1 - r^2/R^2, derived again here
@@ -55,7 +52,7 @@ def test_source_sink_points_out_inside_and_in_outside():
 @pytest.mark.parametrize("omega", [1.0, -0.7, 3.0])
 def test_rotation_is_divergence_free_with_curl_two_omega(omega):
     v = fields.rotation(omega)
-    x = points()
+    x = randn(64, scale=2.0)
     jac = fd_jacobian(v, x)
     torch.testing.assert_close(
         jac[:, 0, 0] + jac[:, 1, 1], torch.zeros(len(x), dtype=x.dtype), atol=1e-8, rtol=0
@@ -73,7 +70,7 @@ def test_gradient_field_is_minus_grad_of_wells_curl_free_with_divergence():
     depths = torch.tensor([1.0, 2.0, 0.5], dtype=torch.float64)
     width = 0.8
     v = fields.gradient_field(centres.tolist(), depths.tolist(), width)
-    x = points(scale=1.5)
+    x = randn(64, scale=1.5)
 
     def potential(x):
         r2 = ((x[:, None] - centres[None]) ** 2).sum(-1)
@@ -95,7 +92,7 @@ def test_gradient_field_is_minus_grad_of_wells_curl_free_with_divergence():
 
 def test_sum_of_fields_adds_divergence_and_curl():
     v = fields.rotation(0.5) + fields.source_sink(2.0)
-    x = points()
+    x = randn(64, scale=2.0)
     torch.testing.assert_close(v(x), fields.rotation(0.5)(x) + fields.source_sink(2.0)(x))
     torch.testing.assert_close(v.divergence(x), divergence_exact(v, x, 0.0))
     torch.testing.assert_close(v.curl(x), torch.full((len(x),), 1.0, dtype=x.dtype))
@@ -108,7 +105,7 @@ def test_helpers_use_closed_forms_and_fall_back_to_autograd():
     def linear(x, t):
         return x @ a.T
 
-    x = points(8)
+    x = randn(8, scale=2.0)
     # a plain callable: autograd, compared with the trace and the antisymmetric part of A
     torch.testing.assert_close(
         fields.field_divergence(linear, x, 0.5), torch.full((8,), 2.3, dtype=x.dtype)
@@ -126,7 +123,7 @@ def test_helpers_use_closed_forms_and_fall_back_to_autograd():
 
 def test_time_may_be_a_batch_tensor_and_float32_is_kept():
     v = fields.source_sink()
-    x = points(5, dtype=torch.float32)
+    x = randn(5, scale=2.0, dtype=torch.float32)
     out = v(x, torch.full((5,), 0.25))
     assert out.dtype == torch.float32 and out.shape == (5, 2)
     assert v.divergence(x, torch.zeros(5)).shape == (5,)

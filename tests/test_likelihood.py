@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from helpers import randn
 from scipy.linalg import expm
 from scipy.stats import multivariate_normal
 
@@ -45,17 +46,13 @@ def fd_divergence(v, x, t, h=1e-6):
     return div
 
 
-def _x(n, d, seed=0):
-    return torch.randn(n, d, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
-
-
 # --- divergence -------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("d", DIMS)
 def test_exact_divergence_of_linear_field_is_trace(d):
     a = _matrix(d, seed=d)
-    div = likelihood.divergence_exact(affine_field(a, np.ones(d)), _x(7, d), 0.3)
+    div = likelihood.divergence_exact(affine_field(a, np.ones(d)), randn(7, d), 0.3)
     assert div.shape == (7,)
     np.testing.assert_allclose(div.numpy(), np.trace(a), rtol=1e-12, atol=1e-12)
 
@@ -63,7 +60,7 @@ def test_exact_divergence_of_linear_field_is_trace(d):
 @pytest.mark.parametrize("d", DIMS)
 @pytest.mark.parametrize("t", [0.0, 0.4, 1.0])
 def test_exact_divergence_of_nonlinear_field_matches_finite_differences(d, t):
-    x = _x(9, d, seed=1)
+    x = randn(9, d, seed=1)
     np.testing.assert_allclose(
         likelihood.divergence_exact(nonlinear_field, x, t).numpy(),
         fd_divergence(nonlinear_field, x, t).numpy(),
@@ -73,7 +70,7 @@ def test_exact_divergence_of_nonlinear_field_matches_finite_differences(d, t):
 
 
 def test_divergence_with_per_sample_times():
-    x = _x(5, 2)
+    x = randn(5, 2)
     t = torch.tensor([0.0, 0.2, 0.5, 0.7, 1.0], dtype=torch.float64)
     div = likelihood.divergence_exact(nonlinear_field, x, t)
     for b in range(5):
@@ -83,7 +80,7 @@ def test_divergence_with_per_sample_times():
 
 def test_constant_field_has_zero_divergence():
     v = lambda x, t: torch.ones_like(x)  # does not depend on x at all: no autograd graph
-    x = _x(4, 3)
+    x = randn(4, 3)
     assert torch.equal(likelihood.divergence_exact(v, x, 0.5), torch.zeros(4, dtype=torch.float64))
     assert torch.equal(
         likelihood.divergence_hutchinson(v, x, 0.5, k=3), torch.zeros(4, dtype=torch.float64)
@@ -92,7 +89,7 @@ def test_constant_field_has_zero_divergence():
 
 def test_create_graph_gives_second_derivatives():
     """div of v(x) = x^3 (elementwise) is 3 sum x^2, whose gradient is 6 x."""
-    x = _x(4, 3).requires_grad_(True)
+    x = randn(4, 3).requires_grad_(True)
     div = likelihood.divergence_exact(lambda x, t: x**3, x, 0.5, create_graph=True)
     np.testing.assert_allclose(
         div.detach().numpy(), 3 * (x.detach() ** 2).sum(1).numpy(), rtol=1e-12
@@ -109,7 +106,7 @@ def test_create_graph_gives_second_derivatives():
 def test_hutchinson_mean_converges_to_exact(probe, d):
     """Many independent single-probe estimates (one per repeated row) average to the exact value."""
     n = 40_000
-    base = _x(3, d, seed=2)
+    base = randn(3, d, seed=2)
     x = base.repeat_interleave(n // 4, dim=0)[: 3 * (n // 4)]
     est = likelihood.divergence_hutchinson(
         nonlinear_field, x, 0.6, k=1, probe=probe, generator=torch.Generator().manual_seed(0)
@@ -123,7 +120,7 @@ def test_hutchinson_mean_converges_to_exact(probe, d):
 @pytest.mark.slow
 @pytest.mark.parametrize("probe", ["gaussian", "rademacher"])
 def test_hutchinson_return_samples_and_mean(probe):
-    x = _x(6, 3)
+    x = randn(6, 3)
     g = lambda: torch.Generator().manual_seed(5)
     samples = likelihood.divergence_hutchinson(
         nonlinear_field, x, 0.3, k=7, probe=probe, generator=g(), return_samples=True
@@ -144,7 +141,7 @@ def test_hutchinson_variances_match_closed_forms(symmetric, d):
     s = (a + a.T) / 2
     var_gauss = 2 * (s**2).sum()
     var_rad = 2 * ((s**2).sum() - (np.diag(s) ** 2).sum())
-    x = _x(50_000, d, seed=3)
+    x = randn(50000, d, seed=3)
     v = affine_field(a, np.zeros(d))
     gen = torch.Generator().manual_seed(1)
     est_g = likelihood.divergence_hutchinson(v, x, 0.5, probe="gaussian", generator=gen).numpy()
@@ -161,7 +158,7 @@ def test_hutchinson_variances_match_closed_forms(symmetric, d):
 def test_rademacher_is_exact_for_a_diagonal_jacobian():
     a = np.diag([0.5, -2.0, 3.0])
     est = likelihood.divergence_hutchinson(
-        affine_field(a, np.zeros(3)), _x(100, 3), 0.5, probe="rademacher"
+        affine_field(a, np.zeros(3)), randn(100, 3), 0.5, probe="rademacher"
     )
     np.testing.assert_allclose(est.numpy(), 1.5, rtol=1e-12)
 
@@ -170,7 +167,7 @@ def test_rademacher_is_exact_for_a_diagonal_jacobian():
 def test_hutchinson_variance_falls_as_one_over_k(probe):
     a = _matrix(3, seed=4)
     v = affine_field(a, np.zeros(3))
-    x = _x(20_000, 3, seed=4)
+    x = randn(20000, 3, seed=4)
     gen = torch.Generator().manual_seed(2)
     var_1 = (
         likelihood.divergence_hutchinson(v, x, 0.5, k=1, probe=probe, generator=gen).var().item()
@@ -213,7 +210,7 @@ def test_log_prob_of_affine_flow_matches_scipy(d, method, kw, tol):
 
 def test_log_prob_of_constant_field_is_a_shifted_gaussian():
     b = np.array([1.0, -2.0])
-    x_1 = _x(5, 2)
+    x_1 = randn(5, 2)
     ours = likelihood.log_prob(
         lambda x, t: torch.tensor(b).expand_as(x), x_1, method="euler", steps=3
     )
@@ -258,7 +255,7 @@ def test_log_prob_with_exact_gaussian_velocity_is_the_gaussian_density(path_name
 def test_log_prob_gradient_wrt_parameters_matches_finite_differences():
     """create_graph=True: d log p / d A by autograd through the solve, against central differences."""
     a0, b = _matrix(2, seed=8), np.array([0.2, 0.1])
-    x_1 = _x(6, 2, seed=8)
+    x_1 = randn(6, 2, seed=8)
 
     class Linear(torch.nn.Module):
         def __init__(self, a):
@@ -287,7 +284,7 @@ def test_log_prob_gradient_wrt_parameters_matches_finite_differences():
 
 def test_augmented_field_stacks_velocity_and_divergence():
     a, b = _matrix(3, seed=9), np.ones(3)
-    z = torch.cat([_x(4, 3), torch.zeros(4, 1, dtype=torch.float64)], dim=1)
+    z = torch.cat([randn(4, 3), torch.zeros(4, 1, dtype=torch.float64)], dim=1)
     out = likelihood.augmented_field(affine_field(a, b))(z, 0.5)
     assert out.shape == (4, 4)
     np.testing.assert_allclose(out[:, :3].numpy(), z[:, :3].numpy() @ a.T + b, rtol=1e-12)
@@ -297,7 +294,7 @@ def test_augmented_field_stacks_velocity_and_divergence():
 
 
 def test_hutchinson_argument_errors():
-    x = _x(3, 2)
+    x = randn(3, 2)
     with pytest.raises(ValueError, match="probe"):
         likelihood.divergence_hutchinson(nonlinear_field, x, 0.5, probe="uniform")
     with pytest.raises(ValueError, match="k must"):

@@ -5,19 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from helpers import randn
 from scipy.integrate import quad
 
 import fmlib as fm
 from fmlib import ot, paths
 
 
-def _pts(n, d, seed=0):
-    return torch.randn(n, d, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
-
-
 @pytest.mark.parametrize("n, d", [(1, 2), (40, 1), (60, 2), (30, 5)])
 def test_w2_of_a_translate_is_the_shift_length(n, d):
-    x = _pts(n, d)
+    x = randn(n, d)
     c = torch.linspace(-1.5, 2.0, d, dtype=torch.float64)
     np.testing.assert_allclose(ot.w2(x, x + c), c.norm().item(), rtol=1e-9)
     assert ot.w2(x, x) == pytest.approx(0.0, abs=1e-7)  # sqrt of a round-off-sized cost
@@ -36,8 +33,8 @@ def _w2_1d(a: np.ndarray, b: np.ndarray) -> float:
 
 @pytest.mark.parametrize("n, m", [(50, 50), (37, 37), (30, 45), (64, 16)])
 def test_w2_in_1d_is_the_sorted_matching_formula(n, m):
-    x = _pts(n, 1, seed=1)
-    y = 0.5 * _pts(m, 1, seed=2) ** 3 + 1.0
+    x = randn(n, 1, seed=1)
+    y = 0.5 * randn(m, 1, seed=2) ** 3 + 1.0
     if n == m:  # the familiar special case: match the k-th smallest with the k-th smallest
         expected = np.sqrt(np.mean((np.sort(x[:, 0].numpy()) - np.sort(y[:, 0].numpy())) ** 2))
         np.testing.assert_allclose(_w2_1d(x[:, 0].numpy(), y[:, 0].numpy()), expected, rtol=1e-12)
@@ -45,14 +42,14 @@ def test_w2_in_1d_is_the_sorted_matching_formula(n, m):
 
 
 def test_w2_is_symmetric_and_float32_ok():
-    x, y = _pts(20, 2, 3), _pts(25, 2, 4)
+    x, y = randn(20, 2, seed=3), randn(25, 2, seed=4)
     assert ot.w2(x, y) == pytest.approx(ot.w2(y, x), rel=1e-10)
     assert ot.w2(x.float(), y.float()) == pytest.approx(ot.w2(x, y), rel=1e-5)
 
 
 @pytest.mark.parametrize("n, m", [(10, 10), (12, 20), (30, 7)])
 def test_ot_plan_marginals_and_cost(n, m):
-    x, y = _pts(n, 2, 5), _pts(m, 2, 6) + 1
+    x, y = randn(n, 2, seed=5), randn(m, 2, seed=6) + 1
     plan = ot.ot_plan(x, y)
     assert plan.shape == (n, m) and (plan >= -1e-15).all()
     np.testing.assert_allclose(plan.sum(axis=1), np.full(n, 1 / n), atol=1e-12)
@@ -65,7 +62,7 @@ def test_ot_plan_of_equal_sizes_is_a_permutation_beating_brute_force():
     """n = 6: compare with the best of all 720 permutations."""
     from itertools import permutations
 
-    x, y = _pts(6, 2, 7), _pts(6, 2, 8)
+    x, y = randn(6, 2, seed=7), randn(6, 2, seed=8)
     cost = ((x.numpy()[:, None, :] - y.numpy()[None, :, :]) ** 2).sum(-1)
     best = min(cost[np.arange(6), list(p)].mean() for p in permutations(range(6)))
     plan = ot.ot_plan(x, y)
@@ -79,7 +76,7 @@ def _straight_trajectory(x_0, x_1, ts):
 
 @pytest.mark.parametrize("uneven", [False, True])
 def test_kinetic_energy_of_straight_constant_speed_lines(uneven):
-    x_0, x_1 = _pts(50, 2, 9), _pts(50, 2, 10) * 2 + 3
+    x_0, x_1 = randn(50, 2, seed=9), randn(50, 2, seed=10) * 2 + 3
     if uneven:
         inner = torch.sort(torch.rand(17, dtype=torch.float64)).values
         ts = torch.cat(
@@ -96,7 +93,7 @@ def test_kinetic_energy_of_straight_constant_speed_lines(uneven):
 
 def test_kinetic_energy_of_non_uniform_speed_exceeds_the_straight_one():
     """Same endpoints, speed 2t (x = x_0 + t^2 (x_1 - x_0)): energy int (2t)^2 dt = 4/3 times more."""
-    x_0, x_1 = _pts(20, 2, 11), _pts(20, 2, 12)
+    x_0, x_1 = randn(20, 2, seed=11), randn(20, 2, seed=12)
     ts = torch.linspace(0, 1, 4001, dtype=torch.float64)
     xs = _straight_trajectory(x_0, x_1, ts**2)
     expected = 4 / 3 * ((x_1 - x_0) ** 2).sum(1).mean().item()
@@ -105,7 +102,7 @@ def test_kinetic_energy_of_non_uniform_speed_exceeds_the_straight_one():
 
 @pytest.mark.slow
 def test_straightness_of_lines_and_of_the_curved_path():
-    x_0, x_1 = _pts(30, 2, 13), _pts(30, 2, 14)
+    x_0, x_1 = randn(30, 2, seed=13), randn(30, 2, seed=14)
     ts = torch.linspace(0, 1, 11, dtype=torch.float64)
     assert ot.straightness(_straight_trajectory(x_0, x_1, ts)) == pytest.approx(1.0, abs=1e-12)
     assert ot.straightness(_straight_trajectory(x_0, x_1, ts**3)) == pytest.approx(1.0, abs=1e-12)

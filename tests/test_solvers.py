@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from helpers import fit_slope
+from helpers import fit_slope, randn
 from scipy.integrate import solve_ivp
 from scipy.linalg import expm
 
@@ -43,10 +43,6 @@ def nonlinear_field_np(t, y, batch):
     return (np.sin(x[:, ::-1]) * (1 + t) - 0.3 * x + np.cos(3 * t)).ravel()
 
 
-def _x0(batch=4, seed=0):
-    return torch.randn(batch, 2, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
-
-
 class Counter:
     """Our own NFE count, independent of the solver's bookkeeping."""
 
@@ -62,7 +58,7 @@ class Counter:
 @pytest.mark.parametrize("method", ORDERS)
 @pytest.mark.parametrize("t0, t1", [(0.0, 1.0), (1.0, 0.0)])
 def test_order_of_convergence(method, t0, t1):
-    x0 = _x0()
+    x0 = randn(4)
     exact = linear_exact(x0.numpy(), t0, t1)
     steps = [4, 8, 16, 32] if method == "rk4" else [8, 16, 32, 64]
     errors = [
@@ -79,7 +75,7 @@ def test_order_of_convergence(method, t0, t1):
     "method, steps, tol", [("rk4", 200, 1e-8), ("heun", 400, 1e-4), ("dopri5", None, 1e-6)]
 )
 def test_agrees_with_scipy_solve_ivp_on_a_nonlinear_time_dependent_field(method, steps, tol):
-    x0 = _x0(batch=5, seed=1)
+    x0 = randn(5, seed=1)
     ref = (
         solve_ivp(
             nonlinear_field_np,
@@ -100,7 +96,7 @@ def test_agrees_with_scipy_solve_ivp_on_a_nonlinear_time_dependent_field(method,
 
 @pytest.mark.parametrize("tol", [1e-3, 1e-5, 1e-7, 1e-9])
 def test_dopri5_accurate_to_its_tolerance(tol):
-    x0 = _x0()
+    x0 = randn(4)
     exact = linear_exact(x0.numpy(), 0.0, 1.0)
     err = np.abs(
         solvers.solve(linear_field, x0, method="dopri5", rtol=tol, atol=tol).x.numpy() - exact
@@ -112,7 +108,7 @@ def test_dopri5_accurate_to_its_tolerance(tol):
 @pytest.mark.parametrize("steps", [1, 3, 10])
 def test_fixed_step_nfe_is_exact(method, steps):
     field = Counter(linear_field)
-    sol = solvers.solve(field, _x0(), method=method, steps=steps)
+    sol = solvers.solve(field, randn(4), method=method, steps=steps)
     assert field.calls == NFE_PER_STEP[method] * steps
     assert sol.nfe == field.calls
 
@@ -121,7 +117,7 @@ def test_fixed_step_nfe_is_exact(method, steps):
 @pytest.mark.parametrize("t0, t1", [(0.0, 1.0), (1.0, 0.0)])
 def test_dopri5_nfe_matches_an_independent_counter(tol, t0, t1):
     field = Counter(nonlinear_field)
-    sol = solvers.solve(field, _x0(), t0, t1, method="dopri5", rtol=tol, atol=tol)
+    sol = solvers.solve(field, randn(4), t0, t1, method="dopri5", rtol=tol, atol=tol)
     assert sol.nfe == field.calls > 0
     lo, hi = min(t0, t1), max(t0, t1)
     assert all(lo <= t <= hi for t in field.times), "the field was evaluated outside [t0, t1]"
@@ -129,16 +125,16 @@ def test_dopri5_nfe_matches_an_independent_counter(tol, t0, t1):
 
 def test_euler_evaluates_at_the_grid_times():
     field = Counter(linear_field)
-    solvers.solve(field, _x0(), 0.0, 1.0, method="euler", steps=5)
+    solvers.solve(field, randn(4), 0.0, 1.0, method="euler", steps=5)
     np.testing.assert_allclose(field.times, np.linspace(0, 1, 6)[:-1], atol=1e-12)
     field = Counter(linear_field)
-    solvers.solve(field, _x0(), 0.0, 1.0, method="midpoint", steps=2)
+    solvers.solve(field, randn(4), 0.0, 1.0, method="midpoint", steps=2)
     np.testing.assert_allclose(field.times, [0.0, 0.25, 0.5, 0.75], atol=1e-12)
 
 
 @pytest.mark.parametrize("method", ORDERS)
 def test_fixed_step_trajectory(method):
-    x0 = _x0()
+    x0 = randn(4)
     sol = solvers.solve(linear_field, x0, 0.0, 1.0, method=method, steps=20, return_trajectory=True)
     assert sol.xs.shape == (21, 4, 2)
     np.testing.assert_allclose(sol.ts.numpy(), np.linspace(0, 1, 21), atol=1e-12)
@@ -157,14 +153,14 @@ def test_fixed_step_trajectory(method):
 
 
 def test_without_trajectory():
-    sol = solvers.solve(linear_field, _x0(), 0.2, 0.7, method="rk4", steps=10)
+    sol = solvers.solve(linear_field, randn(4), 0.2, 0.7, method="rk4", steps=10)
     assert sol.xs is None
     np.testing.assert_allclose(sol.ts.numpy(), [0.2, 0.7], atol=1e-12)
 
 
 @pytest.mark.parametrize("save_at", [None, 10])
 def test_dopri5_trajectory(save_at):
-    x0 = _x0()
+    x0 = randn(4)
     sol = solvers.solve(
         linear_field,
         x0,
@@ -185,7 +181,7 @@ def test_dopri5_trajectory(save_at):
 
 @pytest.mark.parametrize("method", ["rk4", "dopri5"])
 def test_backward_integration_inverts_the_forward_solution(method):
-    x0 = _x0(batch=16)
+    x0 = randn(16)
     kw = {"steps": 50} if method == "rk4" else {"rtol": 1e-9, "atol": 1e-9}
     x1 = solvers.solve(nonlinear_field, x0, 0.0, 1.0, method=method, **kw).x
     back = solvers.solve(nonlinear_field, x1, 1.0, 0.0, method=method, **kw)
@@ -193,14 +189,14 @@ def test_backward_integration_inverts_the_forward_solution(method):
 
 
 def test_backward_trajectory_runs_from_t0_to_t1():
-    x1 = _x0()
+    x1 = randn(4)
     sol = solvers.solve(linear_field, x1, 1.0, 0.0, method="rk4", steps=40, return_trajectory=True)
     np.testing.assert_allclose(sol.ts.numpy(), np.linspace(1, 0, 41), atol=1e-12)
     np.testing.assert_allclose(sol.x.numpy(), linear_exact(x1.numpy(), 1.0, 0.0), atol=1e-5)
 
 
 def test_sub_interval():
-    x0 = _x0()
+    x0 = randn(4)
     sol = solvers.solve(linear_field, x0, 0.25, 0.75, method="rk4", steps=50)
     np.testing.assert_allclose(sol.x.numpy(), linear_exact(x0.numpy(), 0.25, 0.75), atol=1e-9)
 
@@ -212,7 +208,7 @@ def test_gradients_flow_through_the_solve(method):
     The field depends on t: with dopri5 the step times depend on x_0, so the gradient is right
     only if t reaches the field as a tensor (fmlib once passed t.item() and was off by 2e-4).
     """
-    x0 = _x0().requires_grad_(True)
+    x0 = randn(4).requires_grad_(True)
     kw = {"steps": 40} if method == "rk4" else {"rtol": 1e-9, "atol": 1e-9}
     solvers.solve(linear_field, x0, method=method, **kw).x.sum().backward()
     phi = expm(A * 1.5)  # g(1) - g(0) = 1.5
@@ -220,14 +216,14 @@ def test_gradients_flow_through_the_solve(method):
 
 
 def test_float32_state_stays_float32():
-    x0 = _x0().float()
+    x0 = randn(4).float()
     field = lambda x, t: -x
     for method in (*ORDERS, "dopri5"):
         assert solvers.solve(field, x0, method=method, steps=4).x.dtype == torch.float32
 
 
 def test_solver_argument_errors():
-    x0 = _x0()
+    x0 = randn(4)
     with pytest.raises(ValueError, match="method"):
         solvers.solve(linear_field, x0, method="rk45")
     with pytest.raises(ValueError, match="steps"):
@@ -245,7 +241,7 @@ def test_solver_argument_errors():
 def test_explicit_step_functions():
     """One step of each method against its Butcher tableau written out here."""
     f = lambda x, t: torch.sin(x) + t
-    x, t, h = _x0(), 0.3, 0.1
+    x, t, h = randn(4), 0.3, 0.1
     k1 = f(x, t)
     torch.testing.assert_close(solvers.euler_step(f, x, t, h), x + h * k1)
     torch.testing.assert_close(
@@ -339,15 +335,11 @@ def _cos_exact(x0, t0, t1, a=1.0):
     return x0 * math.exp(a * (math.sin(t1) - math.sin(t0)))
 
 
-def _x0_cos(seed):
-    return torch.randn(10, 3, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
-
-
 @pytest.mark.parametrize("tol", [1e-5, 1e-7, 1e-9])
 @pytest.mark.parametrize("t0, t1", [(0.0, 1.0), (1.0, 0.0), (0.2, 0.9)])
 def test_dopri5_meets_its_tolerance_on_an_exact_time_dependent_solution(tol, t0, t1):
     for seed in range(5):
-        x0 = _x0_cos(seed)
+        x0 = randn(10, 3, seed=seed)
         exact = _cos_exact(x0, t0, t1)
         err = solvers.solve(cos_field, x0, t0, t1, method="dopri5", rtol=tol, atol=tol).x - exact
         bound = 3 * tol * (1 + exact.abs().max().item())
@@ -362,7 +354,7 @@ def test_dopri5_nfe_matches_torchdiffeq_called_directly(tol, t0, t1):
     from torchdiffeq import odeint
 
     for seed in range(3):
-        x0 = _x0_cos(seed)
+        x0 = randn(10, 3, seed=seed)
         direct = Counter(cos_field)
         ts = torch.tensor([t0, t1], dtype=torch.float64)
         odeint(lambda t, x: direct(x, t), x0, ts, method="dopri5", rtol=tol, atol=tol)
@@ -387,7 +379,7 @@ def test_dopri5_adjoint_state_and_gradient_match_the_exact_solution(tol, t0, t1)
     """d/da sum x(t1) = sum x0 (sin t1 - sin t0) e^{a (sin t1 - sin t0)}; bounds tied to rtol."""
     field, a = _ScaledCos(), 0.8
     for seed in range(5):
-        x0 = _x0_cos(seed)
+        x0 = randn(10, 3, seed=seed)
         exact = _cos_exact(x0, t0, t1, a)
         grad_exact = (exact * (math.sin(t1) - math.sin(t0))).sum().item()
         field.zero_grad()
@@ -407,9 +399,9 @@ def test_the_vector_field_protocol_is_checked_once_at_the_entry_point():
     assert isinstance(fmlib.models.VectorFieldMLP(), VectorField)
     assert not isinstance(3.0, VectorField)
     with pytest.raises(TypeError, match=r"\bv must be a vector field"):
-        solvers.solve(3.0, _x0())
+        solvers.solve(3.0, randn(4))
     with pytest.raises(TypeError):
-        solvers.solve(linear_field, _x0(), 0.0, 1.0, "rk4")  # options are keyword-only
+        solvers.solve(linear_field, randn(4), 0.0, 1.0, "rk4")  # options are keyword-only
     with pytest.raises(TypeError):
         solvers.sampler(linear_field, "rk4")
 

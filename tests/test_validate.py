@@ -152,7 +152,7 @@ def _good(b=4, d=2, dtype=torch.float32):
     return torch.randn(b, d, dtype=dtype)
 
 
-def linear_field(x, t):
+def contracting_field(x, t):
     return -x
 
 
@@ -241,7 +241,7 @@ def test_model_float64_input_is_a_clear_error():
 @given(bad=bad_points(fixed_dim=False), method=st.sampled_from(solvers.METHODS))
 def test_solve_rejects_bad_initial_points(bad, method):
     with pytest.raises(expected_for_points(bad), match=_named("x_init")):
-        solvers.solve(linear_field, bad, method=method, steps=2)
+        solvers.solve(contracting_field, bad, method=method, steps=2)
 
 
 @given(
@@ -251,19 +251,19 @@ def test_solve_rejects_bad_initial_points(bad, method):
 )
 def test_solve_rejects_bad_end_times(value, which, method):
     with pytest.raises(expected_for_time(value), match=_named(which)):
-        solvers.solve(linear_field, _good(), method=method, steps=2, **{which: value})
+        solvers.solve(contracting_field, _good(), method=method, steps=2, **{which: value})
 
 
 @given(steps=st.one_of(st.integers(max_value=0), st.floats(0.5, 10.0), st.just("10")))
 def test_solve_rejects_bad_steps(steps):
     with pytest.raises(expected_for_count(steps), match=_named("steps")):
-        solvers.solve(linear_field, _good(), method="euler", steps=steps)
+        solvers.solve(contracting_field, _good(), method="euler", steps=steps)
 
 
 @given(method=st.text(max_size=8).filter(lambda m: m not in solvers.METHODS))
 def test_solve_rejects_unknown_methods(method):
     with pytest.raises(ValueError, match="method"):
-        solvers.solve(linear_field, _good(), method=method)
+        solvers.solve(contracting_field, _good(), method=method)
 
 
 @given(
@@ -292,14 +292,14 @@ DIVERGENCES = {
 @given(kind=st.sampled_from(sorted(DIVERGENCES)), bad=bad_points(fixed_dim=False))
 def test_divergence_rejects_bad_points(kind, bad):
     with pytest.raises(expected_for_points(bad), match=_named("x")):
-        DIVERGENCES[kind](linear_field, bad, 0.5)
+        DIVERGENCES[kind](contracting_field, bad, 0.5)
 
 
 @given(kind=st.sampled_from(sorted(DIVERGENCES)), b=sizes, data_=st.data())
 def test_divergence_rejects_bad_times_even_for_a_plain_function(kind, b, data_):
     t = data_.draw(bad_times(b))
     with pytest.raises(expected_for_time(t), match=TIME_MSG):
-        DIVERGENCES[kind](linear_field, _good(b), t)
+        DIVERGENCES[kind](contracting_field, _good(b), t)
 
 
 @given(kind=st.sampled_from(sorted(DIVERGENCES)), shape=st.sampled_from(["rows", "cols", "1d"]))
@@ -319,23 +319,23 @@ def test_divergence_rejects_fields_returning_the_wrong_shape(kind, shape):
 )
 def test_hutchinson_rejects_bad_k_and_probe(k, probe):
     with pytest.raises(expected_for_count(k), match=_named("k")):
-        likelihood.divergence_hutchinson(linear_field, _good(), 0.5, k=k)
+        likelihood.divergence_hutchinson(contracting_field, _good(), 0.5, k=k)
     with pytest.raises(ValueError, match="probe"):
-        likelihood.divergence_hutchinson(linear_field, _good(), 0.5, probe=probe)
+        likelihood.divergence_hutchinson(contracting_field, _good(), 0.5, probe=probe)
 
 
 @given(bad=bad_points(fixed_dim=False), method=st.sampled_from(["euler", "dopri5"]))
 def test_log_prob_rejects_bad_points(bad, method):
     with pytest.raises(expected_for_points(bad), match=_named("x_1")):
-        likelihood.log_prob(linear_field, bad, method=method, steps=2)
+        likelihood.log_prob(contracting_field, bad, method=method, steps=2)
 
 
 def test_log_prob_rejects_a_bad_divergence_name_and_source():
     with pytest.raises(ValueError, match="divergence"):
-        likelihood.log_prob(linear_field, _good(), divergence="trace")
+        likelihood.log_prob(contracting_field, _good(), divergence="trace")
     with pytest.raises(ValueError, match=_named("x")):
         likelihood.log_prob(
-            linear_field, _good(), source=data.StandardGaussian(3), method="euler", steps=1
+            contracting_field, _good(), source=data.StandardGaussian(3), method="euler", steps=1
         )
 
 

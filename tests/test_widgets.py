@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402  (only to check that nothing leaks
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
+from helpers import randn  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
@@ -35,10 +36,6 @@ def no_pyplot_figures():
     assert plt.get_fignums() == [], "an explorer leaked a pyplot figure"
 
 
-def gaussian(n, seed=0, scale=1.0):
-    return scale * torch.randn(n, 2, generator=torch.Generator().manual_seed(seed))
-
-
 def buffer(explorer):
     return np.asarray(explorer.figure.canvas.buffer_rgba()).copy()
 
@@ -56,7 +53,7 @@ def spin(x, t):
 @pytest.fixture
 def flow():
     v = spin
-    x_0 = gaussian(40)
+    x_0 = randn(40, dtype=torch.float32)
     return v, x_0, W.flow_explorer(v, x_0, lims=3.0, steps=20, method="midpoint")
 
 
@@ -96,7 +93,7 @@ def test_play_is_linked_to_the_time_slider_both_ways(flow):
     ex.update(t=0.25)
     assert ex.play.value == 5
     # k / steps * steps is not always k in floating point (0.29 * 100 = 28.999...): still frame k
-    fine = W.flow_explorer(spin, gaussian(10), steps=100)
+    fine = W.flow_explorer(spin, randn(10, dtype=torch.float32), steps=100)
     fine.play.value = 29
     np.testing.assert_allclose(fine.artists["particles"].get_offsets(), fine.data["xs"][29].numpy())
     np.testing.assert_allclose(
@@ -163,7 +160,9 @@ def test_flow_explorer_with_an_exact_density():
         var = (1 + t) ** 2
         return -0.5 * (x**2).sum(1) / var - math.log(2 * math.pi * var)
 
-    ex = W.flow_explorer(v, gaussian(20), lims=2.0, steps=10, density=log_p, density_n=30)
+    ex = W.flow_explorer(
+        v, randn(20, dtype=torch.float32), lims=2.0, steps=10, density=log_p, density_n=30
+    )
     ex.update(t=0.4)
     g = P.grid(2.0, 30)
     expected = np.exp(-0.5 * (g**2).sum(1).numpy() / 1.96) / (2 * math.pi * 1.96)
@@ -199,7 +198,10 @@ def test_flow_explorer_bad_input(args, kwargs, error, match):
 
 
 def test_path_comparison_points_and_metrics_match_closed_forms():
-    x_0, x_1 = gaussian(6, seed=1), gaussian(6, seed=2, scale=1.5) + torch.tensor([1.0, 0.0])
+    x_0, x_1 = (
+        randn(6, seed=1, dtype=torch.float32),
+        randn(6, seed=2, scale=1.5, dtype=torch.float32) + torch.tensor([1.0, 0.0]),
+    )
     a = 0.8
     ex = W.path_comparison(x_0, x_1, t=0.5, a=a, lims=4.0, frames=10)
     ex.update(t=0.3)
@@ -306,14 +308,14 @@ def test_divergence_explorer_colours_are_the_exact_log_density():
 A = torch.tensor([[-0.5, 1.0], [-1.0, -0.5]])
 
 
-def linear_field(x, t):
+def matrix_field(x, t):
     return x @ A.T
 
 
 def test_solver_explorer_matches_closed_form_steps():
-    x_0 = gaussian(30)
+    x_0 = randn(30, dtype=torch.float32)
     exact = x_0 @ torch.linalg.matrix_exp(A).T
-    ex = W.solver_explorer(linear_field, x_0, reference=exact, max_steps=16)
+    ex = W.solver_explorer(matrix_field, x_0, reference=exact, max_steps=16)
     png_0 = ex.image.value
     ex.update(method="euler", steps=10)
     euler = x_0 @ torch.linalg.matrix_power(torch.eye(2) + A / 10, 10).T
@@ -334,15 +336,15 @@ def test_solver_explorer_matches_closed_form_steps():
 
 
 def test_solver_explorer_default_reference_and_bad_input():
-    x_0 = gaussian(10)
-    ex = W.solver_explorer(linear_field, x_0, max_steps=4, curves=False)
+    x_0 = randn(10, dtype=torch.float32)
+    ex = W.solver_explorer(matrix_field, x_0, max_steps=4, curves=False)
     torch.testing.assert_close(
         ex.data["reference"], x_0 @ torch.linalg.matrix_exp(A).T, atol=1e-5, rtol=1e-5
     )
     with pytest.raises(ValueError, match="methods"):
-        W.solver_explorer(linear_field, x_0, methods=["leapfrog"])
+        W.solver_explorer(matrix_field, x_0, methods=["leapfrog"])
     with pytest.raises(ValueError, match="reference"):
-        W.solver_explorer(linear_field, x_0, reference=torch.zeros(3, 2))
+        W.solver_explorer(matrix_field, x_0, reference=torch.zeros(3, 2))
 
 
 # --------------------------------------------------------------------------------------------
@@ -358,7 +360,7 @@ def test_hutchinson_explorer_estimates_and_histogram():
     def diagonal(x, t):  # Jacobian diag(2, -0.5): div v = 1.5 everywhere
         return x * scale
 
-    x = gaussian(50)
+    x = randn(50, dtype=torch.float32)
     ex = W.hutchinson_explorer(diagonal, x, t=0.5, k_max=16, seed=7)
     ex.update(k=4)
     pts = ex.artists["points"].get_offsets()
@@ -392,7 +394,7 @@ def test_hutchinson_explorer_estimates_and_histogram():
 def test_guidance_explorer_solves_the_guided_field():
     torch.manual_seed(0)
     model = VectorFieldMLP(dim=2, hidden=16, depth=2, num_classes=3)
-    x_0 = gaussian(40)
+    x_0 = randn(40, dtype=torch.float32)
     ex = W.guidance_explorer(
         model, x_0=x_0, steps=4, method="midpoint", class_names=["a", "b", "c"]
     )
@@ -457,7 +459,10 @@ def readme_scene():
     readme = (pathlib.Path(__file__).parents[1] / "README.md").read_text()
     section = readme.split("### How to add an explorer", 1)[1]
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
-    env = {"x_0": gaussian(30, seed=1), "x_1": gaussian(30, seed=2) + 1.0}
+    env = {
+        "x_0": randn(30, seed=1, dtype=torch.float32),
+        "x_1": randn(30, seed=2, dtype=torch.float32) + 1.0,
+    }
     exec(compile(code, "README.md", "exec"), env)
     return env
 
@@ -473,18 +478,20 @@ def guided_model():
 
 SCENES = {
     "readme": (readme_explorer, {"t": 0.7, "size": 20}),
-    "flow": (lambda: W.flow_explorer(spin, gaussian(40), steps=20), {"t": 0.6}),
+    "flow": (lambda: W.flow_explorer(spin, randn(40, dtype=torch.float32), steps=20), {"t": 0.6}),
     "paths": (
-        lambda: W.path_comparison(gaussian(8, 1), gaussian(8, 2), frames=10),
+        lambda: W.path_comparison(
+            randn(8, seed=1, dtype=torch.float32), randn(8, seed=2, dtype=torch.float32), frames=10
+        ),
         {"t": 0.8},
     ),
     "divergence": (lambda: W.divergence_explorer(n=100, steps=20), {"t": 0.7}),
     "solver": (
-        lambda: W.solver_explorer(linear_field, gaussian(20), max_steps=8),
+        lambda: W.solver_explorer(matrix_field, randn(20, dtype=torch.float32), max_steps=8),
         {"method": "rk4", "steps": 3},
     ),
     "hutchinson": (
-        lambda: W.hutchinson_explorer(linear_field, gaussian(50), k_max=8),
+        lambda: W.hutchinson_explorer(matrix_field, randn(50, dtype=torch.float32), k_max=8),
         {"k": 5, "probe": "rademacher"},
     ),
     "guidance": (
@@ -492,12 +499,17 @@ SCENES = {
         {"y": 1, "w": 3.0},
     ),
     "posterior": (
-        lambda: W.posterior_explorer(gaussian(12), n=50, frames=10),
+        lambda: W.posterior_explorer(randn(12, dtype=torch.float32), n=50, frames=10),
         {"t": 0.9, "x": -1.0},
     ),
     "diffusion": (
         lambda: W.diffusion_explorer(
-            linear_field, spin, gaussian(20), score=lambda x, t: -x, steps=8, sde_steps=16
+            matrix_field,
+            spin,
+            randn(20, dtype=torch.float32),
+            score=lambda x, t: -x,
+            steps=8,
+            sde_steps=16,
         ),
         {"t": 0.6, "sampler": "sde"},
     ),

@@ -10,6 +10,7 @@ import ipywidgets  # noqa: E402, F401  (the test extra: missing, these tests mus
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
+from helpers import randn  # noqa: E402
 
 from fmlib import diffusion  # noqa: E402
 from fmlib import widgets as W  # noqa: E402
@@ -29,10 +30,6 @@ def score_of_standard_normal(x, t):
     return -x
 
 
-def x_0(n=20):
-    return torch.randn(n, 2, generator=torch.Generator().manual_seed(0))
-
-
 def turned(x, angle):
     c, s = math.cos(angle), math.sin(angle)
     return x @ torch.tensor([[c, s], [-s, c]])
@@ -43,7 +40,7 @@ def explorer():
     return W.diffusion_explorer(
         grow,
         spin,
-        x_0(),
+        randn(20, dtype=torch.float32),
         score=score_of_standard_normal,
         steps=8,
         sde_steps=16,
@@ -55,10 +52,14 @@ def test_both_panels_follow_their_closed_form_flows(explorer):
     a = explorer.artists
     for t in (0.0, 0.5, 1.0):
         explorer.update(t=t)
-        np.testing.assert_allclose(a["flow"].get_offsets(), turned(x_0(), t**2).numpy(), atol=1e-4)
+        np.testing.assert_allclose(
+            a["flow"].get_offsets(), turned(randn(20, dtype=torch.float32), t**2).numpy(), atol=1e-4
+        )
         t_ode = min(t, 1 - 1e-3) if t == 1.0 else t * (1 - 1e-3)  # the diffusion ODE stops at t_end
         np.testing.assert_allclose(
-            a["diffusion"].get_offsets(), (math.exp(t_ode) * x_0()).numpy(), rtol=1e-4
+            a["diffusion"].get_offsets(),
+            (math.exp(t_ode) * randn(20, dtype=torch.float32)).numpy(),
+            rtol=1e-4,
         )
         assert f"t = {t:.2f}" in a["flow_title"].get_text()
 
@@ -68,7 +69,7 @@ def test_the_sampler_switch_shows_the_reverse_sde_with_its_own_noise(explorer):
     run = diffusion.reverse_sde_trajectory(
         score_of_standard_normal,
         diffusion.VPSDE(),
-        x_0(),
+        randn(20, dtype=torch.float32),
         steps=16,
         generator=torch.Generator().manual_seed(1),
         save_at=8,
@@ -96,7 +97,7 @@ def test_metrics_match_straight_and_turning_paths(explorer):
     data = explorer.data
     assert data["ode"]["straightness"] == pytest.approx(1.0, abs=1e-5)
     # kinetic energy of x_t = e^t x_0: int_0^T e^{2t} dt E|x_0|^2, finite differences on 8 steps
-    e_x2 = x_0().pow(2).sum(1).mean().item()
+    e_x2 = randn(20, dtype=torch.float32).pow(2).sum(1).mean().item()
     t_end = 1 - 1e-3
     assert data["ode"]["kinetic_energy"] == pytest.approx(
         (math.exp(2 * t_end) - 1) / 2 * e_x2, rel=0.02
@@ -110,10 +111,15 @@ def test_metrics_match_straight_and_turning_paths(explorer):
 def test_static_fallbacks_and_bad_input(explorer):
     assert explorer.frames(values=[0.0, 1.0]) is not None
     with pytest.raises(TypeError, match="diffusion_field"):
-        W.diffusion_explorer("not a field", spin, x_0())
+        W.diffusion_explorer("not a field", spin, randn(20, dtype=torch.float32))
     with pytest.raises(ValueError, match="sde_steps"):
         W.diffusion_explorer(
-            grow, spin, x_0(), score=score_of_standard_normal, steps=8, sde_steps=12
+            grow,
+            spin,
+            randn(20, dtype=torch.float32),
+            score=score_of_standard_normal,
+            steps=8,
+            sde_steps=12,
         )
     with pytest.raises(ValueError, match="x_0"):
         W.diffusion_explorer(grow, spin, torch.randn(5, 3))

@@ -9,12 +9,9 @@ import ipywidgets  # noqa: E402, F401  (the test extra: missing, these tests mus
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
+from helpers import randn  # noqa: E402
 
 from fmlib import widgets as W  # noqa: E402
-
-
-def points(n=12, seed=0):
-    return torch.randn(n, 2, generator=torch.Generator().manual_seed(seed))
 
 
 def bayes(pts, x, t, sigma_min):
@@ -31,7 +28,7 @@ def bayes(pts, x, t, sigma_min):
 
 @pytest.mark.parametrize("t, x", [(0.0, (0.3, -0.2)), (0.5, (1.0, 0.5)), (0.95, (-1.2, 0.4))])
 def test_weights_arrow_and_mean_are_bayes_rule(t, x):
-    pts = points()
+    pts = randn(12, dtype=torch.float32)
     ex = W.posterior_explorer(pts, sigma_min=0.05, n=40)
     ex.update(t=t, x=x[0], y=x[1])
     order = np.argsort(pts[:, 0].numpy())  # bars are ordered by the points' x coordinate
@@ -47,7 +44,7 @@ def test_weights_arrow_and_mean_are_bayes_rule(t, x):
 
 
 def test_at_t_0_every_point_weighs_the_same_and_at_t_1_the_nearest_point_wins():
-    pts = points(20, seed=3)
+    pts = randn(20, seed=3, dtype=torch.float32)
     ex = W.posterior_explorer(pts, x=(0.4, 0.1), sigma_min=0.05, n=40)
     ex.update(t=0.0)
     np.testing.assert_allclose(ex.artists["weights"].get_data().values, 1 / 20, atol=1e-9)
@@ -64,7 +61,7 @@ def test_at_t_0_every_point_weighs_the_same_and_at_t_1_the_nearest_point_wins():
 
 
 def test_background_samples_follow_the_path_and_play_drives_t():
-    pts = points()
+    pts = randn(12, dtype=torch.float32)
     ex = W.posterior_explorer(pts, n=30, frames=10, sigma_min=0.1)
     x_0, x_1 = ex.scene.pair
     ex.play.value = 7  # Play is linked to the t slider: t = 7 / 10
@@ -75,7 +72,7 @@ def test_background_samples_follow_the_path_and_play_drives_t():
 
 
 def test_static_fallbacks_and_state_restored():
-    ex = W.posterior_explorer(points(), n=30, frames=10)
+    ex = W.posterior_explorer(randn(12, dtype=torch.float32), n=30, frames=10)
     ex.update(t=0.3)
     before = ex.artists["weights"].get_data().values.copy()
     fig = ex.frames()
@@ -94,6 +91,6 @@ def test_static_fallbacks_and_state_restored():
     ],
 )
 def test_bad_input(kwargs, error):
-    args = {"points": points(), **kwargs}
+    args = {"points": randn(12, dtype=torch.float32), **kwargs}
     with pytest.raises(error):
         W.posterior_explorer(**args)
