@@ -59,9 +59,13 @@ def test_exact_ot_is_a_permutation_with_pot_optimal_cost(n, d, seed):
 
 
 @pytest.mark.parametrize("seed", range(5))
-def test_exact_ot_never_costs_more_than_independent(seed):
+def test_exact_ot_costs_pots_optimum_well_below_independent(seed):
+    # x_0 is drawn apart from x_1, so the identity pairing is the independent one: OT must reach
+    # POT's optimum, and that optimum is far below the independent cost (the test can tell them apart)
     x_0, x_1, _ = _batch(32, 2, seed)
-    assert _mean_cost(couplings.ot_pairing(x_0, x_1).x_0, x_1) <= _mean_cost(x_0, x_1) + 1e-12
+    ot_cost, optimum = _mean_cost(couplings.ot_pairing(x_0, x_1).x_0, x_1), _pot_optimum(x_0, x_1)
+    np.testing.assert_allclose(ot_cost, optimum, rtol=1e-9, atol=1e-12)
+    assert optimum < 0.9 * _mean_cost(x_0, x_1)
 
 
 @pytest.mark.parametrize("n, block", [(32, 8), (30, 8), (40, 40), (40, 64), (10, 1)])
@@ -131,9 +135,37 @@ def test_sinkhorn_is_reproducible_with_a_generator():
 
 
 def test_sinkhorn_with_identical_points():
+    # every pairing costs 0 (the mean cost that scales reg is 0): still a finite draw of x_0's rows
     x = torch.ones(4, 2)
     out = couplings.ot_pairing(x, x.clone(), method="sinkhorn")
     assert torch.equal(out.x_0, x)
+
+
+def test_sinkhorn_with_all_costs_equal_returns_rows_of_x_0():
+    # x_0 on a circle around the one point x_1: every pairing costs the same, and each returned
+    # row must still be a row of x_0 (the rows differ, so a wrong index shows)
+    angle = torch.linspace(0, 2 * torch.pi, 9)[:-1]
+    x_0 = torch.stack([angle.cos(), angle.sin()], dim=1)
+    x_1 = torch.zeros(8, 2)
+    out = couplings.ot_pairing(
+        x_0, x_1, method="sinkhorn", generator=torch.Generator().manual_seed(0)
+    )
+    idx = _row_indices(out.x_0, x_0)
+    assert len(set(idx.tolist())) > 1  # drawn from a uniform plan, not one row repeated
+    assert bool(torch.isfinite(out.x_0).all())
+
+
+@pytest.mark.parametrize("scale", [0.25, 4.0])
+def test_sinkhorn_pairs_the_same_points_at_any_scale(scale):
+    # reg is relative to the mean cost, so scaling both clouds (by a power of 2: exactly) scales the
+    # cost matrix and its mean together and leaves the plan, and the draws, unchanged
+    x_0, x_1, _ = _batch(32)
+    pair = lambda a, b: couplings.ot_pairing(
+        a, b, method="sinkhorn", generator=torch.Generator().manual_seed(3)
+    )
+    base = _row_indices(pair(x_0, x_1).x_0, x_0)
+    scaled = _row_indices(pair(scale * x_0, scale * x_1).x_0, scale * x_0)
+    np.testing.assert_array_equal(scaled, base)
 
 
 def test_coupling_registry_and_argument_errors():

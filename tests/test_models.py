@@ -79,9 +79,15 @@ def test_class_conditioning_with_null_class():
     for i in range(4):
         for j in range(i + 1, 4):
             assert not torch.allclose(outs[i], outs[j])
-    # class embedding is added to the time embedding before the first layer: check by hand
-    h = m.time_embed(t) + m.class_embed(null)
-    torch.testing.assert_close(m(x, t, null), m.net(torch.cat([x, h], dim=1)))
+    # the class embedding is added to the time embedding: give class 0 the embedding that moves
+    # time 0.2 to time 0.7 and the null class none, and class 0 at t = 0.2 is the null class at 0.7
+    with torch.no_grad():
+        shift = m.time_embed(torch.tensor([0.7])) - m.time_embed(torch.tensor([0.2]))
+        m.class_embed.weight[0] = shift[0]
+        m.class_embed.weight[m.null_class] = 0.0
+    zeros = torch.zeros(5, dtype=torch.long)
+    torch.testing.assert_close(m(x, 0.2, zeros), m(x, 0.7, null), rtol=1e-5, atol=1e-6)
+    assert not torch.allclose(m(x, 0.2, zeros), m(x, 0.2, null))
 
 
 def test_class_errors():
@@ -144,7 +150,16 @@ def test_reference_mlp_feeds_raw_time():
     x, t = torch.randn(4, 3), torch.rand(4)
     out = m(x, t)
     assert out.shape == (4, 3)
-    torch.testing.assert_close(out, m.net(torch.cat([x, t[:, None]], dim=1)))
+    # the forward pass written out in NumPy from the weights: [x, t] -> 3 x (Linear, SELU) -> Linear
+    weights = [(lin.weight.detach().double().numpy(), lin.bias.detach().double().numpy())
+               for lin in m.net if isinstance(lin, torch.nn.Linear)]  # fmt: skip
+    alpha, scale = 1.6732632423543772, 1.0507009873554805  # SELU's constants (Klambauer et al.)
+    h = np.concatenate([x.double().numpy(), t.double().numpy()[:, None]], axis=1)
+    for i, (w, b) in enumerate(weights):
+        h = h @ w.T + b
+        if i < len(weights) - 1:
+            h = scale * np.where(h > 0, h, alpha * (np.exp(h) - 1))
+    np.testing.assert_allclose(out.detach().numpy(), h, rtol=1e-5, atol=1e-6)
 
 
 def test_gradients_reach_every_parameter():

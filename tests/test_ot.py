@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -98,6 +100,17 @@ def test_kinetic_energy_of_non_uniform_speed_exceeds_the_straight_one():
     xs = _straight_trajectory(x_0, x_1, ts**2)
     expected = 4 / 3 * ((x_1 - x_0) ** 2).sum(1).mean().item()
     np.testing.assert_allclose(ot.kinetic_energy(xs, ts), expected, rtol=1e-5)
+
+
+def test_straightness_is_the_mean_of_each_particles_ratio():
+    # particle 1: a straight unit step (ratio 1); particle 2: an L of two legs of 10 (chord
+    # 10 sqrt 2 over length 20). The mean of the ratios is (1 + 1/sqrt 2) / 2; a ratio of the mean
+    # chord to the mean length would give (1 + 10 sqrt 2) / 21.
+    xs = torch.tensor(
+        [[[0.0, 0.0], [0.0, 0.0]], [[0.5, 0.0], [10.0, 0.0]], [[1.0, 0.0], [10.0, 10.0]]],
+        dtype=torch.float64,
+    )  # (K = 3, B = 2, D = 2)
+    assert ot.straightness(xs) == pytest.approx((1 + 1 / math.sqrt(2)) / 2, rel=1e-12)
 
 
 @pytest.mark.slow

@@ -43,12 +43,35 @@ def test_peak_memory_is_the_kernels_own_not_its_launchers():
     assert float(child.stdout) < ballast.nbytes / 2**20 - 100  # a fresh Python + torch: far less
 
 
-def test_the_probe_reads_a_slowdown_in_range_and_leaves_the_random_state_alone():
+def test_the_probe_leaves_the_random_state_alone():
     torch_state, np_state = torch.get_rng_state(), np.random.get_state()
-    slowdown = runtime.machine_slowdown()
-    assert 1.0 <= slowdown <= runtime.MAX_SLOWDOWN
+    runtime.machine_slowdown()
     assert torch.equal(torch.get_rng_state(), torch_state)
     assert np.array_equal(np.random.get_state()[1], np_state[1])
+
+
+@pytest.mark.parametrize(
+    "probe_times, expected",
+    [
+        ((2.0, 3.0, 2.5), 2.5),  # the median of the three timings, in units of the reference
+        ((1.5, 9.0, 1.2), 1.5),  # one slow outlier does not move it
+        ((0.5, 0.4, 0.6), 1.0),  # a faster machine than the reference reads 1 (no speed-up credit)
+        ((50.0, 60.0, 70.0), None),  # clipped at MAX_SLOWDOWN
+    ],
+)
+def test_the_slowdown_is_the_median_probe_time_over_the_reference(
+    monkeypatch, probe_times, expected
+):
+    # the clock is scripted: each probe call takes the given multiple of the reference time
+    ticks, now = [], 0.0
+    for multiple in probe_times:
+        ticks += [now, now + multiple * runtime.PROBE_REFERENCE_S]
+        now += 1.0
+    clock = iter(ticks)
+    monkeypatch.setattr(runtime, "_PROBE", lambda: None)
+    monkeypatch.setattr(runtime.time, "process_time", lambda: next(clock))
+    expected = runtime.MAX_SLOWDOWN if expected is None else expected
+    assert runtime.machine_slowdown(repeats=3) == pytest.approx(expected, rel=1e-9)
 
 
 def test_finish_divides_each_cells_cpu_time_by_the_slowdown_around_it(monkeypatch, capsys):

@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from helpers import fit_slope, randn
+from helpers import fit_slope, generator, randn
 from scipy.integrate import solve_ivp
 from scipy.linalg import expm
 
@@ -446,3 +446,45 @@ def test_rms_error_and_bad_methods():
         solvers.rms_error(torch.zeros(4, 2), torch.zeros(3, 2))
     with pytest.raises(ValueError, match="methods"):
         solvers.error_vs_nfe(sweep_field, torch.zeros(2, 2), torch.zeros(2, 2), ("leapfrog",))
+
+
+def test_sampler_uses_steps():
+    # Euler on v = A x multiplies by (I + A / n)^n: each step count gives its own, closed-form answer
+    a = torch.tensor([[-0.5, 1.0], [-1.0, -0.5]])
+    for steps in (1, 3):
+        x = solvers.sampler(lambda x, t: x @ a.T, method="euler", steps=steps)(6, generator(5))
+        x_0 = torch.randn(6, 2, generator=generator(5))
+        flow_map = torch.linalg.matrix_power(torch.eye(2) + a / steps, steps)
+        torch.testing.assert_close(x, x_0 @ flow_map.T, rtol=1e-6, atol=1e-6)
+
+
+class _QuadraticInTime(torch.nn.Module):
+    """v(x, t) = t^2 c, a module so that the adjoint can run it."""
+
+    def __init__(self):
+        super().__init__()
+        self.c = torch.nn.Parameter(torch.tensor([1.0, -2.0], dtype=torch.float64))
+
+    def forward(self, x, t):
+        t = torch.as_tensor(t, dtype=x.dtype).reshape(-1, 1)
+        return t**2 * self.c + 0 * x
+
+
+@pytest.mark.parametrize("method", ["euler", "heun", "midpoint", "rk4"])
+def test_adjoint_takes_the_named_fixed_step_method(method):
+    # For v = t^2 c each method is a quadrature rule of int_0^1 t^2 dt on n steps, in closed form:
+    # left ends, trapezoid, midpoints, Simpson (exact). A method mapped to another gives another sum.
+    n = 4
+    t = np.linspace(0, 1, n + 1)
+    h, left, right, mid = 1 / n, t[:-1], t[1:], t[:-1] + 0.5 / n
+    rule = {
+        "euler": h * (left**2).sum(),
+        "heun": h * 0.5 * (left**2 + right**2).sum(),
+        "midpoint": h * (mid**2).sum(),
+        "rk4": 1 / 3,
+    }[method]
+    model = _QuadraticInTime()
+    x = randn(3, 2, seed=1)
+    out = solvers.solve(model, x, method=method, steps=n, adjoint=True).x
+    expected = x + rule * model.c.detach()
+    torch.testing.assert_close(out.detach(), expected, rtol=1e-12, atol=1e-12)

@@ -6,7 +6,7 @@ import math
 
 import pytest
 import torch
-from helpers import AFFINE_PATHS, affine_coefficients
+from helpers import AFFINE_PATHS, affine_coefficients, randn
 
 import fmlib as fm
 from fmlib import data, likelihood, models, training
@@ -22,10 +22,11 @@ def _heldout(n=4096, seed=123):
     return torch.randn(n, 2, generator=g), data.two_moons(n, g), torch.rand(n, generator=g)
 
 
-def _cfm_by_hand(model, x_0, x_1, t, a, s, da, ds):
-    """mean_b || v(x_t, t) - u_t ||^2 with x_t = a x_1 + s x_0, u_t = da x_1 + ds x_0 (a, s, ... per row)."""
-    x_t = a[:, None] * x_1 + s[:, None] * x_0
-    u_t = da[:, None] * x_1 + ds[:, None] * x_0
+def _cfm_by_hand(model, x_0, x_1, t, alpha_t, sigma_t, d_alpha_t, d_sigma_t):
+    """mean_b || v(x_t, t) - u_t ||^2 with x_t = alpha_t x_1 + sigma_t x_0, u_t = d_alpha_t x_1 +
+    d_sigma_t x_0 (the coefficients per row)."""
+    x_t = alpha_t[:, None] * x_1 + sigma_t[:, None] * x_0
+    u_t = d_alpha_t[:, None] * x_1 + d_sigma_t[:, None] * x_0
     return ((model(x_t, t) - u_t) ** 2).sum(dim=1).mean()
 
 
@@ -441,3 +442,77 @@ def test_mle_lr_schedule_is_used_and_checked():
         fm.train_cnf_mle(model, data, lr_schedule="linear", **kwargs)
     with pytest.raises(ValueError, match="ema_decay"):
         fm.train_cnf_mle(model, data, ema_decay=1.5, **kwargs)
+
+
+# ---------- options reach the step: labels, p_uncond, the divergence of maximum likelihood -------
+
+
+class _Recorder(torch.nn.Module):
+    """A class-conditional field v = w x_t that records every (x_t, y) it is called with."""
+
+    dim, num_classes, null_class = 2, 2, 2
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.zeros(()))
+        self.seen = []
+
+    def forward(self, x, t, y=None):
+        self.seen.append((x.detach().clone(), y.clone()))
+        return self.w * x
+
+
+class _AtTheData:
+    """A path whose x_t is x_1 itself, so that the model sees the data point its label belongs to."""
+
+    def sample(self, x_0, x_1, t):
+        return fm.PathSample(x_0, x_1, t, x_1, x_1 - x_0)
+
+
+def _labelled_points(n=400):
+    x = randn(n, 2, seed=9, dtype=torch.float32)
+    return x, (x[:, 0] > 0).long()  # the label is the side of the point: it can be checked
+
+
+def test_labels_stay_with_their_points():
+    x, labels = _labelled_points()
+    model = _Recorder()
+    training.train_cfm(model, x, labels=labels, path=_AtTheData(), steps=3, batch_size=64,
+                       ema_decay=None, progress=False)  # fmt: skip
+    for x_t, y in model.seen:
+        assert torch.equal(y, (x_t[:, 0] > 0).long()), "labels were drawn apart from their points"
+
+
+def test_p_uncond_is_the_probability_of_the_null_class():
+    x, labels = _labelled_points()
+    model, p_uncond = _Recorder(), 0.2
+    training.train_cfm(model, x, labels=labels, p_uncond=p_uncond, path=_AtTheData(), steps=10,
+                       batch_size=256, ema_decay=None, progress=False)  # fmt: skip
+    y = torch.cat([y for _, y in model.seen])
+    x_t = torch.cat([x_t for x_t, _ in model.seen])
+    dropped = y == model.null_class
+    se = math.sqrt(p_uncond * (1 - p_uncond) / len(y))
+    assert abs(float(dropped.float().mean()) - p_uncond) < 5 * se, float(dropped.float().mean())
+    assert torch.equal(y[~dropped], (x_t[~dropped, 0] > 0).long())
+
+
+@pytest.mark.parametrize("divergence", ["exact", "hutchinson"])
+def test_cnf_mle_loss_is_the_negative_log_likelihood_with_the_given_divergence(divergence):
+    """The first logged loss (before any update) is -mean log p of the first batch, computed here
+    with likelihood.log_prob from the same draws: the solver, its steps and the divergence arrive."""
+    model, x_data = _setup()
+    start = _flat(model)
+    kwargs = dict(method="heun", ode_steps=3, divergence=divergence)
+    hist = fm.train_cnf_mle(model, x_data, steps=1, batch_size=16, seed=4, log_every=1,
+                            progress=False, **kwargs)  # fmt: skip
+    reference_model, _ = _setup()
+    assert torch.equal(_flat(reference_model), start)
+    g = torch.Generator().manual_seed(4)
+    x_1 = x_data[torch.randint(0, x_data.shape[0], (16,), generator=g)]
+    nll = {
+        d: -float(likelihood.log_prob(reference_model, x_1, method="heun", steps=3, divergence=d,
+                                      generator=torch.Generator().set_state(g.get_state())).mean())
+        for d in ("exact", "hutchinson")
+    }  # fmt: skip
+    assert abs(nll["exact"] - nll["hutchinson"]) > 1e-4  # the test can tell the two apart
+    assert hist.loss[0] == pytest.approx(nll[divergence], rel=1e-6, abs=0)

@@ -10,6 +10,7 @@ exception (a RuntimeError from deep inside torch, an IndexError, ...) fails the 
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
@@ -436,12 +437,18 @@ def test_ot_pairing_rejects_bad_block_sizes(block):
         couplings.ot_pairing(_good(8), _good(8), block_size=block)
 
 
-@given(x=st.integers(1, 6).map(lambda b: torch.full((b, 2), 0.3)))
-def test_sinkhorn_survives_identical_points(x):
+@given(b=st.integers(1, 6), radius=st.sampled_from([0.0, 1e-3, 1.0]))
+def test_sinkhorn_survives_degenerate_costs(b, radius):
+    # x_1 is one point and x_0 lies on a circle around it: every pairing costs the same (0 when
+    # the radius is 0). The rows of x_0 differ whenever radius > 0, so a wrong index shows.
+    angle = torch.arange(b) * (2 * math.pi / b)
+    x_0 = 0.3 + radius * torch.stack([angle.cos(), angle.sin()], dim=1)
+    x_1 = torch.full((b, 2), 0.3)
     out = couplings.ot_pairing(
-        x, x.clone(), method="sinkhorn", generator=torch.Generator().manual_seed(0)
+        x_0, x_1, method="sinkhorn", generator=torch.Generator().manual_seed(0)
     )
-    assert torch.equal(out.x_0, x)
+    assert bool(torch.isfinite(out.x_0).all())
+    assert bool((out.x_0[:, None, :] == x_0[None]).all(dim=2).any(dim=1).all())  # rows of x_0
 
 
 # --- diffusion and analytic ----------------------------------------------------------------------
