@@ -278,6 +278,30 @@ def test_text_and_lines_grow_and_the_palette_stays():
     assert sizes and min(sizes) >= round(before_font["title"] * 1.5)
 
 
+def _rc_snapshot():
+    return {k: mpl.rcParams[k] for k in mpl.rcParams if k != "backend"}
+
+
+def test_drawing_never_changes_rcparams_and_projector_mode_changes_only_its_keys():
+    # the module's promise: draw_* and new_figure leave matplotlib's global rcParams alone, and
+    # presentation() is the one switch that writes them, only the keys in _PROJECTOR_RC
+    before = _rc_snapshot()
+    fig, ax = P.new_figure()
+    x = torch.randn(30, 2)
+    P.draw_samples(ax, x)
+    P.draw_field(ax, lambda x, t: -x, 0.5, 2.0, n=5)
+    P.draw_trajectories(ax, torch.randn(4, 10, 2))
+    P.draw_density(ax, lambda x: -x.pow(2).sum(1), 2.0, n=8)
+    P.draw_metrics(ax, {"W2": 0.1})
+    P.draw_series(ax, [0.0, 1.0], {"a": [1.0, 2.0]})
+    assert _rc_snapshot() == before
+    P.presentation()
+    changed = {k for k, v in _rc_snapshot().items() if v != before[k]}
+    assert changed and changed <= set(P._PROJECTOR_RC)
+    P.presentation(False)
+    assert _rc_snapshot() == before
+
+
 def test_switching_back_restores_exactly_and_never_compounds():
     before_font, before_rc = dict(P.FONT), mpl.rcParams.copy()
     P.presentation()
