@@ -25,8 +25,8 @@ cell by cell, and stops at the first error. Results:
 cell is not counted). A Try it is *reproduced* when every cell up to ``run_to`` runs green with its
 edits and each expression rounds to its quote at the quote's written precision: decimals to as many
 decimals as written (``0.40``: within 0.005), e-notation to as many significant figures as written
-(``2.5e-4``: within 0.05e-4), integers exactly; ``,`` thousands separators, a leading ``≈``/``~``,
-a trailing ``×``/``x`` are allowed, and ``12%`` matches 12 or 0.12. A library mutant runs in a copy
+(``2.5e-4``: within 0.05e-4), integers exactly (``12%`` and ``3×`` within 0.5); ``,`` thousands
+separators, a leading ``≈``/``~``, a trailing ``×``/``x`` are allowed; ``12%`` matches 12 or 0.12. A library mutant runs in a copy
 of the repository (git's tracked and untracked-not-ignored files) with its edits applied:
 ``python -m pytest -x -q -m "not slow" -p no:cacheprovider <tests>``; exit status 1 is *caught*,
 0 *survived*, anything else (usage or collection trouble) an *error*. Before the mutants, the
@@ -100,6 +100,7 @@ def parse_quote(text: str) -> Quote:
     s = text.strip()
     s = re.sub(r"^(≈|~|about)\s*", "", s)
     percent = s.endswith("%")
+    ratio = bool(re.search(r"\s*(×|x)$", s))
     s = re.sub(r"\s*(%|×|x)$", "", s).strip()
     s = s.replace("−", "-")
     if not re.fullmatch(r"-?\d+(,\d{3})*(\.\d+)?([eE][-+]?\d+)?", s):
@@ -115,7 +116,7 @@ def parse_quote(text: str) -> Quote:
     elif "." in mantissa:
         half = 0.5 * 10.0 ** -len(mantissa.split(".")[1])
     else:
-        half = 0.0
+        half = 0.5 if percent or ratio else 0.0  # "12%", "3×" are rounded; bare integers exact
     return Quote(text, value, half, percent)
 
 
@@ -171,7 +172,9 @@ def _check_cell(where: str, cells: dict, cell_id, kind: str | None = None) -> No
     if not isinstance(cell_id, str) or cell_id not in cells:
         raise SpecError(f"{where}: no cell with id {cell_id!r} in the notebook")
     if kind and cells[cell_id].cell_type != kind:
-        raise SpecError(f"{where}: cell {cell_id!r} is a {cells[cell_id].cell_type} cell, not {kind}")
+        raise SpecError(
+            f"{where}: cell {cell_id!r} is a {cells[cell_id].cell_type} cell, not {kind}"
+        )
 
 
 def _check_edits(where: str, edits, source_of) -> None:
@@ -179,7 +182,11 @@ def _check_edits(where: str, edits, source_of) -> None:
         raise SpecError(f"{where}: 'edits' must be a non-empty list of (target, old, new)")
     for k, edit in enumerate(edits):
         here = f"{where}, edit {k + 1}"
-        if not (isinstance(edit, (list, tuple)) and len(edit) == 3 and all(isinstance(e, str) for e in edit)):
+        if not (
+            isinstance(edit, (list, tuple))
+            and len(edit) == 3
+            and all(isinstance(e, str) for e in edit)
+        ):
             raise SpecError(f"{here}: an edit is a triple of strings (target, old text, new text)")
         target, old, new = edit
         source = source_of(here, target)
@@ -202,7 +209,9 @@ def load_spec(path: Path, root: Path = DEFAULT_ROOT) -> Spec:
     public = {k for k in vars(module) if k.isupper() and not k.startswith("_")}
     unknown = public - SPEC_KEYS
     if unknown:
-        raise SpecError(f"{rel}: unknown name(s) {sorted(unknown)}; a spec defines {sorted(SPEC_KEYS)}")
+        raise SpecError(
+            f"{rel}: unknown name(s) {sorted(unknown)}; a spec defines {sorted(SPEC_KEYS)}"
+        )
     notebook = getattr(module, "NOTEBOOK", None)
     mutants = list(getattr(module, "MUTANTS", []))
     try_its = list(getattr(module, "TRY_ITS", []))
@@ -227,7 +236,11 @@ def load_spec(path: Path, root: Path = DEFAULT_ROOT) -> Spec:
 
             _check_edits(where, m["edits"], file_source)
             tests = m["tests"]
-            if not isinstance(tests, (list, tuple)) or not tests or not all(isinstance(t, str) for t in tests):
+            if (
+                not isinstance(tests, (list, tuple))
+                or not tests
+                or not all(isinstance(t, str) for t in tests)
+            ):
                 raise SpecError(f"{where}: 'tests' must be a non-empty list of pytest node ids")
             for t in tests:
                 if not (root / t.split("::")[0]).exists():
@@ -276,7 +289,11 @@ def load_spec(path: Path, root: Path = DEFAULT_ROOT) -> Spec:
         if not isinstance(expect, (list, tuple)) or not expect:
             raise SpecError(f"{where}: 'expect' must be a non-empty list of (quote, expression)")
         for j, pair in enumerate(expect):
-            if not (isinstance(pair, (list, tuple)) and len(pair) == 2 and all(isinstance(p, str) for p in pair)):
+            if not (
+                isinstance(pair, (list, tuple))
+                and len(pair) == 2
+                and all(isinstance(p, str) for p in pair)
+            ):
                 raise SpecError(f"{where}, expect {j + 1}: a pair of strings (quote, expression)")
             quote, expr = pair
             try:
@@ -284,11 +301,15 @@ def load_spec(path: Path, root: Path = DEFAULT_ROOT) -> Spec:
             except ValueError as exc:
                 raise SpecError(f"{where}, expect {j + 1}: {exc}") from exc
             if quote not in cells[t["prompt"]].source:
-                raise SpecError(f"{where}, expect {j + 1}: the quote {quote!r} does not occur in the prompt cell {t['prompt']!r}")
+                raise SpecError(
+                    f"{where}, expect {j + 1}: the quote {quote!r} does not occur in the prompt cell {t['prompt']!r}"
+                )
             try:
                 compile(expr, where, "eval")
             except SyntaxError as exc:
-                raise SpecError(f"{where}, expect {j + 1}: the expression does not compile: {exc}") from exc
+                raise SpecError(
+                    f"{where}, expect {j + 1}: the expression does not compile: {exc}"
+                ) from exc
     for cell_id, numbers in settings.items():
         where = f"{rel}: SETTINGS[{cell_id!r}]"
         _check_cell(where, cells, cell_id, "markdown")
@@ -371,8 +392,14 @@ class Run:
     values: list = field(default_factory=list)
 
 
-def run_notebook(nb_path: Path, nb, patch: str | None, stop_after: str | None,
-                 evaluate: list[str] = (), timeout: int = 600) -> Run:
+def run_notebook(
+    nb_path: Path,
+    nb,
+    patch: str | None,
+    stop_after: str | None,
+    evaluate: list[str] = (),
+    timeout: int = 600,
+) -> Run:
     """Execute nb (already edited) in a fresh kernel, the patch first; stop at the first error,
     or after the cell ``stop_after`` (then evaluate each expression of ``evaluate``)."""
     import nbformat
@@ -388,7 +415,10 @@ def run_notebook(nb_path: Path, nb, patch: str | None, stop_after: str | None,
         cells.insert(0, cell)
     nb.cells = cells
     client = NotebookClient(
-        nb, km=_kernel_manager(), timeout=timeout, allow_errors=False,
+        nb,
+        km=_kernel_manager(),
+        timeout=timeout,
+        allow_errors=False,
         resources={"metadata": {"path": str(nb_path.parent)}},
     )
     run = Run()
@@ -426,9 +456,13 @@ def run_notebook(nb_path: Path, nb, patch: str | None, stop_after: str | None,
                 run.failed_index = None
                 run.values.append(f"{run.ename}: {run.evalue}")
                 continue
-            text = "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
+            text = "".join(
+                o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream"
+            )
             match = re.search(re.escape(VALUE_MARK) + r" (\S+)", text)
-            run.values.append(float(match.group(1)) if match else f"no value printed: {text[:80]!r}")
+            run.values.append(
+                float(match.group(1)) if match else f"no value printed: {text[:80]!r}"
+            )
     return run
 
 
@@ -443,8 +477,9 @@ def run_mutant(spec: Spec, root: Path, m: dict, full: bool = False, timeout: int
     nb = copy.deepcopy(spec.nb)
     _apply_cell_edits(nb, m.get("edits", []))
     error = m.get("error", "AssertionError")
-    run = run_notebook(root / spec.notebook, nb, m.get("patch"), None if full else m["caught_by"],
-                       timeout=timeout)
+    run = run_notebook(
+        root / spec.notebook, nb, m.get("patch"), None if full else m["caught_by"], timeout=timeout
+    )
     res = Result(spec.rel, spec.notebook, m["name"], "mutant", False, "", seconds=0.0)
     if run.failed_index is None:
         res.result = "survived" + ("" if full else f" ({m['caught_by']} ran green)")
@@ -465,15 +500,21 @@ def run_try_it(spec: Spec, root: Path, t: dict, timeout: int = 600) -> Result:
     nb = copy.deepcopy(spec.nb)
     _apply_cell_edits(nb, t["edits"])
     quotes = [q for q, _ in t["expect"]]
-    run = run_notebook(root / spec.notebook, nb, t.get("patch"), t["run_to"],
-                       [e for _, e in t["expect"]], timeout=timeout)
+    run = run_notebook(
+        root / spec.notebook,
+        nb,
+        t.get("patch"),
+        t["run_to"],
+        [e for _, e in t["expect"]],
+        timeout=timeout,
+    )
     res = Result(spec.rel, spec.notebook, "Try it: " + t["name"], "try-it", False, "", t["prompt"])
     if run.failed_index is not None:
         res.result = f"error in {_describe(spec.nb, run.failed_index)}: {run.ename}: {run.evalue}"
         res.error = True
     else:
         parts, ok = [], True
-        for quote, value in zip(quotes, run.values):
+        for quote, value in zip(quotes, run.values, strict=True):
             if isinstance(value, float):
                 good = parse_quote(quote).matches(value)
                 parts.append(f"{quote} {'=' if good else '!='} {value:.6g}")
@@ -494,15 +535,31 @@ def copy_repo(root: Path, dest: Path) -> None:
     """Copy the repository's tracked and untracked-not-ignored files (never .venv or build/)."""
     try:
         out = subprocess.run(
-            ["git", "-C", str(root), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            check=True, capture_output=True, text=True,
+            [
+                "git",
+                "-C",
+                str(root),
+                "ls-files",
+                "-z",
+                "--cached",
+                "--others",
+                "--exclude-standard",
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout
         files = [f for f in out.split("\0") if f]
     except (OSError, subprocess.CalledProcessError):
         files = None
     if files is None:
-        shutil.copytree(root, dest, dirs_exist_ok=True, symlinks=True,
-                        ignore=shutil.ignore_patterns(".venv", "build", ".git", "__pycache__"))
+        shutil.copytree(
+            root,
+            dest,
+            dirs_exist_ok=True,
+            symlinks=True,
+            ignore=shutil.ignore_patterns(".venv", "build", ".git", "__pycache__"),
+        )
         return
     for f in files:
         if f.split("/")[0] in {".venv", "build", ".git"}:
@@ -517,9 +574,22 @@ def copy_repo(root: Path, dest: Path) -> None:
 
 def run_pytest(repo: Path, tests: list[str], timeout: int) -> tuple[int, str]:
     env = dict(os.environ, PYTHONPATH=str(repo), OMP_NUM_THREADS="1")
-    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-m", "not slow", "-p", "no:cacheprovider", *tests]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-x",
+        "-q",
+        "-m",
+        "not slow",
+        "-p",
+        "no:cacheprovider",
+        *tests,
+    ]
     try:
-        proc = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(
+            cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=timeout
+        )
     except subprocess.TimeoutExpired:
         return -1, "timeout"
     lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
@@ -555,8 +625,15 @@ def library_baseline(spec: Spec, root: Path, timeout: int = 900) -> Result | Non
         code, last = run_pytest(Path(tmp), tests, timeout)
     if code == 0:
         return None
-    return Result(spec.rel, "fmlib", "(baseline: the tests unmutated)", "library", False,
-                  f"error: the unmutated tests do not pass (exit status {code}: {last})", error=True)
+    return Result(
+        spec.rel,
+        "fmlib",
+        "(baseline: the tests unmutated)",
+        "library",
+        False,
+        f"error: the unmutated tests do not pass (exit status {code}: {last})",
+        error=True,
+    )
 
 
 # ---------------------------------------------------------------- the command line
@@ -576,9 +653,20 @@ def _job(args):
             return run_library_mutant(spec, root, spec.mutants[entry_index], timeout)
         return library_baseline(spec, root, timeout)
     except Exception as exc:  # noqa: BLE001 (one broken run must not hide the others)
-        entry = (spec.try_its if kind == "try-it" else spec.mutants or [{}])[entry_index] if kind != "baseline" else {}
-        return Result(spec.rel, spec.notebook or "fmlib", entry.get("name", kind), kind, False,
-                      f"error: {type(exc).__name__}: {_first_line(exc)}", error=True)
+        entry = (
+            (spec.try_its if kind == "try-it" else spec.mutants or [{}])[entry_index]
+            if kind != "baseline"
+            else {}
+        )
+        return Result(
+            spec.rel,
+            spec.notebook or "fmlib",
+            entry.get("name", kind),
+            kind,
+            False,
+            f"error: {type(exc).__name__}: {_first_line(exc)}",
+            error=True,
+        )
 
 
 def format_line(r: Result) -> str:
@@ -599,15 +687,33 @@ def table(results: list[Result]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("specs", nargs="*", type=Path, help="spec files (default: tools/mutants/**/*.py)")
-    parser.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="repository root (default: this tool's)")
-    parser.add_argument("--only", action="append", default=[], metavar="NAME",
-                        help="run only the mutant / Try it of this name (repeatable)")
-    parser.add_argument("--jobs", type=int, default=1, help="mutants run at once, each in its own process")
-    parser.add_argument("--table", action="store_true", help="print a Markdown table of the results")
-    parser.add_argument("--full", action="store_true",
-                        help="run a surviving mutant's notebook to the end (to name a later failing cell)")
-    parser.add_argument("--timeout", type=int, default=600, help="seconds per cell (per pytest run)")
+    parser.add_argument(
+        "specs", nargs="*", type=Path, help="spec files (default: tools/mutants/**/*.py)"
+    )
+    parser.add_argument(
+        "--root", type=Path, default=DEFAULT_ROOT, help="repository root (default: this tool's)"
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="run only the mutant / Try it of this name (repeatable)",
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="mutants run at once, each in its own process"
+    )
+    parser.add_argument(
+        "--table", action="store_true", help="print a Markdown table of the results"
+    )
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="run a surviving mutant's notebook to the end (to name a later failing cell)",
+    )
+    parser.add_argument(
+        "--timeout", type=int, default=600, help="seconds per cell (per pytest run)"
+    )
     parser.add_argument("--check", action="store_true", help="only validate the specs; run nothing")
     args = parser.parse_args(argv)
     root = args.root.resolve()
@@ -630,13 +736,22 @@ def main(argv: list[str] | None = None) -> int:
         if spec.notebook is None:
             if any(wanted(m) for m in spec.mutants):
                 jobs.append(("baseline", str(p), str(root), 0, False, args.timeout))
-            jobs += [("library", str(p), str(root), k, False, args.timeout)
-                     for k, m in enumerate(spec.mutants) if wanted(m)]
+            jobs += [
+                ("library", str(p), str(root), k, False, args.timeout)
+                for k, m in enumerate(spec.mutants)
+                if wanted(m)
+            ]
         else:
-            jobs += [("mutant", str(p), str(root), k, args.full, args.timeout)
-                     for k, m in enumerate(spec.mutants) if wanted(m)]
-            jobs += [("try-it", str(p), str(root), k, False, args.timeout)
-                     for k, t in enumerate(spec.try_its) if wanted(t)]
+            jobs += [
+                ("mutant", str(p), str(root), k, args.full, args.timeout)
+                for k, m in enumerate(spec.mutants)
+                if wanted(m)
+            ]
+            jobs += [
+                ("try-it", str(p), str(root), k, False, args.timeout)
+                for k, t in enumerate(spec.try_its)
+                if wanted(t)
+            ]
     if args.only:
         known = {e["name"] for s in specs for e in s.mutants + s.try_its}
         for name in set(args.only) - known:
@@ -660,8 +775,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(format_line(r), flush=True)
                 results.append(r)
     failed = [r for r in results if not r.ok]
-    print(f"{len(results) - len(failed)} of {len(results)} ok"
-          + (f"; not ok: {', '.join(r.name for r in failed)}" if failed else ""), flush=True)
+    print(
+        f"{len(results) - len(failed)} of {len(results)} ok"
+        + (f"; not ok: {', '.join(r.name for r in failed)}" if failed else ""),
+        flush=True,
+    )
     if args.table:
         print()
         print(table(results))

@@ -88,7 +88,11 @@ def clean_markdown(source: str) -> str:
     text = re.sub(r"(?s)\\\(.+?\\\)", _blank, text)
     text = re.sub(r"(?<!\\)\$(?!\s)[^$\n]+?(?<![\s\\])\$", _blank, text)  # inline math
     text = re.sub(r"(`+)(?s:.+?)\1", _blank, text)  # inline code
-    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", lambda m: m.group(1) + " " * (len(m.group(0)) - len(m.group(1))), text)
+    text = re.sub(
+        r"!?\[([^\]]*)\]\([^)]*\)",
+        lambda m: m.group(1) + " " * (len(m.group(0)) - len(m.group(1))),
+        text,
+    )
     text = re.sub(r"(?m)^\s*\[[^\]]+\]:\s*\S+.*$", _blank, text)  # reference-style link targets
     text = re.sub(r"<https?://[^>]*>|https?://\S+|www\.\S+", _blank, text)
     text = re.sub(r"</?[A-Za-z][^>]*>", _blank, text)  # HTML tags
@@ -120,11 +124,17 @@ def _counted(line: str, m: re.Match) -> str | None:
     prev = before[-1:] if before else ""
     if prev and (prev.isalnum() or prev in "_.\\/"):  # W2, x_0, 1.2.3 tail, paths
         return None
-    if re.match(r"(\.\d|[A-Za-z_]|-[A-Za-z]|-\d|\d)", after) and not re.match(r"x(?![A-Za-z0-9])", after):
+    if re.match(r"(\.\d|[A-Za-z_]|-[A-Za-z]|-\d|\d)", after) and not re.match(
+        r"x(?![A-Za-z0-9])", after
+    ):
         return None  # 6.2.3, 2D, 2-D, 2026-11-29, 3x3 (below)
     if re.match(r"\s*[×x]\s*\d", after) and re.match(r"[×x]\d", after):
         return None  # a shape N×M
-    if re.search(r"\d[×x]$", before) or re.search(r"\d-$", before) or re.search(r"[A-Za-z]-$", before):
+    if (
+        re.search(r"\d[×x]$", before)
+        or re.search(r"\d-$", before)
+        or re.search(r"[A-Za-z]-$", before)
+    ):
         return None  # the second half of N×M or of a hyphenated identifier
     claim = bool(CLAIM_BEFORE.search(before))
     if re.fullmatch(r"6\.\d{1,2}", token) and not claim:
@@ -201,7 +211,9 @@ def spec_path(rel: str, root: Path) -> Path | None:
     folder, _, name = rel.partition("/")
     if not name or "/" in name:
         return None
-    kind = {"notebooks": "notebooks", "solutions": "solutions", "exercises": "solutions"}.get(folder)
+    kind = {"notebooks": "notebooks", "solutions": "solutions", "exercises": "solutions"}.get(
+        folder
+    )
     return root / "tools" / "mutants" / kind / (Path(name).stem + ".py") if kind else None
 
 
@@ -227,17 +239,27 @@ def execute(path: Path, root: Path, timeout: int):
 
     mutate.kernel_env(root)
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, km=mutate._kernel_manager(), timeout=timeout,
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        nb,
+        km=mutate._kernel_manager(),
+        timeout=timeout,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
     client.execute()
     return nb
 
 
 def scan(rel: str, nb, executed, spec, report: Report) -> None:
     """Add the problems of one notebook (source nb, executed copy) to the report."""
-    outputs_by_id = {c.get("id"): c.get("outputs", []) for c in executed.cells if c.cell_type == "code"}
-    if executed is not nb and [c.get("id") for c in executed.cells] != [c.get("id") for c in nb.cells]:
-        report.problems.append(f"{rel}: the executed copy's cells differ from the notebook's (stale copy?)")
+    outputs_by_id = {
+        c.get("id"): c.get("outputs", []) for c in executed.cells if c.cell_type == "code"
+    }
+    if executed is not nb and [c.get("id") for c in executed.cells] != [
+        c.get("id") for c in nb.cells
+    ]:
+        report.problems.append(
+            f"{rel}: the executed copy's cells differ from the notebook's (stale copy?)"
+        )
     settings = spec.settings if spec else {}
     try_its = spec.try_its if spec else []
     cell_ids = {c.get("id") for c in nb.cells}
@@ -248,7 +270,9 @@ def scan(rel: str, nb, executed, spec, report: Report) -> None:
     numbers: list[ProseNumber] = []
     for cell in nb.cells:
         if cell.cell_type == "code":
-            printed.setdefault(section, []).extend(printed_numbers(outputs_by_id.get(cell.get("id"))))
+            printed.setdefault(section, []).extend(
+                printed_numbers(outputs_by_id.get(cell.get("id")))
+            )
         elif cell.cell_type == "markdown":
             for number, context, head in prose_numbers(cell.source):
                 if head is not None:
@@ -260,29 +284,41 @@ def scan(rel: str, nb, executed, spec, report: Report) -> None:
 
     for cell_id, entries in settings.items():
         for number in entries:
-            if cell_id in cell_ids and not any(n.cell_id == cell_id and same_number(n.text, number) for n in numbers):
-                report.problems.append(f"{rel} cell {cell_id}: SETTINGS number \"{number}\" does not occur in the cell (stale setting)")
+            if cell_id in cell_ids and not any(
+                n.cell_id == cell_id and same_number(n.text, number) for n in numbers
+            ):
+                report.problems.append(
+                    f'{rel} cell {cell_id}: SETTINGS number "{number}" does not occur in the cell (stale setting)'
+                )
     cells = {c.get("id"): c for c in nb.cells}
     for t in try_its:
         for quote, _ in t["expect"]:
             prompt = cells.get(t["prompt"])
             if prompt is None or quote not in prompt.source:
-                report.problems.append(f"{rel} cell {t['prompt']}: Try it {t['name']!r} quotes \"{quote}\", which its prompt cell does not contain")
+                report.problems.append(
+                    f'{rel} cell {t["prompt"]}: Try it {t["name"]!r} quotes "{quote}", which its prompt cell does not contain'
+                )
 
     for n in numbers:
-        quotes = [(q, t["name"]) for t in try_its if t["prompt"] == n.cell_id for q, _ in t["expect"]]
+        quotes = [
+            (q, t["name"]) for t in try_its if t["prompt"] == n.cell_id for q, _ in t["expect"]
+        ]
         hit = next((f"Try it {name!r}" for q, name in quotes if same_number(q, n.text)), None)
         if hit is None:
-            reason = next((r for k, r in settings.get(n.cell_id, {}).items() if same_number(k, n.text)), None)
+            reason = next(
+                (r for k, r in settings.get(n.cell_id, {}).items() if same_number(k, n.text)), None
+            )
             hit = f"setting: {reason}" if reason else None
         if hit is None:
             raw = printed_covers(n.text, printed.get(n.section, []))
             hit = f"printed {raw!r}" if raw is not None else None
         if hit is None:
-            report.problems.append(f"{rel} cell {n.cell_id} (§{n.heading}): \"{n.text}\" in \"{n.context}\"")
+            report.problems.append(
+                f'{rel} cell {n.cell_id} (§{n.heading}): "{n.text}" in "{n.context}"'
+            )
         else:
             n.covered_by = hit
-            report.covered.append(f"{rel} cell {n.cell_id} (§{n.heading}): \"{n.text}\" {hit}")
+            report.covered.append(f'{rel} cell {n.cell_id} (§{n.heading}): "{n.text}" {hit}')
 
     if rel.startswith("notebooks/"):
         lengths = []
@@ -292,9 +328,13 @@ def scan(rel: str, nb, executed, spec, report: Report) -> None:
             count = sum(1 for line in cell.source.splitlines() if line.strip())
             lengths.append(count)
             if count > MAX_LINES:
-                report.problems.append(f"{rel} cell {cell.get('id')}: {count} non-blank lines (at most {MAX_LINES})")
+                report.problems.append(
+                    f"{rel} cell {cell.get('id')}: {count} non-blank lines (at most {MAX_LINES})"
+                )
         if lengths and statistics.median(lengths) > MAX_MEDIAN:
-            report.problems.append(f"{rel}: median code cell {statistics.median(lengths):g} non-blank lines (at most {MAX_MEDIAN})")
+            report.problems.append(
+                f"{rel}: median code cell {statistics.median(lengths):g} non-blank lines (at most {MAX_MEDIAN})"
+            )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -302,8 +342,12 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="+", type=Path)
-    parser.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="repository root (default: this tool's)")
-    parser.add_argument("--executed", type=Path, help="folder of executed copies at repo-relative paths")
+    parser.add_argument(
+        "--root", type=Path, default=DEFAULT_ROOT, help="repository root (default: this tool's)"
+    )
+    parser.add_argument(
+        "--executed", type=Path, help="folder of executed copies at repo-relative paths"
+    )
     parser.add_argument("--list", action="store_true", help="also print every covered number")
     parser.add_argument("--timeout", type=int, default=600, help="seconds per cell when executing")
     args = parser.parse_args(argv)
@@ -315,18 +359,24 @@ def main(argv: list[str] | None = None) -> int:
         rel = mutate._rel(path, root)
         nb = nbformat.read(path, as_version=4)
         if args.executed:
-            copy_path = (args.executed if args.executed.is_absolute() else Path.cwd() / args.executed) / rel
+            copy_path = (
+                args.executed if args.executed.is_absolute() else Path.cwd() / args.executed
+            ) / rel
             if not copy_path.exists() and not args.executed.is_absolute():
                 copy_path = root / args.executed / rel
             if not copy_path.exists():
-                report.problems.append(f"{rel}: no executed copy at {copy_path} (did it pass its nbval run?)")
+                report.problems.append(
+                    f"{rel}: no executed copy at {copy_path} (did it pass its nbval run?)"
+                )
                 continue
             executed = nbformat.read(copy_path, as_version=4)
         else:
             try:
                 executed = execute(path, root, args.timeout)
             except Exception as exc:  # noqa: BLE001
-                report.problems.append(f"{rel}: execution failed: {type(exc).__name__}: {mutate._first_line(exc)}")
+                report.problems.append(
+                    f"{rel}: execution failed: {type(exc).__name__}: {mutate._first_line(exc)}"
+                )
                 continue
         scan(rel, copy.deepcopy(nb), executed, spec_for(rel, root, report), report)
     if args.list:
