@@ -30,7 +30,8 @@ equal integer or a decimal within 0.5; ``12%`` also matches ``0.12``; signs are 
 prose writes one); (b) a quote of a ``TRY_ITS`` entry whose ``prompt`` is this cell (the runner
 ``tools/mutate.py`` replays it); or (c) listed for this cell in the spec's ``SETTINGS``. Also
 reported: Try-it quotes that do not occur in their prompt cell, SETTINGS numbers that no longer
-occur in their cell, and, for ``notebooks/*.ipynb``, code cells over 25 non-blank lines and a
+occur in their cell (both for the spec's own notebook, not for the exercises generated from a
+solution, whose written answers are blank), and, for ``notebooks/*.ipynb``, code cells over 25 non-blank lines and a
 median over 12. ``--list`` prints every counted number with what covers it.
 """
 
@@ -282,7 +283,9 @@ def scan(rel: str, nb, executed, spec, report: Report) -> None:
                     continue
                 numbers.append(ProseNumber(number, cell.get("id"), heading, section, context))
 
-    for cell_id, entries in settings.items():
+    own = spec is not None and spec.notebook == rel  # not an exercise generated from it, whose
+    # written-answer cells say "YOUR ANSWER HERE": stale entries are reported for the solution
+    for cell_id, entries in settings.items() if own else ():
         for number in entries:
             if cell_id in cell_ids and not any(
                 n.cell_id == cell_id and same_number(n.text, number) for n in numbers
@@ -291,7 +294,7 @@ def scan(rel: str, nb, executed, spec, report: Report) -> None:
                     f'{rel} cell {cell_id}: SETTINGS number "{number}" does not occur in the cell (stale setting)'
                 )
     cells = {c.get("id"): c for c in nb.cells}
-    for t in try_its:
+    for t in try_its if own else ():
         for quote, _ in t["expect"]:
             prompt = cells.get(t["prompt"])
             if prompt is None or quote not in prompt.source:

@@ -12,13 +12,21 @@ MUTANTS = [
         "caught_by": "97d7301b",
     },
     {
-        "name": "fmlib's Hutchinson probes have variance 1.2 (biased estimate)",
+        "name": "fmlib's Rademacher probes drawn on {0, 1}, not {-1, +1}",
         "patch": (
+            "import torch\n"
             "import fmlib as fm\n"
-            "_hutchinson = fm.likelihood.divergence_hutchinson\n"
-            "def _biased(*args, **kwargs):\n"
-            "    return 1.2 * _hutchinson(*args, **kwargs)\n"
-            "fm.likelihood.divergence_hutchinson = _biased\n"
+            "_hutchinson = fm.likelihood._hutchinson\n"
+            "def _zero_one(out, x, k, probe, generator, create_graph):\n"
+            "    if probe != 'rademacher':\n"
+            "        return _hutchinson(out, x, k, probe, generator, create_graph)\n"
+            "    samples = []\n"
+            "    for _ in range(k):\n"
+            "        eps = (torch.randn(x.shape, generator=generator, dtype=x.dtype) > 0).to(x.dtype)\n"
+            "        (grad,) = torch.autograd.grad((out * eps).sum(), x, retain_graph=True)\n"
+            "        samples.append((grad * eps).sum(dim=1))\n"
+            "    return torch.stack(samples)\n"
+            "fm.likelihood._hutchinson = _zero_one\n"
         ),
         "caught_by": "7b6844dd",
     },

@@ -14,33 +14,25 @@ MUTANTS = [
         "caught_by": "6d2164b8",
     },
     {
-        "name": "fmlib's empirical target takes the nearest point instead of the posterior average",
-        "patch": (
-            "import torch\n"
-            "import fmlib as fm\n"
-            "def _nearest_target(points):\n"
-            "    def field(x, t):\n"
-            "        t = float(t)\n"
-            "        nearest = points[torch.cdist(x, t * points).argmin(dim=1)]\n"
-            "        return (nearest - x) / (1 - t)\n"
-            "    return field\n"
-            "fm.analytic.empirical_target = _nearest_target\n"
-        ),
+        "name": "the exact field is built from the first 5 training points only",
+        "edits": [
+            (
+                "3343c92d",
+                "fm.analytic.empirical_target(points)",
+                "fm.analytic.empirical_target(points[:5])",
+            )
+        ],
         "caught_by": "memorised-check",
     },
     {
-        "name": "the posterior's variance is (1 - t), not (1 - t)^2",
-        "patch": (
-            "import torch\n"
-            "import fmlib as fm\n"
-            "def _wide_target(points):\n"
-            "    def field(x, t):\n"
-            "        t = float(t)\n"
-            "        weights = torch.softmax(-torch.cdist(x, t * points).pow(2) / (2 * (1 - t)), dim=1)\n"
-            "        return (weights @ points - x) / (1 - t)\n"
-            "    return field\n"
-            "fm.analytic.empirical_target = _wide_target\n"
-        ),
+        "name": "the exact field is built from a fresh sample, not the training points",
+        "edits": [
+            (
+                "3343c92d",
+                "fm.analytic.empirical_target(points)",
+                "fm.analytic.empirical_target(fm.two_moons(50, generator=g))",
+            )
+        ],
         "caught_by": "memorised-check",
     },
 ]
