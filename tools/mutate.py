@@ -437,32 +437,41 @@ def run_notebook(
         run.failed_index = index - offset  # -1: the patch itself
         return False
 
-    with client.setup_kernel():
-        for index, cell in enumerate(list(nb.cells)):
-            if cell.cell_type != "code":
-                continue
-            if not execute(index):
-                return run
-            if stop_after is not None and cell.get("id") == stop_after:
-                run.stopped_after = stop_after
-                break
-        for k, expr in enumerate(evaluate):
-            source = f"print({VALUE_MARK!r}, repr(float({expr})))"
-            cell = nbformat.v4.new_code_cell(source)
-            cell.id = f"mutate-expect-{k}"
-            nb.cells.append(cell)
-            index = len(nb.cells) - 1
-            if not execute(index):
-                run.failed_index = None
-                run.values.append(f"{run.ename}: {run.evalue}")
-                continue
-            text = "".join(
-                o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream"
-            )
-            match = re.search(re.escape(VALUE_MARK) + r" (\S+)", text)
-            run.values.append(
-                float(match.group(1)) if match else f"no value printed: {text[:80]!r}"
-            )
+    # nbclient shuts down only a kernel it created itself: this one is ours to stop, or every
+    # mutant would leave a kernel of several hundred MiB behind until the run ends
+    try:
+        with client.setup_kernel():
+            return _execute_all(client, nb, run, execute, stop_after, evaluate)
+    finally:
+        if client.km is not None and client.km.has_kernel:
+            client.km.shutdown_kernel(now=True)
+
+
+def _execute_all(client, nb, run, execute, stop_after, evaluate) -> Run:
+    """Run the cells in order until the first error or ``stop_after``, then the expressions."""
+    import nbformat
+
+    for index, cell in enumerate(list(nb.cells)):
+        if cell.cell_type != "code":
+            continue
+        if not execute(index):
+            return run
+        if stop_after is not None and cell.get("id") == stop_after:
+            run.stopped_after = stop_after
+            break
+    for k, expr in enumerate(evaluate):
+        source = f"print({VALUE_MARK!r}, repr(float({expr})))"
+        cell = nbformat.v4.new_code_cell(source)
+        cell.id = f"mutate-expect-{k}"
+        nb.cells.append(cell)
+        index = len(nb.cells) - 1
+        if not execute(index):
+            run.failed_index = None
+            run.values.append(f"{run.ename}: {run.evalue}")
+            continue
+        text = "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
+        match = re.search(re.escape(VALUE_MARK) + r" (\S+)", text)
+        run.values.append(float(match.group(1)) if match else f"no value printed: {text[:80]!r}")
     return run
 
 
