@@ -215,3 +215,30 @@ def test_exercises_use_their_solutions_spec(tmp_path):
     assert scan.spec_path("solutions/x.ipynb", root) == root / "tools/mutants/solutions/x.py"
     assert scan.spec_path("notebooks/x.ipynb", root) == root / "tools/mutants/notebooks/x.py"
     assert scan.spec_path("elsewhere/x.ipynb", root) is None
+    assert scan.outputs_of("exercises/x.ipynb") == "solutions/x.ipynb"
+    assert scan.outputs_of("solutions/x.ipynb") == "solutions/x.ipynb"
+
+
+def test_an_exercise_is_checked_against_its_solutions_outputs(tmp_path):
+    """exercises/X: its own prose, the outputs and spec of solutions/X (no executed exercise)."""
+    root = tmp_path / "root"
+    spec = (FIXTURES / "tools/mutants/notebooks/tiny.py").read_text()
+    (root / "tools/mutants/solutions").mkdir(parents=True)
+    (root / "tools/mutants/solutions/tiny.py").write_text(spec.replace("notebooks/", "solutions/"))
+    (root / "solutions").mkdir()
+    shutil.copy(FIXTURES / NOTEBOOK, root / "solutions/tiny.ipynb")
+    exercise = nbformat.read(FIXTURES / NOTEBOOK, as_version=4)
+    banner = nbformat.v4.new_markdown_cell("> Generated from the solution: do not edit.")
+    banner.id = "generated-banner"
+    exercise.cells.insert(0, banner)
+    (root / "exercises").mkdir()
+    nbformat.write(exercise, root / "exercises/tiny.ipynb")
+    executed = tmp_path / "executed"
+    (executed / "solutions").mkdir(parents=True)
+    (tmp_path / "x").mkdir()
+    shutil.copy(_executed(tmp_path / "x") / NOTEBOOK, executed / "solutions/tiny.ipynb")
+    code, out = _run("exercises/tiny.ipynb", "--executed", executed, root=root)
+    assert out.splitlines() == [
+        line.replace("notebooks/", "exercises/") for line in EXPECTED_UNCOVERED
+    ]
+    assert code == 1

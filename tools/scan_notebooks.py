@@ -5,10 +5,12 @@
 Each notebook is read from ``--root`` (its markdown and code) with the outputs of its executed copy
 ``DIR/<path>`` (``build/executed`` is where ``make test``'s nbval run writes them); without
 ``--executed`` the notebook is executed here (fresh kernel of this Python, cwd = its folder). Its
-spec is the one under ``tools/mutants/`` whose ``NOTEBOOK`` is the notebook; an exercise notebook
-``exercises/X.ipynb`` uses the spec of ``solutions/X.ipynb`` (it is generated from it with the same
-cell ids and the same prose, and its executed copy prints the same numbers: the cells after each
-check use fmlib's version of the student's function). One line per problem; exit status 1 if any.
+spec is ``tools/mutants/notebooks/<stem>.py`` (``tools/mutants/solutions/<stem>.py`` for a
+solution). An exercise ``exercises/X.ipynb`` is generated from ``solutions/X.ipynb`` with the same
+cell ids and prose (its written answers blank): its prose is checked against the *solution's*
+outputs and spec, since every cell after a check uses fmlib's version of the student's function and
+prints what the solution prints, while the exercise's own check cells only say "not implemented".
+One line per problem; exit status 1 if any.
 
 **Which numbers count.** Removed before looking: fenced and inline code, ``$…$``/``$$…$$``/
 ``\\(…\\)``/``\\[…\\]`` math, HTML comments and tags, link targets and bare URLs (a link's text
@@ -255,11 +257,10 @@ def scan(rel: str, nb, executed, spec, report: Report) -> None:
     outputs_by_id = {
         c.get("id"): c.get("outputs", []) for c in executed.cells if c.cell_type == "code"
     }
-    if executed is not nb and [c.get("id") for c in executed.cells] != [
-        c.get("id") for c in nb.cells
-    ]:
+    code_ids = [c.get("id") for c in nb.cells if c.cell_type == "code"]
+    if code_ids != [c.get("id") for c in executed.cells if c.cell_type == "code"]:
         report.problems.append(
-            f"{rel}: the executed copy's cells differ from the notebook's (stale copy?)"
+            f"{rel}: the executed copy's code cells differ from the notebook's (stale copy?)"
         )
     settings = spec.settings if spec else {}
     try_its = spec.try_its if spec else []
@@ -340,6 +341,36 @@ def scan(rel: str, nb, executed, spec, report: Report) -> None:
             )
 
 
+def outputs_of(rel: str) -> str:
+    """Whose outputs a notebook's prose is checked against: its own; an exercise's, its solution's
+    (the same prose and cells, but the solution's check cells ran and its answers are filled in;
+    every other cell prints the same, since it uses fmlib's version of the student's function)."""
+    folder, _, name = rel.partition("/")
+    return f"solutions/{name}" if folder == "exercises" and "/" not in name else rel
+
+
+def executed_copy(rel: str, root: Path, args, report: Report):
+    """The executed copy of rel under --executed, or rel executed here; None (reported) if neither."""
+    import nbformat
+
+    if not args.executed:
+        try:
+            return execute(root / rel, root, args.timeout)
+        except Exception as exc:  # noqa: BLE001
+            report.problems.append(
+                f"{rel}: execution failed: {type(exc).__name__}: {mutate._first_line(exc)}"
+            )
+            return None
+    base = args.executed if args.executed.is_absolute() else Path.cwd() / args.executed
+    path = base / rel
+    if not path.exists() and not args.executed.is_absolute():
+        path = root / args.executed / rel
+    if not path.exists():
+        report.problems.append(f"{rel}: no executed copy at {path} (did it pass its nbval run?)")
+        return None
+    return nbformat.read(path, as_version=4)
+
+
 def main(argv: list[str] | None = None) -> int:
     import nbformat
 
@@ -356,32 +387,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     root = args.root.resolve()
     report = Report()
+    executed_copies: dict[str, object] = {}
     for path in args.notebooks:
         path = path if path.is_absolute() or path.exists() else root / path
         path = path.resolve()
         rel = mutate._rel(path, root)
         nb = nbformat.read(path, as_version=4)
-        if args.executed:
-            copy_path = (
-                args.executed if args.executed.is_absolute() else Path.cwd() / args.executed
-            ) / rel
-            if not copy_path.exists() and not args.executed.is_absolute():
-                copy_path = root / args.executed / rel
-            if not copy_path.exists():
-                report.problems.append(
-                    f"{rel}: no executed copy at {copy_path} (did it pass its nbval run?)"
-                )
-                continue
-            executed = nbformat.read(copy_path, as_version=4)
-        else:
-            try:
-                executed = execute(path, root, args.timeout)
-            except Exception as exc:  # noqa: BLE001
-                report.problems.append(
-                    f"{rel}: execution failed: {type(exc).__name__}: {mutate._first_line(exc)}"
-                )
-                continue
-        scan(rel, copy.deepcopy(nb), executed, spec_for(rel, root, report), report)
+        source = outputs_of(rel)
+        if source not in executed_copies:
+            executed_copies[source] = executed_copy(source, root, args, report)
+        executed = executed_copies[source]
+        if executed is not None:
+            scan(rel, copy.deepcopy(nb), executed, spec_for(rel, root, report), report)
     if args.list:
         for line in report.covered:
             print("covered:", line)
