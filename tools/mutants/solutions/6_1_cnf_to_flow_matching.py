@@ -31,3 +31,9 @@ MUTANTS = [
         "caught_by": "7b6844dd",
     },
 ]
+
+SETTINGS = {
+    "a3aa62b8": {
+        "64": "the Try it's setting (dim=64), hence 64 backward passes: one per coordinate, by definition"
+    },
+}
