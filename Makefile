@@ -7,7 +7,8 @@ BIN    := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 STAMP  := $(VENV)/.fmlib-installed
 
-.PHONY: lab test setup bench lint format clean-notebooks clean links book exercises check-exercises
+.PHONY: lab test setup bench lint format clean-notebooks clean links book exercises check-exercises \
+        mutants scan
 
 setup: $(STAMP)
 
@@ -44,8 +45,24 @@ test: $(STAMP) $(NODE)
 	rm -rf build/executed
 	$(PYTEST) tests notebooks exercises solutions --nbval-lax --nbval-current-env \
 	  -n 2 --dist loadfile --ignore=tests/browser/test_site.py
+	$(if $(filter 1,$(SCAN)),$(SCAN_CMD) --executed build/executed $(SCAN_NOTEBOOKS))
 	OMP_NUM_THREADS=1 $(BIN)/python tools/build_book.py --out build/book --executed build/executed
 	FMLIB_SITE_HTML=build/book/_build/html $(PYTEST) tests/browser/test_site.py
+
+# Every number in a notebook's prose is printed by a cell of its section, replayed by a Try it or
+# listed as a setting (tools/scan_notebooks.py). `make test` scans the executed copies its notebook
+# run leaves in build/executed when SCAN=1 (switch it on here once every notebook is clean).
+# `make scan` scans build/executed if it is there, else executes each notebook itself.
+SCAN ?= 0
+SCAN_NOTEBOOKS := notebooks/*.ipynb solutions/*.ipynb exercises/*.ipynb
+SCAN_CMD := OMP_NUM_THREADS=1 $(BIN)/python tools/scan_notebooks.py
+scan: $(STAMP)
+	$(SCAN_CMD) $(if $(wildcard build/executed),--executed build/executed) $(SCAN_NOTEBOOKS)
+
+# Mutation runs (tools/mutate.py): every mutant in tools/mutants/ caught by the cell (or test) it
+# names, every Try it reproduced; prints the table kept in README's "Tests".
+mutants: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/python tools/mutate.py --jobs 2 --table
 
 # The course site: every notebook executed, built with Jupyter Book into build/book/_build/html.
 book: $(STAMP) $(NODE)

@@ -1,0 +1,39 @@
+NOTEBOOK = "solutions/6_1_cnf_to_flow_matching.ipynb"
+
+MUTANTS = [
+    {
+        "name": "the exact divergence sums the first diagonal entry D times",
+        "edits": [("e9dae224", "div = div + grad[:, i]", "div = div + grad[:, 0]")],
+        "caught_by": "ed9f3831",
+    },
+    {
+        "name": "Hutchinson's estimate averages over coordinates instead of summing",
+        "edits": [("4592ed42", "(eps_jac * eps).sum(dim=1)", "(eps_jac * eps).mean(dim=1)")],
+        "caught_by": "97d7301b",
+    },
+    {
+        "name": "fmlib's Rademacher probes drawn on {0, 1}, not {-1, +1}",
+        "patch": (
+            "import torch\n"
+            "import fmlib as fm\n"
+            "_hutchinson = fm.likelihood._hutchinson\n"
+            "def _zero_one(out, x, k, probe, generator, create_graph):\n"
+            "    if probe != 'rademacher':\n"
+            "        return _hutchinson(out, x, k, probe, generator, create_graph)\n"
+            "    samples = []\n"
+            "    for _ in range(k):\n"
+            "        eps = (torch.randn(x.shape, generator=generator, dtype=x.dtype) > 0).to(x.dtype)\n"
+            "        (grad,) = torch.autograd.grad((out * eps).sum(), x, retain_graph=True)\n"
+            "        samples.append((grad * eps).sum(dim=1))\n"
+            "    return torch.stack(samples)\n"
+            "fm.likelihood._hutchinson = _zero_one\n"
+        ),
+        "caught_by": "7b6844dd",
+    },
+]
+
+SETTINGS = {
+    "a3aa62b8": {
+        "64": "the Try it's setting (dim=64), hence 64 backward passes: one per coordinate, by definition"
+    },
+}

@@ -1,0 +1,75 @@
+NOTEBOOK = "solutions/6_2_optimal_transport.ipynb"
+
+MUTANTS = [
+    {
+        "name": "kinetic energy multiplies by dt instead of dividing",
+        "edits": [("cbf42cfa", ".mean(dim=1) / dt).sum()", ".mean(dim=1) * dt).sum()")],
+        "caught_by": "a57b5a9b",
+    },
+    {
+        "name": "OT pairing returns the inverse permutation (rows and columns swapped)",
+        "edits": [
+            (
+                "0e8fac36",
+                "perm[torch.as_tensor(cols)] = torch.as_tensor(rows)",
+                "perm[torch.as_tensor(rows)] = torch.as_tensor(cols)",
+            )
+        ],
+        "caught_by": "11403d55",
+    },
+    {
+        "name": "fmlib's OT coupling returns independent pairs",
+        "patch": (
+            "import fmlib as fm\n"
+            "_coupling = fm.couplings.ot_pairing\n"
+            "def _independent(x_0, x_1, **kwargs):\n"
+            "    return _coupling(x_0, x_1, **kwargs)._replace(x_0=x_0)  # the pairs as drawn\n"
+            "fm.couplings.ot_pairing = _independent\n"
+        ),
+        "caught_by": "energy-check",
+    },
+    {
+        "name": "the independent row is computed from the OT pairs",
+        "edits": [
+            (
+                "1d5c2061",
+                '(("independent", x_0), ("minibatch OT", paired))',
+                '(("independent", paired), ("minibatch OT", paired))',
+            )
+        ],
+        "caught_by": "energy-check",
+    },
+]
+
+TRY_ITS = [
+    {
+        "name": "blocks of 16",
+        "prompt": "4227078b",
+        "edits": [
+            (
+                "1d5c2061",
+                "fm.couplings.ot_pairing(x_0, x_1).x_0",
+                "fm.couplings.ot_pairing(x_0, x_1, block_size=16).x_0",
+            )
+        ],
+        "run_to": "1d5c2061",
+        "expect": [("1.01", 'energy["minibatch OT"]')],
+    },
+    {
+        "name": "blocks of 64",
+        "prompt": "4227078b",
+        "edits": [
+            (
+                "1d5c2061",
+                "fm.couplings.ot_pairing(x_0, x_1).x_0",
+                "fm.couplings.ot_pairing(x_0, x_1, block_size=64).x_0",
+            )
+        ],
+        "run_to": "1d5c2061",
+        "expect": [("0.52", 'energy["minibatch OT"]')],
+    },
+]
+
+SETTINGS = {
+    "8306c969": {"512": "points per batch (a setting of the cell under 'What the pairing buys')"},
+}

@@ -1,0 +1,52 @@
+NOTEBOOK = "solutions/6_3_mathematical_foundations.ipynb"
+
+MUTANTS = [
+    {
+        "name": "posterior normalised over the batch instead of over the training points",
+        "edits": [("9aea1d13", "(2 * (1 - t) ** 2), dim=1)", "(2 * (1 - t) ** 2), dim=0)")],
+        "caught_by": "1b231368",
+    },
+    {
+        "name": "marginal velocity without the 1 / (1 - t)",
+        "edits": [
+            ("e9438757", "return (weights @ points - x) / (1 - t)", "return weights @ points - x")
+        ],
+        "caught_by": "6d2164b8",
+    },
+    {
+        "name": "the exact field is built from the first 5 training points only",
+        "edits": [
+            (
+                "3343c92d",
+                "fm.analytic.empirical_target(points)",
+                "fm.analytic.empirical_target(points[:5])",
+            )
+        ],
+        "caught_by": "memorised-check",
+    },
+    {
+        "name": "the exact field is built from a fresh sample, not the training points",
+        "edits": [
+            (
+                "3343c92d",
+                "fm.analytic.empirical_target(points)",
+                "fm.analytic.empirical_target(fm.two_moons(50, generator=g))",
+            )
+        ],
+        "caught_by": "memorised-check",
+    },
+]
+
+TRY_ITS = [
+    {
+        "name": "stop at t = 0.9",
+        "prompt": "8691d182",
+        "edits": [("3343c92d", "t1=0.999", "t1=0.9")],
+        "run_to": "3343c92d",
+        "expect": [("0.096", "float(torch.cdist(x_1, 0.9 * points).min(dim=1).values.median())")],
+    },
+]
+
+SETTINGS = {
+    "dbe03de8": {"50": "training points (a setting of the cell below)"},
+}
