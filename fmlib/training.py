@@ -13,6 +13,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from ._checks import check_field, check_points, check_positive_int
+from .cache import cached
 from .couplings import independent, ot_pairing
 from .data import StandardGaussian
 from .likelihood import log_prob
@@ -165,6 +166,7 @@ def _loop(
     return hist
 
 
+@cached
 def train_cfm(
     model: nn.Module,
     data: Tensor | Callable,
@@ -247,6 +249,7 @@ def train_cfm(
     )
 
 
+@cached
 def train_cnf_mle(
     model: nn.Module,
     data: Tensor | Callable,
