@@ -7,8 +7,8 @@ BIN    := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 STAMP  := $(VENV)/.fmlib-installed
 
-.PHONY: lab test setup bench lint format clean-notebooks clean links book exercises check-exercises \
-        mutants scan
+.PHONY: lab test setup bench lint format clean-notebooks clean links book book-teacher errata \
+        cell-times exercises check-exercises mutants scan
 
 setup: $(STAMP)
 
@@ -46,7 +46,7 @@ test: $(STAMP) $(NODE)
 	$(PYTEST) tests notebooks exercises solutions --nbval-lax --nbval-current-env \
 	  -n 2 --dist loadfile --ignore=tests/browser/test_site.py
 	$(if $(filter 1,$(SCAN)),$(SCAN_CMD) --executed build/executed $(SCAN_NOTEBOOKS))
-	OMP_NUM_THREADS=1 $(BIN)/python tools/build_book.py --out build/book --executed build/executed
+	OMP_NUM_THREADS=1 $(BIN)/python tools/build_book.py --out build/book --executed build/executed --pdf
 	FMLIB_SITE_HTML=build/book/_build/html $(PYTEST) tests/browser/test_site.py
 
 # Every number in a notebook's prose is printed by a cell of its section, replayed by a Try it or
@@ -64,9 +64,21 @@ scan: $(STAMP)
 mutants: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python tools/mutate.py --jobs 2 --table
 
-# The course site: every notebook executed, built with Jupyter Book into build/book/_build/html.
+# The course site for students (every notebook executed, no teacher's guide, no solutions) and its
+# PDF, built with Jupyter Book into build/book/_build/html; book-teacher adds the guide and solutions.
 book: $(STAMP) $(NODE)
-	OMP_NUM_THREADS=1 $(BIN)/python tools/build_book.py --out build/book
+	OMP_NUM_THREADS=1 $(BIN)/python tools/build_book.py --out build/book --pdf
+
+book-teacher: $(STAMP) $(NODE)
+	OMP_NUM_THREADS=1 $(BIN)/python tools/build_book.py --out build/book-teacher --audience teacher
+
+# Each section notebook's slow cells on this machine, written into TEACHING.md ("When the hub is slow").
+cell-times: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/python tools/cell_times.py --write
+
+# notebooks/errata.md, the chapter's errata page, is generated from the notebooks' notes on the text.
+errata:
+	$(PYTHON) tools/errata.py
 
 # nbgitpuller links for a hub: make links HUB=https://hub.example.edu REPO=https://github.com/ORG/REPO BRANCH=v0.2.0
 links:

@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 
 from ._validate import as_time, check_generator, check_points, check_positive_int, check_same_shape
+from .cache import cached
 from .paths import AffinePath, VPScheduler
 
 __all__ = [
@@ -168,6 +169,7 @@ def dsm_loss(score_model: Field, path: AffinePath, x_0: Tensor, x_1: Tensor, t: 
     return (sigma_t * (score_model(x_t, t) - target)).pow(2).sum(dim=1).mean()
 
 
+@cached
 def train_dsm(
     model: torch.nn.Module,
     data: Tensor | Callable,

@@ -307,3 +307,14 @@ def timeit(fn, repeat: int = 3, warmup: int = 1) -> float:
         fn()
         samples.append(time.perf_counter() - start)
     return sorted(samples)[len(samples) // 2]
+
+
+def cell_times() -> list[float]:
+    """CPU seconds at full speed of each cell run since ``configure``, in the order they ran.
+
+    The first entry is the rest of the cell that called ``configure``. Used by
+    ``tools/cell_times.py`` (``make cell-times``) to find the slow cells of a notebook.
+    """
+    if _LOG is None:
+        raise RuntimeError("call fmlib.runtime.configure() first (the notebook's opening cell)")
+    return [cpu_s / slowdown for cpu_s, slowdown in _LOG.cells]

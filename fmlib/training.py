@@ -14,6 +14,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from ._validate import check_field, check_points, check_positive_int
+from .cache import cached
 from .couplings import independent, ot_pairing
 from .data import StandardGaussian
 from .likelihood import log_prob
@@ -232,6 +233,7 @@ def _loop(model: nn.Module, step_fn: Callable, options: TrainOptions, desc: str)
     return hist
 
 
+@cached
 def train_cfm(
     model: nn.Module,
     data: Tensor | Callable,
@@ -289,6 +291,7 @@ def train_cfm(
     return _loop(model, step_fn, options, f"CFM ({coupling})")
 
 
+@cached
 def train_cnf_mle(
     model: nn.Module,
     data: Tensor | Callable,

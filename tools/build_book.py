@@ -1,28 +1,38 @@
 """Build the course site: stage the pages, execute the notebooks, build with Jupyter Book.
 
-    python tools/build_book.py [--out build/book] [--jobs 2]      (or: make book)
+    python tools/build_book.py [--out build/book] [--jobs 2] [--audience student|teacher] [--pdf]
+                                                                   (or: make book, make book-teacher)
 
-1. Stage: book/ (config, landing page), notebooks/ (sections, glossary), exercises/, TEACHING.md
-   are copied to OUT/src with their repository paths, so each page's "launch" button opens the
-   same file in JupyterLab on Binder or a JupyterHub (REPO_URL, BINDER_URL, HUB_URL, BRANCH).
+1. Stage: book/ (config, landing page, worksheets), notebooks/ (sections, glossary, errata),
+   exercises/ are copied to OUT/src with their repository paths, so each page's "launch" button
+   opens the same file in JupyterLab on Binder or a JupyterHub (REPO_URL, BINDER_URL, HUB_URL,
+   BRANCH). The student site (the default) has no teacher's guide and no solutions, so no page
+   links to them; ``--audience teacher`` adds TEACHING.md and solutions/ (its links then resolve).
 2. Execute every notebook with nbclient, JOBS at a time, exactly as shipped (one torch thread);
    with ``--executed build/executed`` (as `make test` does) a notebook that the tests have just
    run from the same source keeps those outputs instead of running again.
    Section notebooks must run without error; exercises run unsolved and may show their stubs'
    NotImplementedError. Widget outputs keep their PNG still; matplotlib's animation HTML loses its
    one link to a CDN stylesheet (the theme's own icon font draws its buttons).
+   Every explorer's PNG still gets a caption saying how to open it live.
 3. Build with Jupyter Book (execution off) into OUT/_build/html, and copy MathJax from npm into
    _static so that no page loads anything from the internet.
+4. With ``--pdf``: print the landing page, the sections, the errata and the paper worksheets in
+   headless Chromium (Playwright) into one PDF, OUT/_build/html/flow-matching-interactively.pdf
+   (the landing page links to it), for a class without computers.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import http.server
 import os
 import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -39,21 +49,42 @@ THEBE_SCRIPTS = re.compile(
 )
 
 
-def pages() -> dict[str, list[Path]]:
-    """The site's pages by part, in the chapter's order, as repository paths."""
+AUDIENCES = ("student", "teacher")
+STILL_CAPTION = (
+    '<p class="fm-still-caption"><em>A still of an interactive explorer. To move its controls, '
+    "open this page live: the rocket button at the top of the page (Binder or your class's hub), "
+    "or <code>make lab</code> in a copy of the course.</em></p>"
+)
+
+
+def pages(audience: str = "student") -> dict[str, list[Path]]:
+    """The site's pages by part, in the chapter's order, as repository paths.
+
+    The student site leaves out the teacher's guide and the solutions (and every link to them).
+    """
+    if audience not in AUDIENCES:
+        raise ValueError(f"audience must be one of {AUDIENCES}; got {audience!r}")
     notebooks = sorted((ROOT / "notebooks").glob("6_*.ipynb"))
     exercises = sorted((ROOT / "exercises").glob("*.ipynb"))
+    worksheets = sorted((ROOT / "book" / "worksheets").glob("*.md"))
     reference = [
-        p for p in (ROOT / "notebooks" / "glossary.md", ROOT / "TEACHING.md") if p.exists()
-    ]
-    return {
+        p for p in (ROOT / "notebooks" / "glossary.md", ROOT / "notebooks" / "errata.md")
+        if p.exists()
+    ]  # fmt: skip
+    parts = {
         "第6章 流匹配 · Chapter 6, Flow Matching": notebooks,
-        "练习 · Exercises": exercises,
+        "习题 · Exercises": exercises,
+        "纸笔练习 · Worksheets for class": worksheets,
         "参考 · Reference": reference,
     }
+    if audience == "teacher":
+        parts["教师 · For teachers"] = [ROOT / "TEACHING.md"] + sorted(
+            (ROOT / "solutions").glob("*.ipynb")
+        )
+    return parts
 
 
-def stage(src: Path, settings: dict[str, str]) -> list[Path]:
+def stage(src: Path, settings: dict[str, str], audience: str = "student") -> list[Path]:
     """Copy the pages to ``src`` and write the table of contents; returns the staged notebooks."""
     shutil.rmtree(src, ignore_errors=True)
     src.mkdir(parents=True)
@@ -65,7 +96,7 @@ def stage(src: Path, settings: dict[str, str]) -> list[Path]:
     )
     (src / "_config.yml").write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
     parts, staged = [], []
-    for caption, files in pages().items():
+    for caption, files in pages(audience).items():
         if not files:
             continue
         chapters = []
@@ -74,7 +105,7 @@ def stage(src: Path, settings: dict[str, str]) -> list[Path]:
             (src / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(path, src / rel)
             chapters.append({"file": str(rel.with_suffix(""))})
-            if path.suffix == ".ipynb":
+            if path.suffix == ".ipynb" and rel.parts[0] != "solutions":
                 staged.append(src / rel)
         parts.append({"caption": caption, "chapters": chapters})
     toc = {"format": "jb-book", "root": "intro", "parts": parts}
@@ -84,6 +115,23 @@ def stage(src: Path, settings: dict[str, str]) -> list[Path]:
         if readme.exists() and (src / folder).is_dir():
             shutil.copy(readme, src / folder / "README.md")
     return staged
+
+
+def caption_stills(nb) -> int:
+    """After each explorer's output (a widget view with its PNG still), say how to open it live."""
+    import nbformat
+
+    count = 0
+    for cell in nb.cells:
+        outputs = cell.get("outputs", [])
+        for i in reversed(range(len(outputs))):
+            data = outputs[i].get("data", {})
+            if "application/vnd.jupyter.widget-view+json" in data and "image/png" in data:
+                outputs.insert(i + 1, nbformat.v4.new_output(
+                    "display_data", data={"text/html": STILL_CAPTION}
+                ))  # fmt: skip
+                count += 1
+    return count
 
 
 def execute(path: Path, timeout_s: int = 600) -> tuple[str, float]:
@@ -109,6 +157,7 @@ def execute(path: Path, timeout_s: int = 600) -> tuple[str, float]:
             if html:
                 text = "".join(html) if isinstance(html, list) else html
                 output["data"]["text/html"] = CDN_STYLESHEET.sub("", text)
+    caption_stills(nb)
     nbformat.write(nb, path)
     return path.name, time.monotonic() - start
 
@@ -134,17 +183,24 @@ def reuse_executed(staged: Path, executed: Path) -> bool:
             html = output.get("data", {}).get("text/html")
             if html:
                 output["data"]["text/html"] = CDN_STYLESHEET.sub("", "".join(html))
+    caption_stills(ran)
     nbformat.write(ran, staged)
     return True
 
 
 def build(
-    out: Path, jobs: int, settings: dict[str, str], run: bool = True, executed: Path | None = None
+    out: Path,
+    jobs: int,
+    settings: dict[str, str],
+    run: bool = True,
+    executed: Path | None = None,
+    audience: str = "student",
+    pdf: bool = False,
 ) -> Path:
     if not (MATHJAX / "tex-chtml-full.js").exists():
         raise SystemExit(f"MathJax not found at {MATHJAX}: `make book` installs it from npm")
     src = out / "src"
-    notebooks = stage(src, settings)
+    notebooks = stage(src, settings, audience)
     if executed is not None:
         reused = [nb for nb in notebooks if reuse_executed(nb, executed / nb.relative_to(src))]
         print(f"reusing the outputs of {len(reused)} notebooks executed by the tests")
@@ -168,8 +224,77 @@ def build(
     for page in html.rglob("*.html"):
         text = page.read_text(encoding="utf-8")
         page.write_text(THEBE_SCRIPTS.sub("", text), encoding="utf-8")
-    print(f"site: {html / 'index.html'}")
+    print(f"site ({audience}): {html / 'index.html'}")
+    if pdf:
+        print(f"pdf: {print_pdf(html, html / PDF_NAME, audience)}")
     return html
+
+
+PDF_NAME = "flow-matching-interactively.pdf"
+
+
+def print_order(audience: str = "student") -> list[Path]:
+    """The pages the PDF holds, as site paths: landing page, sections, errata, worksheets."""
+    parts = pages(audience)
+    chosen = [Path("intro.md")]
+    for caption, files in parts.items():
+        if caption.startswith(("习题", "教师")):
+            continue  # exercises are for doing, not for print; teachers print their own guide
+        chosen += [p.relative_to(ROOT) for p in files if p.name != "glossary.md"]
+    return [p.with_suffix(".html") for p in chosen]
+
+
+def print_pdf(html: Path, target: Path, audience: str = "student") -> Path:
+    """Print the site's pages in headless Chromium, each once MathJax has typeset it, into one PDF.
+
+    Pages are served from a local HTTP server (the same pages a reader opens); nothing is fetched
+    from outside the machine.
+    """
+    from playwright.sync_api import sync_playwright
+    from pypdf import PdfWriter
+
+    handler = functools.partial(_Quiet, directory=str(html))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    writer = PdfWriter()
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=shutil.which("chromium"), headless=True, args=_CHROMIUM_ARGS
+            )
+            page = browser.new_page()
+            page.route(
+                "**/*",
+                lambda r: r.continue_() if r.request.url.startswith(base) else r.abort(),
+            )
+            for rel in print_order(audience):
+                page.goto(f"{base}/{rel.as_posix()}")
+                page.wait_for_load_state("load")
+                page.evaluate("window.MathJax?.startup?.promise")
+                part = target.with_suffix(f".{len(writer.pages)}.part")
+                page.pdf(path=str(part), format="A4", print_background=True,
+                         margin={"top": "15mm", "bottom": "15mm", "left": "12mm", "right": "12mm"})  # fmt: skip
+                writer.append(str(part))
+                part.unlink()
+            browser.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    with target.open("wb") as f:
+        writer.write(f)
+    return target
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+_CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -185,6 +310,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--no-execute", action="store_true", help="pages without outputs (a quick look at layout)"
     )
+    parser.add_argument(
+        "--audience",
+        choices=AUDIENCES,
+        default=os.environ.get("AUDIENCE", "student"),
+        help="student (default): no teacher's guide, no solutions; teacher: both added",
+    )
+    parser.add_argument("--pdf", action="store_true", help="also print the site into one PDF")
     args = parser.parse_args(argv)
     settings = {
         "repo_url": os.environ.get(
@@ -194,7 +326,15 @@ def main(argv: list[str] | None = None) -> None:
         "binder_url": os.environ.get("BINDER_URL", "https://mybinder.org"),
         "hub_url": os.environ.get("HUB_URL", "https://jupyterhub.example.edu"),
     }
-    build(args.out.resolve(), args.jobs, settings, run=not args.no_execute, executed=args.executed)
+    build(
+        args.out.resolve(),
+        args.jobs,
+        settings,
+        run=not args.no_execute,
+        executed=args.executed,
+        audience=args.audience,
+        pdf=args.pdf,
+    )
 
 
 if __name__ == "__main__":

@@ -37,9 +37,10 @@ BANNER_ID = "generated-banner"
 
 def banner(name: str) -> nbformat.NotebookNode:
     cell = nbformat.v4.new_markdown_cell(
-        f"> **Generated from [`solutions/{name}`](../solutions/{name}) by `make exercises`: do not "
-        "edit this file.** Change the solution notebook and run `make exercises` again "
-        "(`tests/notebooks/test_exercises.py` fails while the two disagree)."
+        f"> **Generated from the solution notebook `solutions/{name}` by `make exercises`: do "
+        "not edit this file.** Teachers change the solution notebook and run `make exercises` "
+        "again (`tests/notebooks/test_exercises.py` fails while the two disagree). Solutions are not part "
+        "of the students' copy of the course, so this is a name, not a link."
     )
     cell.id = BANNER_ID
     return cell

@@ -3,7 +3,10 @@
 The site is built once per run from the current notebooks (tools/build_book.py: every notebook
 executed as shipped), then every section page is checked: its figures load, its equations are
 typeset by the local MathJax, its animation plays, the next-page link leads on, nothing is fetched
-from outside the machine, and the console stays clean. Screenshots go to test-artifacts/site-*.png.
+from outside the machine, and the console stays clean. It is the students' site: no teacher's
+guide, no solutions, no link that leads nowhere; every explorer still says how to open it live;
+the errata page lists every note on the text; the course PDF opens. Screenshots go to
+test-artifacts/site-*.png.
 """
 
 from __future__ import annotations
@@ -36,6 +39,9 @@ SECTIONS = [
 ]
 
 
+SITE_DIRS: dict[str, Path] = {}  # served address -> the folder it serves
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """Build the site (one notebook at a time: the test run uses the other core) and serve it.
@@ -47,13 +53,15 @@ def site(tmp_path_factory):
     html = Path(prebuilt) if prebuilt else BUILD.build(out, jobs=1, settings={
         "repo_url": "https://github.com/ORG/flow-matching-interactively", "branch": "main",
         "binder_url": "https://mybinder.org", "hub_url": "https://jupyterhub.example.edu",
-    })  # fmt: skip
+    }, pdf=True)  # fmt: skip
     handler = functools.partial(QuietHandler, directory=str(html))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    SITE_DIRS[url] = html
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield url
     finally:
         server.shutdown()
         server.server_close()
@@ -196,3 +204,98 @@ def test_search_finds_a_term_offline(site, browser):
         page.wait_for_selector("#search-results li", timeout=15_000)
         assert page.locator("#search-results li").count() > 0
         assert not seen["outside"], seen["outside"]
+
+
+def _html_root(site: str) -> Path:
+    return SITE_DIRS[site]
+
+
+def _internal_links(html: Path) -> dict[Path, list[str]]:
+    """Every page's links to other files of the site (no anchors, no outside addresses)."""
+    import re
+
+    links = {}
+    for page in html.rglob("*.html"):
+        if page.is_relative_to(html / "_static"):
+            continue
+        text = page.read_text(encoding="utf-8")
+        hrefs = re.findall(r'(?:href|src)="([^"#?]+)', text)
+        links[page] = [
+            h
+            for h in hrefs
+            if "://" not in h and not h.startswith(("mailto:", "data:", "javascript:"))
+        ]
+    return links
+
+
+def test_the_student_site_has_no_teachers_guide_no_solutions_and_no_dead_links(site):
+    html = _html_root(site)
+    assert not list(html.rglob("TEACHING*")), "the teacher's guide is on the students' site"
+    assert not (html / "solutions").exists(), "solutions are on the students' site"
+    dead, forbidden = [], []
+    for page, hrefs in _internal_links(html).items():
+        for href in hrefs:
+            target = (page.parent / href).resolve()
+            if "solutions/" in href or "TEACHING" in href:
+                forbidden.append(f"{page.relative_to(html)} -> {href}")
+            elif not target.exists():
+                dead.append(f"{page.relative_to(html)} -> {href}")
+    assert not forbidden, f"links to teachers' pages: {forbidden[:5]}"
+    assert not dead, f"dead links: {dead[:5]}"
+    text = "".join(p.read_text(encoding="utf-8") for p in html.rglob("*.html"))
+    assert "BEGIN SOLUTION" not in text
+
+
+def test_every_explorer_still_says_how_to_open_it_live(site, browser):
+    stills = 0
+    with reader(browser) as (page, seen):
+        for section in SECTIONS:
+            page.goto(f"{site}/{section.as_posix()}")
+            # each caption follows an output that shows the explorer's PNG still
+            pairs = page.evaluate(
+                """() => [...document.querySelectorAll('.fm-still-caption')].map(c => {
+                    const out = c.closest('.output');
+                    const before = out && out.previousElementSibling;
+                    return !!(before && (before.tagName === 'IMG' || before.querySelector('img')));
+                })"""
+            )
+            assert all(pairs), f"{section}: a caption without a still before it"
+            stills += len(pairs)
+        assert stills >= len(SECTIONS), f"only {stills} explorer stills captioned"
+        assert not seen["outside"], seen["outside"]
+
+
+def test_the_errata_page_lists_every_note_on_the_text(site, browser):
+    errata = _tool("errata")
+    notes = errata.all_notes()
+    with reader(browser) as (page, seen):
+        page.goto(f"{site}/notebooks/errata.html")
+        rows = page.locator("article table tbody tr")
+        assert rows.count() == len(notes) > 0
+        first = rows.first.inner_text()
+        assert "6.1" in first and "「" in first, first
+        page.screenshot(path=str(labmod.ARTIFACTS_DIR / "site-errata.png"))
+        assert not seen["outside"], seen["outside"]
+
+
+def test_the_course_pdf_opens_with_every_section(site):
+    from pypdf import PdfReader
+
+    pdf = _html_root(site) / BUILD.PDF_NAME
+    reader_ = PdfReader(str(pdf))
+    text = "\n".join(page.extract_text() or "" for page in reader_.pages)
+    assert len(reader_.pages) >= 2 * len(SECTIONS), len(reader_.pages)
+    for section in SECTIONS:
+        number = section.stem[:3].replace("_", ".")  # 6_1_... -> 6.1
+        assert number in text, f"section {number} is not in the PDF"
+    assert "Notes on the text" in text and "Worksheet" in text
+
+
+def _tool(name: str):
+    import sys
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
