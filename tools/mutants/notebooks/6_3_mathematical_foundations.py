@@ -178,7 +178,7 @@ TRY_ITS = [
         "expect": [
             ("0.3", "gauss_err"),
             ("0.7", "float(gen_cov[0, 0])"),
-            ("0.7", "float(gen_cov[1, 1])"),
+            ("0.6", "float(gen_cov[1, 1])"),
         ],
     },
 ]
