@@ -708,3 +708,107 @@ def presentation(on: bool = True, scale: float = PROJECTOR_SCALE) -> None:
     RC.update(font_rc | lines_rc)
     mpl.rcParams.update(font_rc | lines_rc)
     mpl.rcParams["axes.prop_cycle"] = mpl.cycler(color=list(PALETTE))
+
+
+def panel_grid(
+    rows: Mapping[str, Sequence[Tensor | np.ndarray]],
+    lims: Lims,
+    titles: Sequence[str] | None = None,
+    size: tuple[float, float] = (2.5, 2.6),
+    point_size: float = 3.0,
+) -> Figure:
+    """A grid of panels on common ``lims``: one row per name, one column per entry. Section 6.3.1.
+
+    An entry that is a torch tensor (B, 2) is drawn as points (``draw_samples``), a numpy array
+    (H, W) as a density image (``draw_density``, rows = y); the row's name labels its first panel,
+    ``titles`` the columns (the top row).
+    """
+    if not isinstance(rows, Mapping) or not rows:
+        raise TypeError("rows must be a non-empty mapping name -> list of panels")
+    ncols = {len(v) for v in rows.values()}
+    if len(ncols) != 1 or (titles is not None and len(titles) != next(iter(ncols))):
+        raise ValueError("every row, and titles, must have the same number of panels")
+    nrows, ncols = len(rows), ncols.pop()
+    fig, axes = new_figure(ncols, nrows, size=(size[0] * ncols, size[1] * nrows))
+    axes = np.asarray(axes).reshape(nrows, ncols)
+    for i, (name, panels) in enumerate(rows.items()):
+        for j, item in enumerate(panels):
+            ax = axes[i, j]
+            if isinstance(item, Tensor):
+                draw_samples(ax, item, size=point_size, alpha=0.5)
+                set_limits(ax, lims)
+            else:
+                draw_density(ax, item, lims)
+            if i == 0 and titles is not None:
+                _title(ax, titles[j])
+        label_axes(axes[i, 0], ylabel=name)
+    return fig
+
+
+def error_map_panels(
+    v: Callable,
+    target,
+    times: Sequence[float],
+    lims: float = 2.5,
+    n: int = 60,
+    level: float = 0.01,
+) -> tuple[Figure, list[dict]]:
+    """Heat maps of |v(x, t) - u_t(x)| for a model v against an exact ``target``, one per t. Section 6.3.3.
+
+    ``target`` has ``velocity`` and ``log_prob`` (``fmlib.analytic``). Each panel shows the error
+    on the n x n grid, a white contour where p_t falls to ``level`` of its peak and a red cross at
+    the largest error inside it; the colour scale stops there, so the empty corners saturate.
+    Returns the figure and, per t, ``{"t", "max", "at", "max inside", "at inside"}``.
+    """
+    points = grid(lims, n)
+    fig, axes = new_figure(len(times), size=(4.0 * len(times), 4.0))
+    found = []
+    for ax, s in zip(np.atleast_1d(axes), times, strict=True):
+        with torch.no_grad():
+            err = (v(points, s) - target.velocity(points, s)).norm(dim=1)  # (n * n,)
+        density = density_on_grid(lambda x, s=s: target.log_prob(x, s), lims, n)
+        inside = torch.from_numpy(density.reshape(-1) > level * density.max())
+        k_all, k_in = int(err.argmax()), int(torch.where(inside, err, -1.0).argmax())
+        found.append(
+            {"t": s, "max": err[k_all].item(), "at": tuple(round(c, 2) for c in points[k_all].tolist()),
+             "max inside": err[k_in].item(), "at inside": tuple(round(c, 2) for c in points[k_in].tolist())}
+        )  # fmt: skip
+        image = draw_density(ax, err.reshape(n, n), lims, vmax=found[-1]["max inside"])
+        fig.colorbar(image, ax=ax, shrink=0.8)
+        (x0, x1), (y0, y1) = as_lims(lims)
+        ax.contour(density, levels=[level * density.max()], extent=(x0, x1, y0, y1),
+                   colors="white", linewidths=0.8)  # fmt: skip
+        ax.scatter(*points[k_in].tolist(), marker="x", color="red", s=60, zorder=5)
+        _title(ax, f"|v_theta - u_t| at t = {s}")
+    return fig, found
+
+
+__all__ += ["panel_grid", "error_map_panels"]
+
+
+def pair_panels(
+    couplings: Mapping[str, object], max_lines: int = 80, size: tuple[float, float] = (5.0, 4.6)
+) -> Figure:
+    """One panel per named coupling: its first ``max_lines`` pairs x_0 -> x_1 as segments. Section 6.3.1.
+
+    Each value has ``x_0`` and ``x_1`` (B, 2) (a ``couplings.CoupledBatch``); noise points grey, data
+    points orange; the title gives E|x_1 - x_0|^2 over all pairs and the share of the drawn
+    segments that cross (``ot.crossing_fraction``).
+    """
+    from .ot import crossing_fraction
+
+    if not isinstance(couplings, Mapping) or not couplings:
+        raise TypeError("couplings must be a non-empty mapping name -> CoupledBatch")
+    fig, axes = new_figure(len(couplings), size=(size[0] * len(couplings), size[1]))
+    for ax, (name, pairs) in zip(np.atleast_1d(axes), couplings.items(), strict=True):
+        cost = (pairs.x_1 - pairs.x_0).pow(2).sum(1).mean().item()
+        crossing = crossing_fraction(torch.stack([pairs.x_0[:max_lines], pairs.x_1[:max_lines]], 1))
+        draw_segments(ax, pairs.x_0, pairs.x_1, max_lines=max_lines)
+        draw_samples(ax, pairs.x_0[:max_lines], color=GREY, label="x_0")
+        draw_samples(ax, pairs.x_1[:max_lines], color=OKABE_ITO["orange"], label="x_1")
+        _title(ax, f"{name}\nE|x_1 - x_0|^2 = {cost:.2f}, {crossing:.0%} of pairs cross")
+    np.atleast_1d(axes)[0].legend(loc="lower left", fontsize=FONT["legend"])
+    return fig
+
+
+__all__ += ["pair_panels"]

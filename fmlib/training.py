@@ -328,3 +328,26 @@ def train_cnf_mle(
         ).mean()
 
     return _loop(model, step_fn, options, "CNF (max. likelihood)")
+
+
+def flat_grad(model: nn.Module, loss: Tensor) -> Tensor:
+    """d loss / d theta over the model's trainable parameters, as one flat vector (P,). Section 6.3.3.
+
+    The graph is kept (``retain_graph``), so two losses of one forward pass can be differentiated
+    in turn: the CFM and FM gradients of the same batch.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
+    if not isinstance(loss, Tensor) or loss.ndim != 0:
+        raise ValueError(f"loss must be a scalar tensor; got {getattr(loss, 'shape', loss)!r}")
+    params = [p for p in model.parameters() if p.requires_grad]
+    grads = torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
+    return torch.cat(
+        [
+            (torch.zeros_like(p) if d is None else d).flatten()
+            for p, d in zip(params, grads, strict=True)
+        ]
+    )
+
+
+__all__ += ["flat_grad"]
