@@ -140,71 +140,35 @@ def test_a_student_cannot_reach_another_students_server(class_of_three):
 
 
 RAW_ESCAPES = [
-    # (the path sent byte for byte, what it tries)
-    ("/user/ada/api/contents/../../ben", "her contents API, climbing out of her home"),
-    (f"/user/ada/api/contents/..%2Fben%2F{COURSE}", "the same with an encoded slash"),
-    (f"/user/ada/api/contents/%2E%2E/ben/{COURSE}", "the same with encoded dots"),
-    ("/user/ada/api/contents//etc/passwd", "an absolute path"),
+    # (the path sent byte for byte, what it tries, whether her contents API itself answers)
+    (f"/user/ada/api/contents/..%2Fben%2F{COURSE}", "climbing out of her home", True),
+    ("/user/ada/api/contents/..%2F..%2Fetc%2Fpasswd", "climbing to the system's files", True),
+    ("/user/ada/api/contents/../../ben", "unencoded dots (her server's router refuses)", False),
+    (f"/user/ada/api/contents/%2E%2E/ben/{COURSE}", "encoded dots", False),
+    ("/user/ada/api/contents//etc/passwd", "an absolute path", False),
 ]
 
 
 def test_a_student_cannot_reach_another_students_files_from_her_own_server(class_of_three, hub):
     ada = class_of_three["ada"]
-    # a file in ben's home that a successful escape would list
     assert ada.api("GET", f"/api/contents/{COURSE}").status_code == 200
-    for path, what in RAW_ESCAPES:
+    for path, what, reaches_contents_api in RAW_ESCAPES:
         status, body = ada.raw("GET", path)
         assert status in (400, 403, 404), f"{what}: {path} gave HTTP {status}: {body[:200]}"
-        assert "6_3_mathematical_foundations.ipynb" not in body and "root:" not in body
-    # the requests did reach her server's contents API (its own JSON error, and its log)
-    status, body = ada.raw("GET", RAW_ESCAPES[0][0])
-    assert body.startswith("{") and "message" in body, body[:200]
-    assert "/user/ada/api/contents/../../ben" in hub.log_tail(2000)
+        assert "6_3_mathematical_foundations" not in body and "root:" not in body
+        if reaches_contents_api:  # the request reached the contents API, which refused it
+            assert "is outside root contents directory" in body, body[:200]
+            assert f"404 GET {path} (ada@127.0.0.1)" in hub.log_tail(3000)
 
 
-def test_a_raw_path_cannot_hop_to_another_students_server(class_of_three):
+def test_a_raw_path_to_another_students_server_reaches_it_and_is_refused(class_of_three, hub):
     ada = class_of_three["ada"]
     for path in ["/user/ada/../ben/api/contents", "/user/ada/%2E%2E/ben/api/contents"]:
         status, body = ada.raw("GET", path)
-        assert status in (302, 400, 403, 404), f"{path}: HTTP {status}: {body[:200]}"
+        assert status == 403, f"{path}: HTTP {status}: {body[:200]}"
         assert COURSE not in body
-
-
-def test_no_kernel_without_logging_in(hub, class_of_three):
-    import requests
-
-    anonymous = requests.Session()
-    r = anonymous.post(f"{hub.url}/user/ada/api/kernels", allow_redirects=False, timeout=10)
-    assert r.status_code in (302, 403), f"HTTP {r.status_code}"
-    if r.status_code == 302:
-        assert "/hub/" in r.headers["location"]  # sent to log in, not given a kernel
-    r = anonymous.get(f"{hub.url}/hub/api/users", timeout=10)
-    assert r.status_code == 403
-
-
-def test_a_second_pull_brings_the_teachers_fix_and_keeps_the_students_edits(
-    class_of_three, repo, upstream
-):
-    chen = class_of_three["chen"]
-    path = f"/api/contents/{COURSE}/{NOTEBOOK}"
-    model = chen.api("GET", path).json()
-    marker = "my notes: the marginal field averages the conditional ones"
-    model["content"]["cells"].insert(
-        0, {"cell_type": "markdown", "metadata": {}, "source": marker, "id": "chen-notes"}
-    )
-    r = chen.api("PUT", path, json={"type": "notebook", "content": model["content"]})
-    assert r.status_code == 200, r.text
-    # meanwhile the teacher fixes a typo in another file and pushes it
-    fix = "Erratum: see the teacher's note.\n"
-    with open(upstream / "README.md", "a") as f:
-        f.write(fix)
-    git("commit", "--quiet", "-am", "README: erratum", cwd=upstream)
-
-    chen.git_pull(*repo, targetpath=COURSE)
-    cells = chen.api("GET", path).json()["content"]["cells"]
-    assert cells[0]["source"] == marker  # her notes are kept
-    readme = chen.api("GET", f"/api/contents/{COURSE}/README.md").json()["content"]
-    assert readme.endswith(fix)  # and the teacher's fix arrived
+    # the proxy resolved the dots and delivered it to ben's server, whose contents API said no
+    assert "403 GET /user/ben/api/contents (@127.0.0.1)" in hub.log_tail(3000)
 
 
 def _edit_cell(student, path: str, cell_id: str, new_source: str) -> None:
@@ -234,8 +198,8 @@ def test_a_fix_to_a_cell_the_student_edited_keeps_hers_and_a_rename_brings_the_f
     cell = next(c for c in nb.cells if c.cell_type == "markdown" and len(c.source) > 80)
     mine = cell.source + "\n\nMy note: the posterior weights sum to one."
     _edit_cell(ben, path, cell.id, mine)
-    # the teacher fixes the same cell, and ships an erratum as a new file too
-    fixed = cell.source.replace(" ", "  ", 1) + "\n\n(Corrected.)"
+    # the teacher fixes the same lines of that cell, and ships an erratum as a new file too
+    fixed = cell.source + "\n\n(Corrected: the posterior is over training points.)"
     cell.source = fixed
     nbformat.write(nb, upstream / NOTEBOOK)
     (upstream / "notebooks" / "errata.md").write_text("# Errata\n\n- 6.3: corrected.\n")
@@ -260,9 +224,9 @@ def test_a_fix_to_a_cell_the_student_edited_keeps_hers_and_a_rename_brings_the_f
 
 @pytest.fixture(scope="module")
 def culling_hub():
-    """A second hub with the deployment's cullers on short clocks: kernels after 4 s idle,
-    servers after 8 s."""
-    with Hub(["erin"], env={"FM_CULL_S": "8", "FM_KERNEL_CULL_S": "4"}) as h:
+    """A second hub with the deployment's cullers on short clocks: kernels after 3 s idle,
+    servers after 20 s."""
+    with Hub(["erin"], env={"FM_CULL_S": "20", "FM_KERNEL_CULL_S": "3"}) as h:
         yield h
 
 
@@ -273,12 +237,14 @@ def test_idle_kernels_and_then_idle_servers_are_culled(culling_hub):
     r = erin.api("POST", "/api/kernels", json={"name": "python3"})
     assert r.status_code == 201, r.text
     kernel = r.json()["id"]
-    # the server's own kernel culler shuts the idle kernel down
+    # the server's own kernel culler shuts the idle kernel down, and says so in its log
     wait_for(
-        lambda: kernel not in {k["id"] for k in erin.api("GET", "/api/kernels").json()},
-        "the idle kernel to be culled", 60, every_s=1,
+        lambda: re.search(
+            rf"Culling '\w+' kernel 'python3' \({kernel}\) with \d+ connections due to \d+ "
+            "seconds of inactivity", hub.log_tail(3000),
+        ),
+        "the idle kernel to be culled", 120, every_s=1,
     )  # fmt: skip
-    assert "Culling kernel" in hub.log_tail(2000) or "culling" in hub.log_tail(2000).lower()
     # then the hub's idle-culler service, with its role's scopes, stops the idle server
     teacher = hub.login("teacher")
 
