@@ -64,8 +64,14 @@ c.Spawner.args = [
     "--MappingKernelManager.cull_connected=True",
     "--MappingKernelManager.cull_busy=False",
 ]
-c.Spawner.start_timeout = 120
-c.Spawner.http_timeout = 60
+# A class arriving at once: forty servers starting together on a few cores each take far longer
+# than one alone (the load test, README). The hub waits up to five minutes for a server (with
+# 60 s, on a busy 2-core test machine, one server of forty had started after five minutes and
+# the hub had given up on the others 660 times), and starts at most ten at a time; the others
+# see "try again" and their browser's retry starts them.
+c.Spawner.start_timeout = 300
+c.Spawner.http_timeout = 300
+c.JupyterHub.concurrent_spawn_limit = 10
 
 # Idle servers are stopped after an hour (their files stay); nobody's kernel keeps a core busy
 # through the night. jupyterhub-idle-culler runs as a hub service with just the rights it needs.

@@ -89,7 +89,7 @@ class Hub:
         *,
         teacher: str = "teacher",
         env: dict[str, str] | None = None,
-        startup_timeout_s: float = 60.0,
+        startup_timeout_s: float = 180.0,
     ) -> None:
         self.students = students
         self.teacher = teacher

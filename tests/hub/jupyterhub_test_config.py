@@ -26,5 +26,3 @@ c.JupyterHub.db_url = f"sqlite:///{os.path.join(_state, 'jupyterhub.sqlite')}"
 c.JupyterHub.cookie_secret_file = os.path.join(_state, "jupyterhub_cookie_secret")
 c.JupyterHub.pid_file = os.path.join(_state, "jupyterhub.pid")
 c.ConfigurableHTTPProxy.pid_file = os.path.join(_state, "proxy.pid")
-# a shared 2-core test machine can take a minute to start a server when it is busy
-c.Spawner.start_timeout = 300

@@ -40,6 +40,9 @@ def test_hub_config_loads_and_sets_limits_culling_and_isolation(hub_config):
     assert "--MappingKernelManager.cull_idle_timeout=1200" in args
     assert "--MappingKernelManager.cull_connected=True" in args
     assert hub_config.Spawner.default_url == "/lab/tree/flow-matching"
+    # forty servers starting together: the hub waits for them and starts ten at a time
+    assert hub_config.Spawner.http_timeout >= 300 and hub_config.Spawner.start_timeout >= 300
+    assert hub_config.JupyterHub.concurrent_spawn_limit == 10
     assert hub_config.Spawner.cpu_limit == 1.0
     assert hub_config.Spawner.environment["OMP_NUM_THREADS"] == "1"
     (culler,) = hub_config.JupyterHub.services
