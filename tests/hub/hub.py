@@ -226,21 +226,44 @@ class Student:
     def server(self) -> str:
         return f"{self.hub.url}/user/{self.name}"
 
-    def spawn(self, timeout_s: float = 300) -> None:
-        """Start the student's server (GET /hub/spawn) and complete its OAuth hand-shake."""
-        self.session.get(f"{self.hub.url}/hub/spawn", timeout=timeout_s)
+    def hub_api(self, path: str) -> requests.Response:
+        """GET the hub's REST API with the student's login cookie (e.g. /users/ada)."""
+        xsrf = self.session.cookies.get("_xsrf", path="/hub/") or ""
+        return self.session.get(
+            f"{self.hub.url}/hub/api{path}", headers={"X-XSRFToken": xsrf}, timeout=30
+        )
+
+    def spawn(self, timeout_s: float = 300, every_s: float = 0.5) -> None:
+        """Start the student's server (GET /hub/spawn), wait until the hub says it is ready (as
+        the spawn page's progress bar does), then complete its OAuth hand-shake."""
+        deadline = time.monotonic() + timeout_s
+
+        def requested():
+            r = self.session.get(f"{self.hub.url}/hub/spawn", timeout=timeout_s)
+            return r.status_code != 429  # the hub's concurrent_spawn_limit: try again later
+
+        wait_for(requested, f"{self.name}'s spawn to be accepted", timeout_s, every_s=5)
+
+        def ready():
+            r = self.hub_api(f"/users/{self.name}")
+            server = r.json().get("servers", {}).get("") if r.status_code == 200 else None
+            if server is None and r.status_code == 200 and not r.json().get("pending"):
+                self.session.get(f"{self.hub.url}/hub/spawn", timeout=60)  # it failed: retry
+            return bool(server and server.get("ready"))
+
+        wait_for(ready, f"{self.name}'s server", max(1, deadline - time.monotonic()), every_s)
 
         def up():
             # a page load while the server is up runs the OAuth hand-shake and sets its cookie
             try:
-                page = self.session.get(f"{self.server}/lab", timeout=30)
+                page = self.session.get(f"{self.server}/lab", timeout=60)
                 if page.status_code != 200 or not page.url.startswith(self.server):
                     return False
                 return self.api("GET", "/api/status").status_code == 200
             except requests.ConnectionError:  # the route is being added; try again
                 return False
 
-        wait_for(up, f"{self.name}'s server", timeout_s, every_s=0.5)
+        wait_for(up, f"{self.name}'s server page", max(1, deadline - time.monotonic()), every_s)
 
     def _headers(self) -> dict:
         xsrf = self.session.cookies.get("_xsrf", path=f"/user/{self.name}/") or ""

@@ -118,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         def arrive(name):
             try:
                 s = hub.login(name)
-                s.spawn(timeout_s=600)
+                s.spawn(timeout_s=900, every_s=3)
                 s.git_pull(*repo, targetpath=FOLDER, timeout_s=600)
                 with lock:
                     students[name], ready_at[name] = s, time.monotonic() - t0
@@ -192,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.scenario:
             s = hub.login("scenario")
-            s.spawn(timeout_s=600)
+            s.spawn(timeout_s=900, every_s=3)
             s.git_pull(*repo, targetpath=FOLDER, timeout_s=600)
             before = {p.pid for p in classify(hub)["kernels"]}
             for nb in [
