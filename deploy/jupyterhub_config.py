@@ -44,9 +44,10 @@ c.SystemdSpawner.dynamic_users = True  # no system accounts to create; homes per
 c.SystemdSpawner.isolate_tmp = True
 c.SystemdSpawner.isolate_devices = True
 # Memory, measured (README, "Capacity, measured"): a section notebook's kernel holds 0.5-0.75 GiB
-# after a run, the server about 0.1 GiB. Session 2 has a student open 6.3, 6.4 and 6.5 and then an
-# exercise: measured 2.6 GiB together. The limit holds that with room to spare; past it, the
-# kernel is killed and JupyterLab offers a restart, instead of the machine swapping for everyone.
+# after a run, the server about 0.1 GiB. Session 2 has a student open 6.3, 6.4 and 6.5 (about
+# 1.7 GiB together, measured) and then an exercise (about 0.6 GiB more, estimated from the
+# sections): about 2.4 GiB, which 2 GiB did not hold. 3 GiB holds it; past it, the kernel is
+# killed and JupyterLab offers a restart, instead of the machine swapping for everyone.
 c.Spawner.mem_limit = "3G"
 # Tiny 2-D models run on one torch thread; a notebook needs about one core-minute.
 c.Spawner.cpu_limit = 1.0
