@@ -202,14 +202,14 @@ class Hub:
     def login(self, name: str, password: str | None = None) -> Student:
         """Log in through the hub's login form, as a browser does; returns the student's session."""
         s = requests.Session()
-        r = s.get(f"{self.url}/hub/login", timeout=10)
+        r = s.get(f"{self.url}/hub/login", timeout=120)
         r.raise_for_status()
         xsrf = s.cookies.get("_xsrf") or re.search(r'name="_xsrf" value="([^"]+)"', r.text).group(1)
         r = s.post(
             f"{self.url}/hub/login",
             data={"username": name, "password": password or self.passwords[name], "_xsrf": xsrf},
             allow_redirects=False,
-            timeout=10,
+            timeout=120,  # a browser waits this long too; forty logins at once take a while
         )
         if r.status_code != 302 or "jupyterhub-session-id" not in s.cookies:
             raise PermissionError(f"login as {name} refused: HTTP {r.status_code}")
