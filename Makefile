@@ -8,7 +8,7 @@ TORCH_SPEC ?= torch==2.13.0
 STAMP  := $(VENV)/.fmlib-installed
 
 .PHONY: lab test setup bench lint format clean-notebooks clean links book book-teacher errata \
-        cell-times exercises check-exercises mutants scan
+        cell-times exercises check-exercises mutants scan student-release load-test
 
 setup: $(STAMP)
 
@@ -80,9 +80,20 @@ cell-times: $(STAMP)
 errata:
 	$(PYTHON) tools/errata.py
 
-# nbgitpuller links for a hub: make links HUB=https://hub.example.edu REPO=https://github.com/ORG/REPO BRANCH=v0.2.0
+# nbgitpuller links for a hub, to the students' release (never main, which holds the solutions):
+# make links HUB=https://hub.example.edu REPO=https://github.com/ORG/REPO BRANCH=v0.2.0-student
 links:
-	@$(PYTHON) deploy/links.py --hub "$(HUB)" --repo "$(REPO)" --branch "$(or $(BRANCH),main)"
+	@$(PYTHON) deploy/links.py --hub "$(HUB)" --repo "$(REPO)" --branch "$(or $(BRANCH),student)"
+
+# The students' tree (no solutions/, no teacher pages, exercises generated, scanned for answers)
+# in build/student, committed to the `student` branch; push it and tag it for the term.
+student-release: $(STAMP)
+	$(BIN)/python tools/student_release.py --out build/student --branch student
+
+# Forty simulated students on 127.0.0.1 (log in, spawn, pull, edit, pull again) and kernels for
+# ten; several minutes of both cores, so not part of `make test`. Figures: README, "Capacity".
+load-test: $(STAMP) $(NODE)
+	OMP_NUM_THREADS=1 $(BIN)/python tests/hub/load_test.py --students 40 --kernels 10
 
 # exercises/ is generated from solutions/ with nbgrader's preprocessors; never edit it by hand.
 exercises: $(STAMP)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Build the students' image for Zero to JupyterHub (or any Docker host) with repo2docker, from the
-# same environment.yml that Binder reads. Needs Docker and `pip install jupyter-repo2docker`.
+# Build and push the students' image for Zero to JupyterHub from a release tag, with the
+# students' tree (tools/student_release.py: no solutions/, no teacher pages) as the build context
+# and deploy/Dockerfile (fmlib installed outside the home folder). Needs Docker.
 #   deploy/build-image.sh registry.example.edu/flow-matching-interactively v0.2.0
 set -euo pipefail
 image=${1:?usage: build-image.sh IMAGE TAG}
@@ -8,5 +9,8 @@ tag=${2:?usage: build-image.sh IMAGE TAG}
 cd "$(dirname "$0")/.."
 # Build from the tagged commit, not from whatever is in the working tree.
 git diff --quiet HEAD || { echo "commit or stash your changes first"; exit 1; }
-jupyter-repo2docker --no-run --user-name jovyan --image-name "$image:$tag" --ref "$tag" .
+[ "$(git rev-parse HEAD)" = "$(git rev-parse "$tag^{commit}")" ] || { echo "check out $tag first"; exit 1; }
+out=$(mktemp -d)/student
+python3 tools/student_release.py --out "$out"
+docker build -f deploy/Dockerfile -t "$image:$tag" "$out"
 docker push "$image:$tag"

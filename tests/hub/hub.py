@@ -1,7 +1,8 @@
 """A real JupyterHub on 127.0.0.1 for tests: start it, log students in, pull the course, run notebooks.
 
 Helpers only (no tests). The hub runs deploy/jupyterhub_config.py through tests/hub/
-jupyterhub_test_config.py, with configurable-http-proxy from npm. Every process it starts lives in
+jupyterhub_test_config.py, with configurable-http-proxy from npm and the deployment's own
+authenticator: every account has a password issued by deploy/issue_passwords.py. Every process it starts lives in
 one process group and is stopped by ``Hub.stop()``.
 """
 
@@ -12,7 +13,6 @@ import contextlib
 import json
 import os
 import re
-import secrets
 import shutil
 import signal
 import socket
@@ -38,6 +38,31 @@ def chp_path() -> str | None:
     return shutil.which("configurable-http-proxy")
 
 
+def git(*args: str, cwd) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def make_upstream(base: Path) -> Path:
+    """The teacher's course repository in ``base``, its `student` branch checked out: the students'
+    release of this checkout (tools/student_release.py), as the links pull it."""
+    sys.path.insert(0, str(REPO_ROOT / "tools"))
+    import student_release
+
+    path = base / "course.git"
+    git("clone", "--quiet", "--no-hardlinks", str(REPO_ROOT), str(path), cwd=REPO_ROOT)
+    tree = student_release.build(base / "student")
+    problems = student_release.leaks(tree)
+    assert not problems, problems
+    student_release.commit(tree, "student", root=path)
+    git("checkout", "--quiet", "--force", "student", cwd=path)
+    git("clean", "-qfdx", cwd=path)
+    git("config", "user.name", "Teacher", cwd=path)
+    git("config", "user.email", "teacher@example.invalid", cwd=path)
+    return path
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -56,11 +81,20 @@ def wait_for(check, what: str, timeout_s: float, every_s: float = 0.25):
 
 
 class Hub:
-    """JupyterHub + proxy on 127.0.0.1 with a test authenticator and local-process spawner."""
+    """JupyterHub + proxy on 127.0.0.1 with the class-list authenticator and local processes."""
 
-    def __init__(self, students: list[str], *, startup_timeout_s: float = 60.0) -> None:
+    def __init__(
+        self,
+        students: list[str],
+        *,
+        teacher: str = "teacher",
+        env: dict[str, str] | None = None,
+        startup_timeout_s: float = 180.0,
+    ) -> None:
         self.students = students
-        self.password = secrets.token_hex(8)
+        self.teacher = teacher
+        self.extra_env = env or {}
+        self.passwords: dict[str, str] = {}  # name -> the password the teacher handed out
         self.startup_timeout_s = startup_timeout_s
         self.proc: subprocess.Popen | None = None
         self._tmp = tempfile.TemporaryDirectory(prefix="fmlib-hub-")
@@ -89,6 +123,16 @@ class Hub:
         state = self.root / "state"
         state.mkdir()
         self.homes.mkdir()
+        # the teacher's preparation: a class list and a password for every account
+        sys.path.insert(0, str(REPO_ROOT / "deploy"))
+        import issue_passwords
+
+        etc = self.root / "etc"
+        etc.mkdir()
+        (etc / "class.txt").write_text("".join(f"{name}\n" for name in self.students))
+        self.passwords = issue_passwords.issue(
+            [self.teacher, *self.students], etc / "passwords", etc / "slips.csv"
+        )
         self.port = free_port()
         env = dict(os.environ)
         env.update(
@@ -97,14 +141,16 @@ class Hub:
             FM_HUB_API_PORT=str(free_port()),
             FM_PROXY_API_PORT=str(free_port()),
             FM_CHP=chp,
-            FM_PASSWORD=self.password,
-            FM_STUDENTS=",".join([*self.students, "teacher"]),
+            FM_CLASS_LIST=str(etc / "class.txt"),
+            FM_PASSWORD_FILE=str(etc / "passwords"),
+            FM_TEACHER=self.teacher,
             FM_HOMES=str(self.homes),
             FM_HUB_STATE=str(state),
             FM_HUB_URL=f"http://127.0.0.1:{self.port}",
         )
         # the hub finds jupyterhub-singleuser next to its own Python; node must be on PATH for chp
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+        env.update(self.extra_env)
         cmd = [
             sys.executable, "-m", "jupyterhub",
             "-f", str(HERE / "jupyterhub_test_config.py"),
@@ -156,14 +202,14 @@ class Hub:
     def login(self, name: str, password: str | None = None) -> Student:
         """Log in through the hub's login form, as a browser does; returns the student's session."""
         s = requests.Session()
-        r = s.get(f"{self.url}/hub/login", timeout=10)
+        r = s.get(f"{self.url}/hub/login", timeout=120)
         r.raise_for_status()
         xsrf = s.cookies.get("_xsrf") or re.search(r'name="_xsrf" value="([^"]+)"', r.text).group(1)
         r = s.post(
             f"{self.url}/hub/login",
-            data={"username": name, "password": password or self.password, "_xsrf": xsrf},
+            data={"username": name, "password": password or self.passwords[name], "_xsrf": xsrf},
             allow_redirects=False,
-            timeout=10,
+            timeout=120,  # a browser waits this long too; forty logins at once take a while
         )
         if r.status_code != 302 or "jupyterhub-session-id" not in s.cookies:
             raise PermissionError(f"login as {name} refused: HTTP {r.status_code}")
@@ -180,22 +226,68 @@ class Student:
     def server(self) -> str:
         return f"{self.hub.url}/user/{self.name}"
 
-    def spawn(self, timeout_s: float = 120) -> None:
-        """Start the student's server (GET /hub/spawn) and complete its OAuth hand-shake."""
-        self.session.get(f"{self.hub.url}/hub/spawn", timeout=timeout_s)
+    def hub_api(self, path: str) -> requests.Response:
+        """GET the hub's REST API with the student's login cookie (e.g. /users/ada)."""
+        xsrf = self.session.cookies.get("_xsrf", path="/hub/") or ""
+        return self.session.get(
+            f"{self.hub.url}/hub/api{path}", headers={"X-XSRFToken": xsrf}, timeout=30
+        )
+
+    def spawn(self, timeout_s: float = 300, every_s: float = 0.5) -> None:
+        """Start the student's server (GET /hub/spawn), wait until the hub says it is ready (as
+        the spawn page's progress bar does), then complete its OAuth hand-shake."""
+        deadline = time.monotonic() + timeout_s
+
+        def requested():
+            r = self.session.get(f"{self.hub.url}/hub/spawn", timeout=timeout_s)
+            return r.status_code != 429  # the hub's concurrent_spawn_limit: try again later
+
+        wait_for(requested, f"{self.name}'s spawn to be accepted", timeout_s, every_s=5)
+
+        def ready():
+            r = self.hub_api(f"/users/{self.name}")
+            server = r.json().get("servers", {}).get("") if r.status_code == 200 else None
+            if server is None and r.status_code == 200 and not r.json().get("pending"):
+                self.session.get(f"{self.hub.url}/hub/spawn", timeout=60)  # it failed: retry
+            return bool(server and server.get("ready"))
+
+        wait_for(ready, f"{self.name}'s server", max(1, deadline - time.monotonic()), every_s)
 
         def up():
             # a page load while the server is up runs the OAuth hand-shake and sets its cookie
-            page = self.session.get(f"{self.server}/lab", timeout=30)
-            if page.status_code != 200 or not page.url.startswith(self.server):
+            try:
+                page = self.session.get(f"{self.server}/lab", timeout=60)
+                if page.status_code != 200 or not page.url.startswith(self.server):
+                    return False
+                return self.api("GET", "/api/status").status_code == 200
+            except requests.ConnectionError:  # the route is being added; try again
                 return False
-            return self.api("GET", "/api/status").status_code == 200
 
-        wait_for(up, f"{self.name}'s server", timeout_s, every_s=0.5)
+        wait_for(up, f"{self.name}'s server page", max(1, deadline - time.monotonic()), every_s)
 
     def _headers(self) -> dict:
         xsrf = self.session.cookies.get("_xsrf", path=f"/user/{self.name}/") or ""
         return {"X-XSRFToken": xsrf}
+
+    def raw(self, method: str, path: str) -> tuple[int, str]:
+        """Send ``path`` exactly as written (no client-side clean-up of ``..`` or ``%2F``).
+
+        ``requests`` and browsers resolve ``/a/../b`` before sending, so such a request never
+        tests the server; http.client sends the bytes it is given. Returns (status, body).
+        """
+        import http.client
+
+        conn = http.client.HTTPConnection("127.0.0.1", self.hub.port, timeout=30)
+        cookies = "; ".join(f"{c.name}={c.value}" for c in self.session.cookies)
+        try:
+            conn.putrequest(method, path, skip_accept_encoding=True)
+            for key, value in {"Cookie": cookies, **self._headers()}.items():
+                conn.putheader(key, value)
+            conn.endheaders()
+            r = conn.getresponse()
+            return r.status, r.read().decode(errors="replace")
+        finally:
+            conn.close()
 
     def api(self, method: str, path: str, *, server: str | None = None, **kw) -> requests.Response:
         """A call to a single-user server's REST API (the student's own unless ``server`` names another)."""
@@ -227,15 +319,23 @@ class Student:
             raise RuntimeError(f"git pull for {self.name} did not finish: {events[-3:]}")
         return events
 
-    def run_notebook(self, path: str, timeout_s: float = 600) -> dict:
-        """Execute every code cell of ``path`` in a new kernel of the student's server.
+    def run_notebook(
+        self,
+        path: str,
+        timeout_s: float = 600,
+        *,
+        cells: list[str] | None = None,
+        keep_kernel: bool = False,
+    ) -> dict:
+        """Execute every code cell of ``path`` (or those with the ids ``cells``) in a new kernel of
+        the student's server; the kernel is shut down after unless ``keep_kernel``.
 
         Returns {'outputs': text of every cell, 'errors': [...], 'first_kernel_s': seconds from
         the request to the kernel's first reply}.
         """
-        return asyncio.run(self._run(path, timeout_s))
+        return asyncio.run(self._run(path, timeout_s, cells, keep_kernel))
 
-    async def _run(self, path: str, timeout_s: float) -> dict:
+    async def _run(self, path: str, timeout_s: float, only=None, keep=False) -> dict:
         from tornado.httpclient import HTTPRequest
         from tornado.websocket import websocket_connect
 
@@ -258,6 +358,8 @@ class Student:
             result["first_kernel_s"] = time.monotonic() - start
             result["outputs"].clear()
             cells = [c for c in nb["cells"] if c["cell_type"] == "code"]
+            if only is not None:
+                cells = [c for c in cells if c.get("id") in only]
 
             async def run_cells():
                 for cell in cells:
@@ -268,7 +370,8 @@ class Student:
             await asyncio.wait_for(run_cells(), timeout=timeout_s)
         finally:
             ws.close()
-            self.api("DELETE", f"/api/kernels/{kernel_id}")
+            if not keep:
+                self.api("DELETE", f"/api/kernels/{kernel_id}")
         return result
 
     @staticmethod
