@@ -50,6 +50,26 @@ THEBE_SCRIPTS = re.compile(
 
 
 AUDIENCES = ("student", "teacher")
+# The launch buttons open the students' release (no solutions) in the folder every course link
+# uses (deploy/links.py): nbgitpuller would otherwise clone into a folder named after the repository.
+STUDENT_BRANCH, COURSE_FOLDER = "student", "flow-matching"
+HUB_LAUNCH = re.compile(r'href="([^"]*/git-pull\?[^"]*)"')
+
+
+def _hub_launch_into_course_folder(match: re.Match) -> str:
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    url = urlsplit(match.group(1).replace("&amp;", "&"))
+    query = dict(parse_qsl(url.query))
+    path = query.get("urlpath", "")
+    parts = path.split("/", 3)  # lab / tree / <clone folder> / <notebook>
+    if len(parts) == 4 and parts[:2] == ["lab", "tree"]:
+        query["urlpath"] = f"lab/tree/{COURSE_FOLDER}/{parts[3]}"
+    query["targetpath"] = COURSE_FOLDER
+    new = urlunsplit(url._replace(query=urlencode(query)))
+    return f'href="{new.replace("&", "&amp;")}"'
+
+
 STILL_CAPTION = (
     '<p class="fm-still-caption"><em>A still of an interactive explorer. To move its controls, '
     "open this page live: the rocket button at the top of the page (Binder or your class's hub), "
@@ -223,7 +243,8 @@ def build(
     shutil.copytree(MATHJAX, html / "_static" / "mathjax", dirs_exist_ok=True)
     for page in html.rglob("*.html"):
         text = page.read_text(encoding="utf-8")
-        page.write_text(THEBE_SCRIPTS.sub("", text), encoding="utf-8")
+        text = HUB_LAUNCH.sub(_hub_launch_into_course_folder, THEBE_SCRIPTS.sub("", text))
+        page.write_text(text, encoding="utf-8")
     print(f"site ({audience}): {html / 'index.html'}")
     if pdf:
         print(f"pdf: {print_pdf(html, html / PDF_NAME, audience)}")
@@ -322,7 +343,7 @@ def main(argv: list[str] | None = None) -> None:
         "repo_url": os.environ.get(
             "REPO_URL", "https://github.com/ORG/flow-matching-interactively"
         ),
-        "branch": os.environ.get("BRANCH", "main"),
+        "branch": os.environ.get("BRANCH", STUDENT_BRANCH),
         "binder_url": os.environ.get("BINDER_URL", "https://mybinder.org"),
         "hub_url": os.environ.get("HUB_URL", "https://jupyterhub.example.edu"),
     }

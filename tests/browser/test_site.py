@@ -51,7 +51,7 @@ def site(tmp_path_factory):
     prebuilt = os.environ.get("FMLIB_SITE_HTML")
     out = tmp_path_factory.mktemp("book")
     html = Path(prebuilt) if prebuilt else BUILD.build(out, jobs=1, settings={
-        "repo_url": "https://github.com/ORG/flow-matching-interactively", "branch": "main",
+        "repo_url": "https://github.com/ORG/flow-matching-interactively", "branch": "student",
         "binder_url": "https://mybinder.org", "hub_url": "https://jupyterhub.example.edu",
     }, pdf=True)  # fmt: skip
     handler = functools.partial(QuietHandler, directory=str(html))
@@ -158,7 +158,12 @@ def test_a_section_page_reads_well_offline(site, browser, section):
         launch = page.evaluate("[...document.querySelectorAll('a')].map(a => a.href)")
         name = section.with_suffix(".ipynb").as_posix()
         assert any("mybinder.org" in h and name in h for h in launch), f"no Binder link to {name}"
-        assert any("/git-pull?" in h and name in h for h in launch), f"no hub link to {name}"
+        hub = [h for h in launch if "/git-pull?" in h and name in h]
+        assert hub, f"no hub link to {name}"
+        # the students' release, pulled into the folder every course link uses
+        assert all("branch=student" in h and "targetpath=flow-matching" in h for h in hub), hub
+        assert all(f"urlpath=lab%2Ftree%2Fflow-matching%2F{name.replace('/', '%2F')}" in h
+                   for h in hub), hub  # fmt: skip
         page.screenshot(
             path=str(labmod.ARTIFACTS_DIR / f"site-{section.stem}.png"), full_page=False
         )
