@@ -736,5 +736,14 @@ def draw_plan_matrix(ax: Axes, plan: np.ndarray | Tensor, fmt: str = ".2f") -> A
         xlabel="target j", ylabel="source i", xticks=range(pi.shape[1]), yticks=range(pi.shape[0])
     )
     for i, j in np.ndindex(*pi.shape):
-        ax.text(j, i, format(pi[i, j], fmt), ha="center", va="center", fontsize=FONT["tick"])
+        colour = "white" if pi[i, j] > 0.5 * pi.max() else "black"  # readable on dark cells
+        ax.text(
+            j,
+            i,
+            format(pi[i, j], fmt),
+            ha="center",
+            va="center",
+            color=colour,
+            fontsize=FONT["tick"],
+        )
     return im

@@ -128,4 +128,26 @@ TRY_ITS = [
     },
 ]
 
-SETTINGS = {}
+SETTINGS = {
+    "2554a7ae": {"36": "unknowns of the 6 x 6 linear program (a definition)"},
+    "2c3e6655": {"2000": "sample size of every W2 (a setting)"},
+    "geodesic-intro": {"1000": "sample size of the geodesic check (a setting of the cell below)"},
+    "825355cd": {
+        "2000": "sample size (a setting of the cell below)",
+        "200": "time steps of the trajectories (a setting)",
+    },
+    "047a5b25": {"2023": "year of the cited paper (Tong et al.)"},
+    "590d465a": {
+        "1000": "training steps (a setting of the training cell)",
+        "4000": "fmlib's default number of training steps (a setting)",
+    },
+    "776bfb73": {"1000": "trajectories per model (a setting of the cell below)"},
+    "energy-gap-intro": {"40": "time nodes (a setting of the cell below)"},
+    "energy-gap-note": {"1000": "training steps (a setting of the training cell)"},
+    "1294a5fb": {"1000": "training steps (a setting of the training cell)"},
+    "a475ba84": {
+        "1000": "training steps (a setting of the training cell)",
+        "500": "points per time in the curl cell (a setting)",
+        "300": "data points of the exact I-CFM field (a setting)",
+    },
+}
