@@ -107,7 +107,7 @@ TRY_ITS = [
         "prompt": "cdc12b65",
         "edits": [("cb627749", "t_c, dt = 0.4, 1e-3", "t_c, dt = 0.8, 1e-3")],
         "run_to": "cb627749",
-        "expect": [("4", "residual[0.1] / residual[0.05]"), ("0.74", "residual_icfm[0.05]")],
+        "expect": [("4.0", "residual[0.1] / residual[0.05]"), ("0.74", "residual_icfm[0.05]")],
     },
     {
         "name": "a higher bow, a = 2",
