@@ -122,7 +122,7 @@ TRY_ITS = [
         "edits": [("train-models", "progress=False,", "progress=False,\n            ot_block_size=8,")],
         "run_to": "02b1bad2",
         "expect": [
-            ("0.43", 'table["N(0, I)", "ot"]["Euler 1"]'),
+            ("0.44", 'table["N(0, I)", "ot"]["Euler 1"]'),
             ("1.3", 'table["N(0, I)", "independent"]["Euler 1"]'),
         ],
     },
