@@ -27,6 +27,10 @@ __all__ = [
     "gradient_field",
     "field_divergence",
     "field_curl",
+    "field_jacobian",
+    "curl_ratio",
+    "FieldSum",
+    "field_sum",
 ]
 
 Fn = Callable[[Tensor, Tensor], Tensor]  # (x: (B, 2), t: (B,)) -> (B, 2) or (B,)
@@ -192,3 +196,56 @@ def field_curl(field: Callable, x: Tensor, t: object = 0.0) -> Tensor:
         (g_1,) = torch.autograd.grad(out[:, 1].sum(), x, retain_graph=True)
         (g_0,) = torch.autograd.grad(out[:, 0].sum(), x)
     return (g_1[:, 0] - g_0[:, 1]).detach()
+
+
+def field_jacobian(field: Callable, x: Tensor, t: object = 0.0) -> Tensor:
+    """The Jacobian dv_i/dx_j of any field ``v(x, t)`` at each point, by autograd: (B, D, D). Section 6.2.2."""
+    _check_field(field)
+    check_points(x, "x", finite=False)
+    with torch.enable_grad():
+        x = x.detach().requires_grad_(True)
+        out = field(x, t)
+        rows = [
+            torch.autograd.grad(out[:, i].sum(), x, retain_graph=i < x.shape[1] - 1)[0]
+            for i in range(x.shape[1])
+        ]
+    return torch.stack(rows, dim=1).detach()
+
+
+def curl_ratio(field: Callable, x: Tensor, t: object = 0.0) -> float:
+    """mean |curl v| / mean ||grad v||_F over the points x: (B, 2), both by autograd. Section 6.2.2.
+
+    A scale-free measure of how far a field is from a gradient (curl-free) field at these points:
+    0 for any gradient field (a symmetric Jacobian), sqrt(2) for a rigid rotation. Closed-form
+    curls that a field may carry are ignored, so analytic and learned fields take the same test.
+    """
+    check_points(x, "x", dim=2, finite=False)
+    jac = field_jacobian(field, x, t)  # (B, 2, 2)
+    curl = jac[:, 1, 0] - jac[:, 0, 1]
+    return float(curl.abs().mean() / jac.flatten(1).norm(dim=1).mean())
+
+
+class FieldSum:
+    """The field v(x, t) = sum_k v_k(x, t) of any fields ``v_k(x, t)``. Section 6.2.2.
+
+    Adding a divergence-free (relative to p_t) or rotating part to a field is how the notebook of
+    6.2 tests the curl and the energy of fields that are not gradients.
+    """
+
+    def __init__(self, *fields: Callable):
+        if not fields:
+            raise ValueError("field_sum needs at least one field v(x, t)")
+        for f in fields:
+            _check_field(f)
+        self.fields = fields
+
+    def __call__(self, x: Tensor, t: object = 0.0) -> Tensor:
+        return sum(f(x, t) for f in self.fields)
+
+    def __repr__(self) -> str:
+        return " + ".join(repr(f) for f in self.fields)
+
+
+def field_sum(*fields: Callable) -> FieldSum:
+    """v_1 + v_2 + ...: a field ``v(x, t)`` (see ``FieldSum``). Section 6.2.2."""
+    return FieldSum(*fields)

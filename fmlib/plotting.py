@@ -75,6 +75,8 @@ __all__ = [
     "update_signed",
     "symmetric_ticks",
     "draw_segments",
+    "draw_plan",
+    "draw_plan_matrix",
     "draw_circle",
     "format_metrics",
     "draw_metrics",
@@ -812,3 +814,45 @@ def pair_panels(
 
 
 __all__ += ["pair_panels"]
+
+
+def draw_plan(
+    ax: Axes, x: Tensor, y: Tensor, plan: np.ndarray | Tensor, width: float = 6.0
+) -> LineCollection:
+    """A transport plan as lines x_i -> y_j as wide as the mass pi_ij they carry. Section 6.2.1.
+
+    ``plan``: (N, M) with the masses; a line carrying the mass 1/N (a whole source point) is
+    ``width`` points wide. The source points are drawn black, the targets orange, both labelled.
+    """
+    a, b, pi = _to_numpy(x), _to_numpy(y), _to_numpy(plan)
+    if pi.shape != (len(a), len(b)):
+        raise ValueError(f"plan must be (N, M) = ({len(a)}, {len(b)}); got {pi.shape}")
+    i, j = np.nonzero(pi > 1e-12)
+    segs = np.stack([a[i], b[j]], axis=1)  # (L, 2, 2)
+    lc = LineCollection(segs, colors=GREY, alpha=0.6, linewidths=width * pi[i, j] * len(a))
+    ax.add_collection(lc)
+    draw_samples(ax, torch.as_tensor(a), color=OKABE_ITO["black"], size=50, label="x (source)")
+    draw_samples(ax, torch.as_tensor(b), color=OKABE_ITO["orange"], size=50, label="y (target)")
+    ax.set_aspect("equal", adjustable="datalim")
+    return lc
+
+
+def draw_plan_matrix(ax: Axes, plan: np.ndarray | Tensor, fmt: str = ".2f") -> AxesImage:
+    """A transport plan as a matrix image, each entry written in its cell. Section 6.2.1."""
+    pi = _to_numpy(plan)
+    im = ax.imshow(pi, cmap="Blues", vmin=0)
+    ax.set(
+        xlabel="target j", ylabel="source i", xticks=range(pi.shape[1]), yticks=range(pi.shape[0])
+    )
+    for i, j in np.ndindex(*pi.shape):
+        colour = "white" if pi[i, j] > 0.5 * pi.max() else "black"  # readable on dark cells
+        ax.text(
+            j,
+            i,
+            format(pi[i, j], fmt),
+            ha="center",
+            va="center",
+            color=colour,
+            fontsize=FONT["tick"],
+        )
+    return im
