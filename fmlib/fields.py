@@ -200,7 +200,7 @@ def field_curl(field: Callable, x: Tensor, t: object = 0.0) -> Tensor:
 
 def field_jacobian(field: Callable, x: Tensor, t: object = 0.0) -> Tensor:
     """The Jacobian dv_i/dx_j of any field ``v(x, t)`` at each point, by autograd: (B, D, D). Section 6.2.2."""
-    _check_field(field)
+    check_field(field, "field")
     check_points(x, "x", finite=False)
     with torch.enable_grad():
         x = x.detach().requires_grad_(True)
@@ -236,7 +236,7 @@ class FieldSum:
         if not fields:
             raise ValueError("field_sum needs at least one field v(x, t)")
         for f in fields:
-            _check_field(f)
+            check_field(f, "field")
         self.fields = fields
 
     def __call__(self, x: Tensor, t: object = 0.0) -> Tensor:
