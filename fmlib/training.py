@@ -18,7 +18,7 @@ from .data import StandardGaussian
 from .likelihood import log_prob
 from .paths import AffinePath, linear_path
 
-__all__ = ["cfm_loss", "TrainHistory", "train_cfm", "train_cnf_mle", "DEFAULTS"]
+__all__ = ["cfm_loss", "TrainHistory", "train_cfm", "train_cnf_mle", "DEFAULTS", "Checkpoints"]
 
 # fmlib's default recipe for 2-D toys, chosen with `python -m fmlib.bench` (see README).
 DEFAULTS = dict(steps=4000, batch_size=256, lr=5e-3, ema_decay=0.995)
@@ -302,3 +302,24 @@ def train_cnf_mle(
         ema_decay=ema_decay,
         lr_schedule=lr_schedule,
     )
+
+
+class Checkpoints:
+    """A ``train_cfm`` callback that measures the model as it trains. Section 6.5.1.
+
+    At every callback step it calls ``measure(model) -> dict`` (on the EMA weights, in eval mode,
+    as ``train_cfm`` hands them over) and keeps ``{"step": step, **measured}`` in ``rows``;
+    ``column(key)`` is one measurement over the steps. Pass it as ``callback=`` with
+    ``callback_every=``; the measuring time is not counted in the history's training time.
+    """
+
+    def __init__(self, measure: Callable[[nn.Module], dict]):
+        if not callable(measure):
+            raise TypeError(f"measure must be a function model -> dict; got {measure!r}")
+        self.measure, self.rows = measure, []
+
+    def __call__(self, step: int, clock: float, model: nn.Module) -> None:
+        self.rows.append({"step": step, **self.measure(model)})
+
+    def column(self, key: str) -> list:
+        return [row[key] for row in self.rows]
