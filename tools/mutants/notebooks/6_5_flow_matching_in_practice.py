@@ -38,7 +38,7 @@ MUTANTS = [
             "_vp = fm.paths.VPScheduler.__call__\n"
             "def _half(self, t):\n"
             "    out = _vp(self, t)\n"
-            "    return out._replace(d_sigma=0.5 * out.d_sigma)\n"
+            "    return out._replace(d_sigma_t=0.5 * out.d_sigma_t)\n"
             "fm.paths.VPScheduler.__call__ = _half\n"
         ),
         "caught_by": "path-derivatives",
@@ -138,12 +138,15 @@ SETTINGS = {
         "500": "trajectories measured (a setting)",
         "100": "particles the dopri5 NFE is counted on (a setting of fm.ot.flow_metrics)",
     },
-    "cell-08": {"26": "saved states: 25 RK4 steps and the start (a setting)"},
+    "cell-08": {
+        "26": "saved states: 25 RK4 steps and the start (a setting)",
+        "1.8": "the bound the cell w2-check asserts (a definition of 'learned two moons')",
+    },
     "cell-11": {"200": "particles drawn per panel (a setting of fm.plotting.draw_crossings)"},
     "cell-19": {
         "64": "the finest step count of the sweep (a setting of the cell below)",
         "500": "noise points and data points of the sweep (a setting of the cell below)",
     },
-    "cell-23": {"10": "the tolerance on W2 that defines 'as good as the reference' (a setting)"},
+    "cell-23": {"10%": "the tolerance on W2 that defines 'as good as the reference' (a setting)"},
     "cell-33": {"500": "samples per scale and class (a setting of the cell below)"},
 }
