@@ -104,10 +104,10 @@ TRY_ITS = [
         ],
         "run_to": "guidance-table",
         "expect": [
-            ("0.10", "guidance[1.0, 0]['W2']"),
-            ("0.99", "1 - guidance[0.0, 0]['accuracy']"),
-            ("2.6", "guidance[3.0, 0]['W2']"),
-            ("14.0", "guidance[10.0, 0]['W2']"),
+            ("0.08", "guidance[1.0, 0]['W2']"),
+            ("0.96", "1 - guidance[0.0, 0]['accuracy']"),
+            ("2.1", "guidance[3.0, 0]['W2']"),
+            ("9.9", "guidance[10.0, 0]['W2']"),
         ],
     },
     {
