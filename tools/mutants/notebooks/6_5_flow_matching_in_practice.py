@@ -117,8 +117,8 @@ TRY_ITS = [
         "run_to": "guidance-table",
         "expect": [
             ("1.00", "min(guidance[10.0, c]['accuracy'] for c in (0, 1))"),
-            ("0.39", "guidance[10.0, 0]['spread']"),
-            ("0.28", "guidance[10.0, 1]['spread']"),
+            ("0.30", "guidance[10.0, 0]['spread']"),
+            ("0.42", "guidance[10.0, 1]['spread']"),
         ],
     },
 ]
