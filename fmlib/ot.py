@@ -32,6 +32,8 @@ __all__ = [
     "conditional_energy",
     "crossing_fraction",
     "time_in_region",
+    "share_in_region",
+    "flow_metrics",
 ]
 
 
@@ -261,3 +263,47 @@ def time_in_region(xs: Tensor, ts: Tensor, inside: Callable[[Tensor], Tensor]) -
     frac = flags.reshape(k, b).to(torch.float64).mean(dim=1)  # (K,)
     dt = (ts[1:] - ts[:-1]).abs().to(torch.float64)
     return float((0.5 * (frac[1:] + frac[:-1]) * dt).sum() / dt.sum())
+
+
+def share_in_region(xs: Tensor, inside: Callable[[Tensor], Tensor]) -> Tensor:
+    """The share of particles inside the region at each saved time: (K,) from xs: (K, B, D). Section 6.5.1.
+
+    ``time_in_region`` integrates this curve over t; ``inside`` maps (N, D) points to (N,) bools.
+    """
+    _check_xs(xs)
+    k, b, d = xs.shape
+    return inside(xs.reshape(k * b, d)).reshape(k, b).to(torch.float64).mean(dim=1)
+
+
+def flow_metrics(
+    v: Callable,
+    x_0: Tensor,
+    *,
+    steps: int = 25,
+    inside: Callable[[Tensor], Tensor] | None = None,
+    region: str = "region",
+    nfe_points: int = 100,
+    tol: float = 1e-5,
+) -> dict[str, float]:
+    """How a flow moves the points x_0: (B, D) from t = 0 to 1: one row of a path comparison. Section 6.5.1.
+
+    From an RK4 solve with ``steps`` steps (every state kept): ``energy`` (``kinetic_energy``) and
+    ``straightness``; ``dopri5 NFE``, the evaluations an adaptive solve (rtol = atol = ``tol``) of
+    the first ``nfe_points`` points takes; with ``inside``, ``time in <region>`` (``time_in_region``)
+    and ``ends in <region>``, the share of end points inside. Runs without gradients.
+    """
+    from .solvers import solve
+
+    check_points(x_0, "x_0")
+    with torch.no_grad():
+        traj = solve(v, x_0, method="rk4", steps=steps, return_trajectory=True)
+        nfe = solve(v, x_0[:nfe_points], method="dopri5", rtol=tol, atol=tol).nfe
+    row = {
+        "energy": kinetic_energy(traj.xs, traj.ts),
+        "straightness": straightness(traj.xs),
+        "dopri5 NFE": nfe,
+    }
+    if inside is not None:
+        row[f"time in {region}"] = time_in_region(traj.xs, traj.ts, inside)
+        row[f"ends in {region}"] = float(inside(traj.x).to(torch.float64).mean())
+    return row

@@ -45,6 +45,7 @@ from .ot import W2Report
 from .solvers import SolverRun
 
 __all__ = [
+    "draw_crossings",
     "PALETTE",
     "OKABE_ITO",
     "FONT",
@@ -856,3 +857,37 @@ def draw_plan_matrix(ax: Axes, plan: np.ndarray | Tensor, fmt: str = ".2f") -> A
             fontsize=FONT["tick"],
         )
     return im
+
+
+def draw_crossings(
+    ax: Axes,
+    xs: Tensor,
+    inside: Callable[[Tensor], Tensor],
+    lims: float = 2.6,
+    max_lines: int = 200,
+    n_grid: int = 200,
+    title: str | None = None,
+) -> int:
+    """Particle paths xs: (K, B, 2) over a region shaded grey, vermillion where they enter it. Section 6.5.1.
+
+    ``inside`` maps (N, 2) points to (N,) bools (e.g. ``fmlib.data.moons_gap``). The first
+    ``max_lines`` paths are drawn, grey when they avoid the region, vermillion when they pass
+    through it at one of the saved times, with their end points in blue. Returns how many of the
+    drawn paths cross; with ``title`` the panel is titled "<title>: <n> of <max_lines> cross".
+    """
+    xs = torch.as_tensor(xs)[:, :max_lines]
+    if xs.ndim != 3 or xs.shape[2] != 2:
+        raise ValueError(f"xs must be a trajectory (K, B, 2); got shape {tuple(xs.shape)}")
+    axis = torch.linspace(-lims, lims, n_grid)
+    pts = torch.stack(torch.meshgrid(axis, axis, indexing="xy"), dim=-1).reshape(-1, 2)
+    image = inside(pts).reshape(n_grid, n_grid).float()
+    draw_density(ax, image, lims=lims, cmap="Greys", vmax=4.0)
+    crosses = inside(xs.reshape(-1, 2)).reshape(xs.shape[:2]).any(dim=0)
+    draw_trajectories(ax, xs[:, ~crosses], max_lines=None, color=GREY, alpha=0.4)
+    red = OKABE_ITO["vermillion"]
+    draw_trajectories(ax, xs[:, crosses], max_lines=None, color=red, alpha=0.7)
+    draw_samples(ax, xs[-1], color=OKABE_ITO["blue"], size=6)
+    count = int(crosses.sum())
+    if title is not None:
+        ax.set_title(f"{title}: {count} of {xs.shape[1]} cross", fontsize=FONT["text"])
+    return count

@@ -8,6 +8,7 @@ integrates backwards (t from 1 to 0) when t0 > t1.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -29,6 +30,8 @@ __all__ = [
     "SolverRun",
     "rms_error",
     "error_vs_nfe",
+    "convergence_order",
+    "nfe_to_reach",
 ]
 
 Field = VectorField  # the protocol v(x, t) -> (B, D), declared once in fmlib._validate
@@ -307,3 +310,48 @@ def error_vs_nfe(
                 sol = solve(v, x_0, method=method, steps=max(n, 1), rtol=rtol, atol=atol)
                 runs.append(SolverRun(method, n, sol.x, sol.nfe, rms_error(sol.x, reference)))
     return runs
+
+
+def convergence_order(
+    runs: list[SolverRun], method: str, steps: tuple[int, ...] | None = None
+) -> float:
+    """The empirical order p of ``method``: minus the least-squares slope of log error against log steps.
+
+    ``runs`` come from ``error_vs_nfe``; ``steps`` picks the step counts to fit (default: all of the
+    method's). An error C h^p with h = 1 / steps gives p exactly. Section 6.5.2.
+    """
+    mine = [r for r in runs if r.method == method and (steps is None or r.steps in steps)]
+    if method not in FIXED_STEP or len(mine) < 2:
+        raise ValueError(
+            f"convergence_order needs a fixed-step method with runs at two or more step counts; "
+            f"got {method!r} with {len(mine)} runs"
+        )
+    log_n = torch.tensor([float(r.steps) for r in mine], dtype=torch.float64).log()
+    log_e = torch.tensor([max(r.rms_error, 1e-300) for r in mine], dtype=torch.float64).log()
+    dn = log_n - log_n.mean()
+    return float(-(dn * (log_e - log_e.mean())).sum() / dn.pow(2).sum())
+
+
+def nfe_to_reach(runs: list[SolverRun], method: str, target: float) -> float:
+    """NFE at which ``method``'s error first falls to ``target``, interpolated on log-log axes.
+
+    The runs of ``method`` (from ``error_vs_nfe``, or dopri5 runs at several tolerances) are taken
+    in order of NFE; between the last run above ``target`` and the first at or below it the NFE is
+    read off the straight line through them in log NFE against log error. ``inf`` when no run gets
+    there; the first run's NFE when it already does. Section 6.5.2.
+    """
+    if not target > 0:
+        raise ValueError(f"target must be a positive error; got {target!r}")
+    mine = sorted((r for r in runs if r.method == method), key=lambda r: (r.nfe, -r.rms_error))
+    if not mine:
+        raise ValueError(f"no runs of method {method!r}")
+    for k, r in enumerate(mine):
+        if r.rms_error <= target:
+            if k == 0:
+                return float(r.nfe)
+            prev = mine[k - 1]
+            log_n0, log_n1 = math.log(prev.nfe), math.log(r.nfe)
+            log_e0, log_e1 = math.log(prev.rms_error), math.log(max(r.rms_error, 1e-300))
+            frac = (math.log(target) - log_e0) / (log_e1 - log_e0)
+            return math.exp(log_n0 + frac * (log_n1 - log_n0))
+    return float("inf")
