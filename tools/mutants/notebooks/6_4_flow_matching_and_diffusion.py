@@ -170,6 +170,6 @@ SETTINGS = {
     "2e859a3d": {"400": "noise points (x_start)"},
     "c8ba3d62": {"41": "the explorer's saved times: steps=40 plus the start (a setting)"},
     "eee41889": {"150": "checkpoint spacing EVERY (a setting of the training cell)"},
-    "c1d037f8": {"30": "the figure's y-axis limit (a setting of the figure cell)"},
+    "c1d037f8": {"12": "the figure's y-axis limit (a setting of the figure cell)"},
     "eab715c2": {"400": "noise points (x_start)"},
 }
