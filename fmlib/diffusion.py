@@ -29,6 +29,9 @@ __all__ = [
     "train_dsm",
     "reverse_sde_trajectory",
     "diffusion_sampler",
+    "model_sampler",
+    "linear_equivalent",
+    "ended_path",
 ]
 
 Field = Callable[[Tensor, object], Tensor]
@@ -289,3 +292,98 @@ def diffusion_sampler(
             return solve(field, x_init, t1=t_end, method=method, steps=steps).x
 
     return sample
+
+
+# ---------------------------------------------------------------- one sampler for every network (6.4)
+
+
+def model_sampler(
+    model: Field,
+    *,
+    predicts: str = "velocity",
+    sde: VPSDE | None = None,
+    method: str = "rk4",
+    steps: int = 16,
+    t_end: float = 1.0,
+    dim: int = 2,
+) -> Callable[[int, torch.Generator], Tensor]:
+    """A sampler ``(n, generator) -> (n, dim)`` from a trained network, whatever it predicts. Section 6.4.
+
+    ``predicts="noise"``: ``model`` is a noise predictor eps_theta on ``sde``'s VP path, sampled by
+    its probability-flow ODE (exactly ``diffusion_sampler(noise_to_score(model, sde.path()), sde,
+    ...)``); ``predicts="velocity"``: ``model`` is v_theta, and dx/dt = v_theta(x, t) is solved
+    from t = 0 to ``t_end`` (below 1 for a field on the VP path, whose d_sigma_t is infinite at
+    t = 1). Both with ``steps`` steps of ``method``, from x_0 ~ N(0, I) drawn with the generator.
+    """
+    from .solvers import METHODS, solve
+
+    if predicts not in ("noise", "velocity"):
+        raise ValueError(
+            f"predicts must be 'noise' (eps_theta) or 'velocity' (v_theta); got {predicts!r}"
+        )
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}; got {method!r}")
+    check_positive_int(steps, "steps")
+    if not 0.0 < t_end <= 1.0:
+        raise ValueError(f"t_end must lie in (0, 1]; got {t_end!r}")
+    sde = sde if sde is not None else VPSDE()
+    if predicts == "noise":
+        score = noise_to_score(model, sde.path())
+        return diffusion_sampler(score, sde, method=method, steps=steps, t_end=t_end, dim=dim)
+
+    def sample(n: int, generator: torch.Generator | None = None) -> Tensor:
+        check_positive_int(n, "n")
+        with torch.no_grad():
+            x_init = torch.randn(n, dim, generator=generator)
+            return solve(model, x_init, t1=t_end, method=method, steps=steps).x
+
+    return sample
+
+
+def linear_equivalent(path: AffinePath, t: Tensor) -> tuple[Tensor, Tensor]:
+    """The linear-path time r and scale c at which x_lin(r) = c * x_t: equal signal-to-noise. Section 6.4.1.
+
+    An affine path x_t = alpha_t x_1 + sigma_t x_0 and the linear path x_r = r x_1 + (1 - r) x_0
+    have the same signal-to-noise ratio when r / (1 - r) = alpha_t / sigma_t, i.e.
+    r = alpha_t / (alpha_t + sigma_t); then x_r = x_t / (alpha_t + sigma_t) for every pair
+    (x_0, x_1), so the marginals, and the trajectories of the two marginal flows, differ only by
+    the scale c = 1 / (alpha_t + sigma_t) (an inward shrink of up to 1 / sqrt(2) on the VP path).
+    t: (K,) times; returns r: (K,), c: (K,).
+    """
+    if not isinstance(path, AffinePath):
+        raise TypeError(f"path must be an AffinePath; got {path!r}")
+    if not isinstance(t, Tensor) or t.ndim != 1:
+        raise ValueError("t must be a (K,) tensor of times in [0, 1]")
+    alpha_t, sigma_t, _, _ = path.scheduler(t)
+    return alpha_t / (alpha_t + sigma_t), 1 / (alpha_t + sigma_t)
+
+
+class _EndedScheduler:
+    """A scheduler run from t = 0 to t_end and rescaled to [0, 1] (its derivatives times t_end)."""
+
+    def __init__(self, scheduler, t_end: float):
+        self.scheduler, self.t_end = scheduler, float(t_end)
+
+    def __call__(self, t: Tensor):
+        from .paths import SchedulerOutput
+
+        alpha_t, sigma_t, d_alpha_t, d_sigma_t = self.scheduler(self.t_end * t)
+        return SchedulerOutput(alpha_t, sigma_t, self.t_end * d_alpha_t, self.t_end * d_sigma_t)
+
+    def __repr__(self) -> str:
+        return f"ended({self.scheduler!r}, t_end={self.t_end})"
+
+
+def ended_path(sde: VPSDE | None = None, t_end: float = 1.0 - 1e-3) -> AffinePath:
+    """The VP path from t = 0 to ``t_end``, rescaled to [0, 1]: its x_t is the VP path's x at t_end * t. Section 6.4.3.
+
+    Flow matching on the VP path itself fails: d_sigma_t is infinite at t = 1, so a draw of t
+    close to 1 makes the CFM target blow up. On this path, with t ~ U[0, 1], FM sees exactly the
+    x_t that ``train_dsm`` sees (t ~ U[0, t_max] on the VP path), and its sampler runs to t = 1.
+    """
+    if not 0.0 < t_end < 1.0:
+        raise ValueError(
+            f"t_end must lie in (0, 1) (d_sigma_t is infinite at t = 1); got {t_end!r}"
+        )
+    sde = sde if sde is not None else VPSDE()
+    return AffinePath(_EndedScheduler(sde.scheduler, t_end), name="vp-ended")

@@ -28,6 +28,7 @@ __all__ = [
     "train_cnf_mle",
     "DEFAULTS",
     "Checkpoints",
+    "W2Checkpoints",
 ]
 
 
@@ -380,3 +381,43 @@ class Checkpoints:
 
     def column(self, key: str) -> list:
         return [row[key] for row in self.rows]
+
+
+class W2Checkpoints:
+    """A training callback that scores the model as it trains: W2 of its samples. Section 6.4.3.
+
+    ``to_sampler(model)`` turns the network into a sampler ``(n, generator) -> (n, D)`` (e.g.
+    ``functools.partial(fmlib.diffusion.model_sampler, predicts="noise")``); at every call the
+    callback draws ``n`` samples with the same seed (the same noise at every checkpoint) and
+    appends ``(step, seconds, W2 against reference)`` to ``points``. ``cpu_s`` is the CPU time the
+    callback itself used, to take out of a training run's CPU time. Pass it as ``callback=``.
+    """
+
+    def __init__(self, to_sampler: Callable, reference: Tensor, seed: int = 3):
+        check_points(reference, "reference")
+        if not callable(to_sampler):
+            raise TypeError("to_sampler must turn a model into a sampler (n, generator) -> (n, D)")
+        self.to_sampler, self.reference, self.seed = to_sampler, reference, seed
+        self.points: list[tuple[int, float, float]] = []
+        self.cpu_s = 0.0
+
+    def __call__(self, step: int, seconds: float, model) -> None:
+        from .ot import w2
+
+        start = time.process_time()
+        sample = self.to_sampler(model)
+        x = sample(self.reference.shape[0], torch.Generator().manual_seed(self.seed))
+        self.points.append((step, seconds, w2(x, self.reference)))
+        self.cpu_s += time.process_time() - start
+
+    @property
+    def steps(self) -> list[int]:
+        return [p[0] for p in self.points]
+
+    @property
+    def w2(self) -> list[float]:
+        return [p[2] for p in self.points]
+
+    def steps_to(self, target: float) -> int | None:
+        """The first checkpoint's step whose W2 is at most ``target`` (None: never reached)."""
+        return next((s for s, _, w in self.points if w <= target), None)
