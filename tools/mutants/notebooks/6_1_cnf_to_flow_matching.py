@@ -6,7 +6,7 @@ MUTANTS = [
     {
         "name": "RK4 is really second order (Heun's step under RK4's name)",
         "patch": "import fmlib as fm\nfm.solvers.FIXED_STEP['rk4'] = fm.solvers.heun_step\n",
-        "caught_by": "round-trip-order",
+        "caught_by": "e7dc9c71",
     },
     {
         "name": "change of variables with the divergence's sign flipped",
