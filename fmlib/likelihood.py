@@ -26,6 +26,7 @@ __all__ = [
     "FlowDensity",
     "log_density_along_flow",
     "log_prob",
+    "FlowBlowUpError",
 ]
 
 Field = Callable[[Tensor, object], Tensor]
@@ -196,7 +197,7 @@ def log_density_along_flow(
         v, divergence, create_graph=create_graph, k=k, probe=probe, generator=generator
     )
     z = torch.cat([x, torch.zeros_like(x[:, :1])], dim=1)
-    sol = solve(
+    sol = _solve_or_explain(
         field,
         z,
         t0=t0,
@@ -270,3 +271,40 @@ def hutchinson_running_mean(
     ).detach()
     counts = torch.arange(1, k_max + 1, dtype=samples.dtype, device=samples.device)
     return samples.cumsum(0) / counts[:, None]
+
+
+class FlowBlowUpError(ValueError):
+    """The flow left every bounded set before the end time: no density there. Section 6.1.1."""
+
+
+def _solve_or_explain(field: Field, z: Tensor, *, t0: float, t1: float, **options) -> object:
+    """``solve`` of the augmented state z, with an error that names the cause if the flow blows up.
+
+    A field that grows faster than linearly (only locally Lipschitz, like ``fields.source_sink``)
+    has a flow that can reach infinity in finite time. Then the time-1 map is not onto R^d: a point
+    outside its image has no x_0, and the change of variables gives it no density (p = 0 there).
+    Fixed-step solvers return inf or NaN for such points, dopri5 fails with "underflow in dt".
+    """
+    try:
+        sol = solve(field, z, t0=t0, t1=t1, **options)
+    except AssertionError as err:  # torchdiffeq's step-size control gave up
+        if "underflow in dt" not in str(err):
+            raise
+        which = "some of the points"
+    else:
+        finite = torch.isfinite(sol.x).all(dim=1)
+        if bool(finite.all()):
+            return sol
+        first = z[~finite][0, :-1].tolist()
+        which = (
+            f"{int((~finite).sum())} of {len(z)} points, the first at x = "
+            f"({', '.join(f'{c:.3g}' for c in first)})"
+        )
+    raise FlowBlowUpError(
+        f"the flow from t = {t0:g} to t = {t1:g} went to infinity for {which}. A field that "
+        "grows faster than linearly (only locally Lipschitz, like source_sink) does this: its "
+        "flow leaves every bounded set in finite time. Such points lie outside the image of the flow map (the flow "
+        "is not onto R^d), so the change of variables gives them no density (p = 0 there). "
+        "Evaluate only inside the image, or use a globally Lipschitz field (in training, a "
+        "learning rate that is too high can do the same)."
+    )

@@ -318,3 +318,35 @@ def cell_times() -> list[float]:
     if _LOG is None:
         raise RuntimeError("call fmlib.runtime.configure() first (the notebook's opening cell)")
     return [cpu_s / slowdown for cpu_s, slowdown in _LOG.cells]
+
+
+class _SavedTensor:
+    """A tensor autograd saved, counted while alive: ``box`` is [live bytes, peak bytes]."""
+
+    __slots__ = ("tensor", "nbytes", "box")
+
+    def __init__(self, tensor: torch.Tensor, box: list[int]):
+        self.tensor, self.nbytes, self.box = tensor, tensor.numel() * tensor.element_size(), box
+        box[0] += self.nbytes
+        box[1] = max(box[1], box[0])
+
+    def __del__(self) -> None:
+        self.box[0] -= self.nbytes
+
+
+def saved_tensor_peak_bytes(fn) -> tuple[object, int]:
+    """Run ``fn()`` and return (its result, the peak bytes autograd held saved at any one time).
+
+    Unlike ``saved_tensor_bytes`` (the total saved, which never sees a graph built and freed
+    inside the backward pass), this follows every saved tensor until autograd frees it, so give
+    it the forward *and* the backward pass: ``lambda: loss(solve(...)).backward()``. For the
+    adjoint method the forward solve keeps no graph and the backward solve builds one small graph
+    per evaluation and frees it, so its peak stays about one evaluation's worth for any number of
+    steps; back-propagation's peak is the whole solve's graph. Section 6.1.2.
+    """
+    box = [0, 0]
+    with torch.autograd.graph.saved_tensors_hooks(
+        lambda t: _SavedTensor(t, box), lambda s: s.tensor
+    ):
+        result = fn()
+    return result, box[1]
