@@ -51,9 +51,9 @@ test: $(STAMP) $(NODE)
 
 # Every number in a notebook's prose is printed by a cell of its section, replayed by a Try it or
 # listed as a setting (tools/scan_notebooks.py). `make test` scans the executed copies its notebook
-# run leaves in build/executed when SCAN=1 (switch it on here once every notebook is clean).
+# run leaves in build/executed (`make test SCAN=0` skips it).
 # `make scan` scans build/executed if it is there, else executes each notebook itself.
-SCAN ?= 0
+SCAN ?= 1
 SCAN_NOTEBOOKS := notebooks/*.ipynb solutions/*.ipynb exercises/*.ipynb
 SCAN_CMD := OMP_NUM_THREADS=1 $(BIN)/python tools/scan_notebooks.py
 scan: $(STAMP)
@@ -81,7 +81,7 @@ errata:
 	$(PYTHON) tools/errata.py
 
 # nbgitpuller links for a hub, to the students' release (never main, which holds the solutions):
-# make links HUB=https://hub.example.edu REPO=https://github.com/ORG/REPO BRANCH=v0.2.0-student
+# make links HUB=https://hub.example.edu REPO=https://github.com/ORG/REPO BRANCH=v0.3.0-student
 links:
 	@$(PYTHON) deploy/links.py --hub "$(HUB)" --repo "$(REPO)" --branch "$(or $(BRANCH),student)"
 

@@ -177,7 +177,7 @@ def configure(
     Tiny 2-D models run fastest on one thread: a second thread only adds synchronisation, and
     on a shared 2-core machine it was 3-8x slower whenever the other core was busy.
 
-    ``requires="0.2"`` checks that the installed fmlib is the release a notebook was written for
+    ``requires="0.3"`` checks that the installed fmlib is the release a notebook was written for
     (same major.minor) and says how to fix it when it is not.
     """
     global _START, _START_CPU

@@ -10,8 +10,9 @@ The page is generated, so it cannot drift from the notebooks:
     python tools/errata.py           # write notebooks/errata.md
     python tools/errata.py --check   # exit 1 if the page is stale, or a note quotes no Chinese
 
-A note must quote the chapter's words in Chinese ("…" or “…” around CJK text): the page is for
-readers of the Chinese chapter, who look for the passage they read.
+A note must quote the chapter's words in Chinese ("…" or “…” around CJK text, or a Chinese term in
+parentheses after its English): the page is for readers of the Chinese chapter, who look for the
+passage they read.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ SECTION = re.compile(r"\b(?:Section|§)\s*(6\.\d(?:\.\d)?)")
 HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
 HEADING_NUMBER = re.compile(r"^(6\.\d(?:\.\d)?)\b")
 CJK = re.compile(r"[\u3400-\u9fff]")
-QUOTED = re.compile(r"\"([^\"\n]+)\"|“([^”\n]+)”|「([^」\n]+)」")
+# the chapter's words: in quotes, or a Chinese term in parentheses after its English, "(数值稳定性)"
+QUOTED = re.compile(r"\"([^\"\n]+)\"|“([^”\n]+)”|「([^」\n]+)」|\(([^()\n]+)\)|（([^）\n]+)）")
 
 
 @dataclass(frozen=True)
@@ -82,8 +84,12 @@ def notes_in(path: Path, root: Path = ROOT) -> list[Note]:
             numbers = SECTION.findall(blockquote)
             own = HEADING_NUMBER.match(heading)
             section = numbers[0] if numbers else (own.group(1) if own else "6")
+            text = _one_paragraph(blockquote)  # quotes may span the blockquote's lines
             quotes = tuple(
-                q for groups in QUOTED.findall(blockquote) for q in groups if q and CJK.search(q)
+                q.strip('"“”「」 ')
+                for groups in QUOTED.findall(text)
+                for q in groups
+                if q and CJK.search(q)
             )
             found.append(
                 Note(
@@ -92,7 +98,7 @@ def notes_in(path: Path, root: Path = ROOT) -> list[Note]:
                     heading=heading,
                     section=section,
                     quotes=quotes,
-                    text=_one_paragraph(blockquote),
+                    text=text,
                 )
             )
     return found
