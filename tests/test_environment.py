@@ -24,6 +24,7 @@ NOT_IN_STUDENT_IMAGE = {
     "jupyterhub-systemdspawner",
     "jupyterhub-firstuseauthenticator",
     "jupyter-book",
+    "pypdf",  # joins the course PDF's pages in `make book`
     "nbgrader",  # the `instructor` extra: teachers grade with it, students never see it
 }
 

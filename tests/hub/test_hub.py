@@ -157,8 +157,9 @@ def test_a_student_cannot_reach_another_students_files_from_her_own_server(class
         assert status in (400, 403, 404), f"{what}: {path} gave HTTP {status}: {body[:200]}"
         assert "6_3_mathematical_foundations" not in body and "root:" not in body
         if reaches_contents_api:  # the request reached the contents API, which refused it
+            # (the contents API's own words; her server logs the 404 after it has answered, so
+            # its log line is not a reliable witness at this moment)
             assert "is outside root contents directory" in body, body[:200]
-            assert f"404 GET {path} (ada@127.0.0.1)" in hub.log_tail(3000)
 
 
 def test_a_raw_path_to_another_students_server_reaches_it_and_is_refused(class_of_three, hub):
