@@ -230,7 +230,10 @@ SETTINGS = {
         "2019": "the year of the FFJORD paper (a citation)",
     },
     "89dd753b": {"256": "the batch size of the timed steps (a setting of the cell below)"},
-    "e7bec769": {"0.8": "the second time at which the figure draws u_t (a setting)"},
+    "e7bec769": {
+        "0.8": "the second time at which the figure draws u_t (a setting)",
+        "64": "the number of conditional paths the figure draws (a setting)",
+    },
     "14129c2e": {"5e-3": "the learning rate (fmlib's default recipe)"},
     "753c452b": {
         "0.3": "a time at which the figure draws the fields (a setting)",
