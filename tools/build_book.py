@@ -66,7 +66,7 @@ def _hub_launch_into_course_folder(match: re.Match) -> str:
     if len(parts) == 4 and parts[:2] == ["lab", "tree"]:
         query["urlpath"] = f"lab/tree/{COURSE_FOLDER}/{parts[3]}"
     query["targetpath"] = COURSE_FOLDER
-    new = urlunsplit(url._replace(query=urlencode(query)))
+    new = urlunsplit(url._replace(query=urlencode(query, safe="/")))
     return f'href="{new.replace("&", "&amp;")}"'
 
 
