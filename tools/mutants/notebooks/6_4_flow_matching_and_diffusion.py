@@ -16,7 +16,7 @@ MUTANTS = [
         "name": "probability-flow field with the diffusion-time sign, f - g^2 s / 2",
         "patch": (
             "import fmlib as fm\n"
-            "from fmlib._checks import as_time\n"
+            "from fmlib._validate import as_time\n"
             "def _pf(score_fn, sde):\n"
             "    def v(x, t):\n"
             "        t_b = as_time(t, x.shape[0], x)\n"
