@@ -126,18 +126,22 @@ def page(notes: list[Note]) -> str:
         "",
         "Where a measurement in the notebooks disagrees with the chapter, the notebook says so in a",
         "short *note on the text*, with the evidence in the cell above it. This page collects all",
-        f"{len(rows)} of them, in the chapter's order. Each row quotes the chapter's passage in",
+        f"{len(rows)} of them, in the chapter's order. Each one quotes the chapter's passage in",
         "Chinese, gives the note, and names the notebook section where the measurement is; open",
         "that notebook and run it to see the evidence yourself.",
         "",
-        "| 节 · Section | 原文 · The chapter says | 说明 · The note | 依据 · Evidence |",
-        "| --- | --- | --- | --- |",
     ]
     for note in rows:
-        quotes = " / ".join(f"「{q}」" for q in note.quotes).replace("|", "\\|")
+        quotes = " / ".join(f"「{q}」" for q in note.quotes)
         link = Path(note.notebook).name
-        evidence = f"[{note.heading or link}]({link})".replace("|", "\\|")
-        out.append(f"| {note.section} | {quotes} | {note.text} | {evidence} |")
+        out += [
+            f"### {note.section} · {quotes}",
+            "",
+            note.text,
+            "",
+            f"依据 · Evidence: [{note.heading or link}]({link})",
+            "",
+        ]
     return "\n".join(out) + "\n"
 
 
