@@ -16,6 +16,7 @@ import ot as pot
 import torch
 from torch import Tensor
 
+from . import runtime
 from ._validate import check_points, check_positive_int
 
 __all__ = [
@@ -66,6 +67,7 @@ def ot_plan(x: Tensor, y: Tensor) -> np.ndarray:
 def w2(x: Tensor, y: Tensor) -> float:
     """W_2 between the empirical laws of x: (n, D) and y: (m, D), exact. Section 6.2.1, W_p with p = 2."""
     cost = _cost(x, y)
+    runtime.tick()
     value = pot.emd2(
         np.full(x.shape[0], 1 / x.shape[0]),
         np.full(y.shape[0], 1 / y.shape[0]),

@@ -20,6 +20,7 @@ __all__ = [
     "machine_slowdown",
     "peak_memory_mib",
     "saved_tensor_bytes",
+    "tick",
     "timeit",
 ]
 
@@ -107,38 +108,79 @@ def machine_slowdown(repeats: int = 3) -> float:
     return min(max(ratio, 1.0), MAX_SLOWDOWN)
 
 
+# Inside a long cell the machine can be busy for a while and quiet at both ends, where the probes
+# before and after it run: the cell would be corrected too little. So fmlib's own loops (a training
+# step, a field evaluation in a solve, an OT solve) call ``tick()``, which reads the probe again
+# once every TICK_EVERY_S seconds of a running cell, in the notebook's own thread, and leaves the
+# probe's CPU time out of the cell's.
+TICK_EVERY_S = 2.0
+
+
 class _CellLog:
-    """CPU seconds of each cell since ``configure`` and the slowdown measured around it."""
+    """CPU seconds of each cell since ``configure`` and the slowdown measured around and in it."""
 
     def __init__(self) -> None:
         self.cells: list[tuple[float, float]] = []  # (cpu s, slowdown)
         self.slowdown = machine_slowdown()  # the last probe's reading
         self.cell_start: float | None = time.process_time()
+        self._begin_cell(self.slowdown)
+
+    def _begin_cell(self, reading: float) -> None:
+        self.readings = [reading]  # the probe before the cell, then each tick's
+        self.probe_cpu_s = 0.0  # CPU time the ticks' probes spent inside this cell
+        self.last_tick = time.monotonic()
 
     def pre_run_cell(self, *args) -> None:
         self.cell_start = time.process_time()
+        self._begin_cell(self.slowdown)
+
+    def tick(self) -> None:
+        if self.cell_start is None or time.monotonic() - self.last_tick < TICK_EVERY_S:
+            return
+        start = time.process_time()
+        self.readings.append(machine_slowdown())
+        self.probe_cpu_s += time.process_time() - start
+        self.last_tick = time.monotonic()
 
     def post_run_cell(self, *args) -> None:
         try:
             if self.cell_start is None:
                 return
-            cpu_s = time.process_time() - self.cell_start
+            cpu_s = time.process_time() - self.cell_start - self.probe_cpu_s
             self.cell_start = None
             after = machine_slowdown()
-            self.cells.append((cpu_s, 0.5 * (self.slowdown + after)))
+            readings = [*self.readings, after]
+            if len(readings) == 2:
+                self.cells.append((cpu_s, 0.5 * (readings[0] + after)))
+            else:  # the ends count as one reading between them, each tick as one
+                middle = readings[1:-1]
+                self.cells.append(
+                    (cpu_s, (0.5 * (readings[0] + after) + sum(middle)) / (len(middle) + 1))
+                )
             self.slowdown = after
         except Exception:
             pass
 
     def full_speed_cpu_s(self) -> tuple[float, float]:
         """(CPU seconds at full speed, the mean slowdown they were corrected by), the current
-        cell counted up to now at the last probe's reading."""
+        cell counted up to now at the mean of its readings so far."""
         cells = list(self.cells)
         if self.cell_start is not None:
-            cells.append((time.process_time() - self.cell_start, self.slowdown))
+            spent = time.process_time() - self.cell_start - self.probe_cpu_s
+            cells.append((spent, sum(self.readings) / len(self.readings)))
         cpu = sum(c for c, _ in cells)
         full = sum(c / s for c, s in cells)
         return full, (cpu / full if full > 0 else 1.0)
+
+
+def tick() -> None:
+    """Called by fmlib's long-running loops: inside a notebook cell, read the machine's slowdown
+    again when ``TICK_EVERY_S`` seconds have passed since the last reading (about 20 ms of CPU
+    time, left out of the cell's). Costs one clock read otherwise; does nothing before
+    ``configure`` or outside a cell."""
+    log = _LOG
+    if log is not None:
+        log.tick()
 
 
 _LOG: _CellLog | None = None
@@ -246,8 +288,9 @@ def finish(budget_s: float = 60.0, memory_budget_mib: float = 1024.0) -> dict:
     thread, so its CPU time is what it costs, while its wall time also counts whatever else the
     machine is doing (a class sharing one hub, a test run in parallel). Both are printed. On a
     shared host even CPU time stretches when a neighbour is busy, so each cell's CPU time is
-    divided by the slowdown the probe measured around it (``machine_slowdown``, never more than
-    ``MAX_SLOWDOWN``): the budget applies to the CPU time at full speed, which on a quiet machine
+    divided by the slowdown the probe measured around it and, in a long cell, inside it
+    (``machine_slowdown`` read before and after each cell and by ``tick()`` every
+    ``TICK_EVERY_S`` seconds within one; never more than ``MAX_SLOWDOWN``): the budget applies to the CPU time at full speed, which on a quiet machine
     is close to the CPU time itself.
     """
     if _START is None or _START_CPU is None or _LOG is None:

@@ -15,6 +15,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
+from . import runtime
 from ._validate import VectorField, check_field, check_points, check_positive_int
 
 __all__ = [
@@ -84,6 +85,7 @@ class _Counted:
 
     def __call__(self, x: Tensor, t: Tensor) -> Tensor:
         self.nfe += 1
+        runtime.tick()
         out = self.v(x, t)
         if not isinstance(out, Tensor):
             raise TypeError(

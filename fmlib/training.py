@@ -13,6 +13,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from . import runtime
 from ._validate import check_field, check_points, check_positive_int
 from .cache import cached
 from .couplings import independent, ot_pairing
@@ -201,6 +202,7 @@ def _loop(model: nn.Module, step_fn: Callable, options: TrainOptions, desc: str)
     )
     model.train()
     for step in bar:
+        runtime.tick()
         loss = step_fn(gen)
         opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -73,10 +73,11 @@ def test_a_note_added_to_a_notebook_makes_the_check_fail_until_the_page_is_writt
     assert errata.main(["--check", "--root", str(root)]) == 0
     page = (root / errata.PAGE).read_text(encoding="utf-8")
     lines = page.splitlines()
-    at = lines.index("### 6.2.1 · 「一个测试用的句子」")
-    entry = "\n".join(lines[at + 1 : lines.index("### 6.2.3 · 「最优传输路径」")])
+    at = lines.index("### 「一个测试用的句子」")
+    assert lines[at - 2] == "## 6.2.1", "a note sits under its section's heading"
+    entry = "\n".join(lines[at + 1 : lines.index("## 6.2.3")])
     assert "a test sentence" in entry.replace("\n", " ") and "(6_2_b.ipynb)" in entry, entry
-    sections = [line.split()[1] for line in lines if line.startswith("### ")]
+    sections = [line.split()[1] for line in lines if line.startswith("## ")]
     assert sections == ["6.1.2", "6.2.1", "6.2.3"], "notes follow the chapter's order"
 
 

@@ -112,3 +112,61 @@ def test_cells_run_in_ipython_are_timed_one_by_one():
         for event in ("pre_run_cell", "post_run_cell"):
             shell.events.callbacks[event].clear()
         InteractiveShell.clear_instance()
+
+
+def test_ticks_inside_a_long_cell_count_the_busy_middle_and_leave_their_probe_out(monkeypatch):
+    """A cell of 9 CPU s, quiet at both ends (probes 1.0) and busy in the middle (four ticks read
+    3.0): corrected by (mean of the ends + the ticks) / 5 = 2.6, and the ticks' own probes (1 CPU s
+    each here) left out. Without ticks it would count 9 s at full speed; with its probes, 13 s."""
+    readings = iter([1.0, 3.0, 3.0, 3.0, 3.0, 1.0])
+    cpu, wall = [0.0], [0.0]
+
+    def probe(repeats=3):
+        cpu[0] += 1.0  # what a probe costs
+        return next(readings)
+
+    monkeypatch.setattr(runtime, "machine_slowdown", probe)
+    monkeypatch.setattr(runtime.time, "process_time", lambda: cpu[0])
+    monkeypatch.setattr(runtime.time, "monotonic", lambda: wall[0])
+    runtime.configure(seed=0, verbose=False)  # probe 1.0
+    runtime._LOG.cells.clear()
+    runtime._LOG.pre_run_cell()
+    for _ in range(9):  # nine steps of one CPU second and one wall second each
+        cpu[0] += 1.0
+        wall[0] += 1.0
+        runtime.tick()  # reads the probe at 2, 4, 6 and 8 s (TICK_EVERY_S = 2)
+    runtime._LOG.post_run_cell()  # probe 1.0
+    cpu_s, slowdown = runtime._LOG.cells[-1]
+    assert cpu_s == pytest.approx(9.0)
+    assert slowdown == pytest.approx((0.5 * (1.0 + 1.0) + 4 * 3.0) / 5)
+    assert runtime.cell_times()[-1] == pytest.approx(9.0 / 2.6)
+
+
+def test_fmlibs_loops_tick(monkeypatch):
+    """A training step, a field evaluation in a solve and an exact W2 each read the clock."""
+    ticks = []
+    monkeypatch.setattr(runtime, "tick", lambda: ticks.append(1))
+    g = torch.Generator().manual_seed(0)
+    fm.solvers.solve(lambda x, t: -x, torch.zeros(4, 2), method="euler", steps=3)
+    assert len(ticks) == 3, "each field evaluation of a solve ticks"
+    ticks.clear()
+    fm.ot.w2(torch.randn(8, 2, generator=g), torch.randn(8, 2, generator=g))
+    assert ticks, "an exact W2 ticks"
+    ticks.clear()
+    data = fm.two_moons(64, torch.Generator().manual_seed(1))
+    fm.training.train_cfm(fm.models.VectorFieldMLP(), data, steps=5, progress=False, batch_size=16)
+    assert len(ticks) >= 5, "each training step ticks"
+
+
+def test_tick_does_nothing_before_configure_or_between_cells(monkeypatch):
+    calls = []
+    monkeypatch.setattr(runtime, "machine_slowdown", lambda repeats=3: calls.append(1) or 1.0)
+    monkeypatch.setattr(runtime, "_LOG", None)
+    runtime.tick()
+    assert calls == []
+    runtime.configure(seed=0, verbose=False)
+    runtime._LOG.post_run_cell()  # the opening cell has ended: no cell runs now
+    calls.clear()
+    monkeypatch.setattr(runtime.time, "monotonic", lambda: 1e9)
+    runtime.tick()
+    assert calls == []

@@ -131,11 +131,15 @@ def page(notes: list[Note]) -> str:
         "that notebook and run it to see the evidence yourself.",
         "",
     ]
+    section = None
     for note in rows:
+        if note.section != section:  # one heading per section of the chapter, a note under it
+            section = note.section
+            out += [f"## {section}", ""]
         quotes = " / ".join(f"「{q}」" for q in note.quotes)
         link = Path(note.notebook).name
         out += [
-            f"### {note.section} · {quotes}",
+            f"### {quotes}",
             "",
             note.text,
             "",
