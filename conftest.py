@@ -9,12 +9,48 @@ Under pytest-xdist, `make test` uses ``--dist loadfile``: a notebook's cells sha
 from __future__ import annotations
 
 import copy
+import importlib.util
+import re
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent
 EXECUTED = ROOT / "build" / "executed"
+
+
+# A section notebook with a browser test (tests/browser/test_notebook_6_x.py) is run there, in
+# JupyterLab, as a student runs it; that run writes build/executed/notebooks/<name>.ipynb too. So
+# nbval leaves it out whenever the browser run is collected and a browser is there: each notebook
+# runs once per `make test`. Without a browser (or with `-m "not browser"`), nbval runs it.
+_BROWSER_RUN = re.compile(
+    r"tests/browser/test_notebook_\d_\d\.py::test_notebook_runs_in_browser\[(.+)\]$"
+)
+
+
+def run_in_browser(nodeids: list[str], browser_available: bool) -> set[str]:
+    """The notebooks (``notebooks/<stem>.ipynb``) whose browser run is among ``nodeids``."""
+    if not browser_available:
+        return set()
+    return {f"notebooks/{m.group(1)}.ipynb" for n in nodeids if (m := _BROWSER_RUN.search(n))}
+
+
+def _browser_available() -> bool:
+    spec = importlib.util.spec_from_file_location("_fm_lab", ROOT / "tests" / "browser" / "lab.py")
+    lab = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(lab)
+    return lab.unavailable_reason() is None
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    once = run_in_browser([item.nodeid for item in items], _browser_available())
+    if not once:
+        return
+    dropped = [i for i in items if _is_notebook_cell(i) and i.nodeid.split("::")[0] in once]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [i for i in items if i not in set(dropped)]
 
 
 def _is_notebook_cell(item) -> bool:

@@ -26,10 +26,13 @@ from __future__ import annotations
 import dataclasses
 import re
 import time
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 import pytest
 from lab import LabPage
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+EXECUTED = REPO_ROOT / "build" / "executed"
 
 # A hang guard, not a budget: a notebook needs 30-60 s of CPU here (its closing cell checks that);
 # its wall time in a test run is longer while the other worker runs another notebook beside it.
@@ -49,6 +52,7 @@ class NotebookRun:
     seconds: float  # wall time of "Run All Cells", open excluded
     run_error: str | None  # why run-all did not finish (timeout), or None
     errors_after_run: list[str]  # LabPage.errors() right after the run
+    kept: Path | None = None  # build/executed/<path>, written by keep_executed
 
     @property
     def stem(self) -> str:
@@ -80,7 +84,82 @@ def executed(request, lab):
         except TimeoutError as err:
             run_error = str(err)
         run = NotebookRun(path, page, time.monotonic() - start, run_error, page.errors())
+        run.kept = keep_executed(run)
         yield run
+
+
+# The notebook as the page holds it after Run All: cells, outputs and metadata (nbformat JSON).
+_MODEL_JS = """() => {
+    const panel = window.jupyterapp.shell.currentWidget;
+    return panel?.context?.model ? panel.context.model.toJSON() : null;
+}"""
+
+
+def keep_executed(run: NotebookRun) -> Path | None:
+    """A section notebook that ran cleanly is written to ``build/executed/<path>`` with the outputs
+    JupyterLab shows, as nbval's hook (the repository's ``conftest.py``) writes the notebooks it
+    runs: the course site and the prose scan read them. A section notebook with a browser run is
+    executed there only (the root ``conftest.py`` leaves it out of nbval's run)."""
+    if not run.path.startswith("notebooks/") or run.run_error or run.errors_after_run:
+        return None
+    import nbformat
+
+    data = run.page.page.evaluate(_MODEL_JS)
+    if not data:
+        return None
+    ran = [c for c in data["cells"] if c["cell_type"] == "code"]
+    nb = nbformat.read(REPO_ROOT / run.path, as_version=4)  # the source, outputs from the page
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    if [c.source for c in code] != ["".join(c["source"]) for c in ran]:
+        return None  # not the notebook of this checkout
+    for number, (cell, page_cell) in enumerate(zip(code, ran, strict=True)):
+        cell.outputs = [nbformat.from_dict(o) for o in page_cell.get("outputs", [])]
+        cell.execution_count = number + 1
+    state = _explorer_state(run)
+    if state is not None:
+        from fmlib.widgets.client import WIDGET_STATE
+
+        nb.metadata["widgets"] = {WIDGET_STATE: state}
+    target = EXECUTED / run.path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, target)
+    return target
+
+
+def _explorer_state(run: NotebookRun, timeout_s: float = 60) -> dict | None:
+    """The state of the explorers drawn in the page, asked of the notebook's own kernel (as the
+    repository's ``conftest.py`` asks nbval's), so that the site keeps them live."""
+    try:
+        from fmlib.widgets.client import STATE_CODE, parse_state
+    except ImportError:  # no explorer is drawn in the page
+        return None
+    from jupyter_client import BlockingKernelClient
+
+    server = run.page.server
+    sessions = [s for s in server.api("GET", "/api/sessions") if s.get("path") == run.path]
+    if len(sessions) != 1 or server._tmp is None:
+        return None
+    connection = Path(server._tmp.name) / "runtime" / f"kernel-{sessions[0]['kernel']['id']}.json"
+    client = BlockingKernelClient(connection_file=str(connection))
+    client.load_connection_file()
+    client.start_channels()
+    try:
+        text = []
+        reply = client.execute_interactive(
+            STATE_CODE,
+            timeout=timeout_s,
+            allow_stdin=False,
+            output_hook=lambda msg: (
+                text.append(msg["content"].get("text", ""))
+                if msg["msg_type"] == "stream" and msg["content"].get("name") == "stdout"
+                else None
+            ),
+        )
+        if reply["content"].get("status") != "ok":
+            return None
+    finally:
+        client.stop_channels()
+    return parse_state("".join(text))
 
 
 @pytest.fixture(autouse=True)
@@ -101,6 +180,8 @@ def check_runs_cleanly(run: NotebookRun) -> None:
     this from its ``test_notebook_runs_in_browser``."""
     assert run.run_error is None, run.run_error
     assert run.errors_after_run == []
+    if run.path.startswith("notebooks/"):
+        assert run.kept is not None and run.kept.exists(), f"{run.path}: outputs not kept"
     page = run.page
     page.page.wait_for_function(
         """() => [...document.querySelectorAll('.fm-explorer')]
