@@ -392,6 +392,14 @@ def test_vector_field_network_check_hints():
     message = _hint(cx.check_vector_field(FloatTimeFails(), quiet=True))
     assert "with a float t" in message and "TypeError" in message, message
     assert "check itself" not in message
+
+    class ZeroDimFails(Field):
+        def forward(self, x, t):
+            t = torch.full((x.shape[0],), t) if isinstance(t, float) else t
+            return self.net(torch.cat([x, t[:, None]], 1))  # a 0-d tensor t fails here
+
+    message = _hint(cx.check_vector_field(ZeroDimFails(), quiet=True))
+    assert "with a 0-d tensor t" in message, message
     message = _hint(cx.check_vector_field(lambda x, t: x.numpy(), quiet=True))
     assert "torch.Tensor" in message and "check itself" not in message, message
 
