@@ -96,4 +96,23 @@ TRY_ITS = [
     },
 ]
 
-SETTINGS = {}
+SETTINGS = {
+    "intro": {
+        "1,797": "the size of scikit-learn's digits data set (printed in 6.6.1)",
+        "16": "the darkest grey level of scikit-learn's digits (printed in 6.6.1)",
+        "64": "pixels per 8×8 image",
+    },
+    "data-md": {"1,797": "the size of scikit-learn's digits data set (printed below)"},
+    "train-md": {
+        "64": "pixels per image, and the width of the time embedding (a setting)",
+        "256": "the width of the hidden layers (a setting of the model cell)",
+    },
+    "samples-md": {"16": "midpoint steps of generate (a setting of the cell below)"},
+    "metrics-md": {"64": "pixels per image"},
+    "metrics-read": {
+        "100%": "what a judge with no ambiguous digits would score",
+        "0.9": "the accuracy floor that the cell metrics-asserts asserts",
+    },
+    "solvers-md": {"64": "pixels per image"},
+    "likelihood-read": {"17": "the grey levels 0..16 of scikit-learn's digits"},
+}
