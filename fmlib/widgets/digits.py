@@ -22,7 +22,7 @@ from .shell import Explorer, Scene, TimeAxis
 class DigitsScene(Scene):
     """A rows x cols grid of one class's samples x_t of the guided field, at the slider's t."""
 
-    kind, panels, size = "digits-explorer", 1, (5.6, 3.4)
+    kind, panels, size = "digits-explorer", 1, (5.4, 2.8)
 
     def __init__(self, model, to_pixels, x_0, rows, steps, method, w_max):
         super().__init__()

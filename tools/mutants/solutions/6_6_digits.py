@@ -2,6 +2,17 @@ NOTEBOOK = "solutions/6_6_digits.ipynb"
 
 MUTANTS = [
     {
+        "name": "the Fréchet distance with the biased covariances (divided by n)",
+        "edits": [
+            (
+                "6f1a0c21",
+                "c_a, c_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)",
+                "c_a, c_b = np.cov(a, rowvar=False, bias=True), np.cov(b, rowvar=False, bias=True)",
+            )
+        ],
+        "caught_by": "6f1a0c22",
+    },
+    {
         "name": "the midpoint step takes the slope at the start of the step (Euler)",
         "edits": [
             (
@@ -29,16 +40,8 @@ MUTANTS = [
         "caught_by": "6f1a0c07",
     },
     {
-        "name": "the check's reference is the four-step Euler solve it should beat",
-        "patch": (
-            "from fmlib.checks import section_6_6\n"
-            "section_6_6.REFERENCE = {'method': 'euler', 'steps': 4}\n"
-            "import fmlib as fm\n"
-            "_solve = fm.solve\n"
-            "def _heun_as_midpoint(v, x, method='euler', steps=100, **kw):\n"
-            "    return _solve(v, x, method='midpoint' if method == 'heun' else method, steps=steps, **kw)\n"
-            "fm.solve = _heun_as_midpoint\n"
-        ),
+        "name": "fmlib's midpoint step is Euler's",
+        "patch": "import fmlib as fm\nfm.solvers.FIXED_STEP['midpoint'] = fm.solvers.euler_step\n",
         "caught_by": "6f1a0c09",
     },
 ]
