@@ -48,4 +48,10 @@ MUTANTS = [
 
 TRY_ITS = []
 
-SETTINGS = {}
+SETTINGS = {
+    "6f1a0c03": {"50": "samples per class the field is built for (a setting of the cell below)"},
+    "6f1a0c05": {
+        "500": "noise points, 50 per class (a setting of the cell above)",
+        "64": "pixels per 8×8 image",
+    },
+}
