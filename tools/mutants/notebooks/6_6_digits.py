@@ -94,6 +94,13 @@ TRY_ITS = [
             ("14.8", "sweep[10.0]['Fréchet'] / floor"),
         ],
     },
+    {
+        "name": "minibatch-OT pairs (OT-CFM) in 64-D",
+        "prompt": "try-ot",
+        "edits": [("train", "batch_size=BATCH, seed=0", 'batch_size=BATCH, seed=0, coupling="ot"')],
+        "run_to": "metrics-table",
+        "expect": [("0.776", "acc_w1"), ("2.10", "fd_w1 / floor")],
+    },
 ]
 
 SETTINGS = {
