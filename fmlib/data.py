@@ -2,7 +2,8 @@
 
 Every sampler takes ``n`` and a ``torch.Generator`` and returns float32 points of shape (n, 2)
 (with integer labels where the data has classes), so the same seed gives the same points.
-Section 6.1.4 (x_0 ~ p_0, x_1 ~ p_1) and Exercise 6.2 (the two-moons target).
+Section 6.1.4 (x_0 ~ p_0, x_1 ~ p_1) and Exercise 6.2 (the two-moons target). One real data set
+goes further: scikit-learn's 8 x 8 handwritten digits, 64-D points with ten classes (``digits``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
-from sklearn.datasets import make_moons
+from sklearn.datasets import load_digits, make_moons
 from torch import Tensor
 
 from ._validate import check_generator, check_points, check_positive_int
@@ -28,6 +29,10 @@ __all__ = [
     "sample_data",
     "moons_distance",
     "moons_gap",
+    "DIGITS_HELD_OUT",
+    "DIGITS_SPLIT_SEED",
+    "Digits",
+    "digits",
 ]
 
 
@@ -211,3 +216,59 @@ def moons_gap(x: Tensor, noise: float = 0.05, width: float = 3.0) -> Tensor:
     in_outer = (p.pow(2).sum(1) < 1) & (p[:, 1] > 0)
     in_inner = ((p - torch.tensor([1.0, 0.5], dtype=p.dtype)).pow(2).sum(1) < 1) & (p[:, 1] < 0.5)
     return far & (in_outer | in_inner)
+
+
+# the fixed split of scikit-learn's 1797 digits: 500 held out (about 50 of each class), 1297 to train on
+DIGITS_HELD_OUT = 500
+DIGITS_SPLIT_SEED = 0
+
+
+class Digits(NamedTuple):
+    """The 8 x 8 digits, split once: ``train`` and ``held_out`` (each a ``LabeledSample``).
+
+    Points are the 64 pixels (row by row) standardised with the training split's moments: the
+    training mean image subtracted and one scale for all pixels, ``scale``, the root mean
+    per-pixel variance, so that the training points have mean 0 and variance 1 per pixel on
+    average (a per-pixel scale would divide the always-blank border pixels by zero).
+    ``to_pixels`` maps points back to scikit-learn's grey levels 0..16.
+    """
+
+    train: LabeledSample
+    held_out: LabeledSample
+    mean: Tensor  # (64,) the training mean image, in grey levels
+    scale: float  # grey levels per unit
+
+    def to_pixels(self, x: Tensor) -> Tensor:
+        """Points (B, 64) back to images (B, 8, 8) in grey levels (not clipped to 0..16)."""
+        check_points(x, "x", dim=64, finite=False)
+        return (x * self.scale + self.mean.to(x.dtype)).reshape(-1, 8, 8)
+
+
+def digits(held_out: int = DIGITS_HELD_OUT, seed: int = DIGITS_SPLIT_SEED) -> Digits:
+    """scikit-learn's 1797 handwritten digits (no download), split and standardised. Section 6.6.
+
+    ``held_out`` images (stratified: the same share of every class) are kept apart for measuring,
+    with scikit-learn's ``train_test_split(random_state=seed)``; the rest are the training split.
+    Both are float32 (n, 64) points with long labels 0..9, standardised by the training split
+    alone (see ``Digits``). The defaults give 1297 training and 500 held-out images, 49 to 51 of
+    each class.
+    """
+    from sklearn.model_selection import train_test_split
+
+    check_positive_int(held_out, "held_out")
+    if not 10 <= held_out <= 1797 - 10:
+        raise ValueError(f"held_out must lie in [10, 1787] (of 1797 images); got {held_out}")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an int; got {type(seed).__name__}")
+    bunch = load_digits()
+    pixels = bunch.data.astype(np.float32)
+    x_tr, x_ho, y_tr, y_ho = train_test_split(
+        pixels, bunch.target, test_size=held_out, random_state=seed, stratify=bunch.target
+    )
+    mean = x_tr.mean(axis=0)
+    scale = float(np.sqrt(x_tr.var(axis=0).mean()))
+
+    def points(x: np.ndarray, y: np.ndarray) -> LabeledSample:
+        return LabeledSample(torch.from_numpy((x - mean) / scale), torch.from_numpy(y).long())
+
+    return Digits(points(x_tr, y_tr), points(x_ho, y_ho), torch.from_numpy(mean), scale)

@@ -91,6 +91,9 @@ __all__ = [
     "png_bytes",
     "categorical_cmap",
     "presentation",
+    "draw_image_grid",
+    "image_canvas",
+    "update_image_grid",
 ]
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable under the common colour-vision deficiencies.
@@ -891,3 +894,58 @@ def draw_crossings(
     if title is not None:
         ax.set_title(f"{title}: {count} of {xs.shape[1]} cross", fontsize=FONT["text"])
     return count
+
+
+def image_canvas(images: Tensor | np.ndarray) -> np.ndarray:
+    """Small images (rows, cols, h, w) tiled into one array, with a one-pixel gutter of zeros."""
+    a = _to_numpy(images).astype(float)
+    if a.ndim != 4:
+        raise ValueError(f"images must have shape (rows, cols, h, w); got {a.shape}")
+    rows, cols, h, w = a.shape
+    canvas = np.zeros((rows * (h + 1) + 1, cols * (w + 1) + 1))
+    for i in range(rows):
+        for j in range(cols):
+            canvas[1 + i * (h + 1) : (i + 1) * (h + 1), 1 + j * (w + 1) : (j + 1) * (w + 1)] = a[
+                i, j
+            ]
+    return canvas
+
+
+def draw_image_grid(
+    ax: Axes,
+    images: Tensor | np.ndarray,
+    vmax: float = 16.0,
+    row_labels: Sequence[str] | None = None,
+    title: str | None = None,
+) -> AxesImage:
+    """Small grey images (rows, cols, h, w) tiled into one picture, ink dark on white. Section 6.6.
+
+    Values are grey levels from 0 (white) to ``vmax`` (black), clipped, as scikit-learn's digits
+    are stored; a one-pixel white gutter separates the tiles. ``row_labels`` name the rows.
+    ``update_image_grid`` shows other images of the same shape in the same picture.
+    """
+    canvas = image_canvas(images)
+    rows, _, h, _ = np.shape(images)
+    im = ax.imshow(np.clip(canvas, 0.0, vmax), cmap="gray_r", vmin=0.0, vmax=vmax)
+    ax.set_xticks([])
+    ax.set_yticks([] if row_labels is None else [(h + 1) * (i + 0.5) for i in range(rows)])
+    if row_labels is not None:
+        if len(row_labels) != rows:
+            raise ValueError(f"row_labels must name {rows} rows; got {len(row_labels)}")
+        ax.set_yticklabels(row_labels)
+        ax.tick_params(length=0)
+    for side in ax.spines.values():
+        side.set_visible(False)
+    _title(ax, title)
+    return im
+
+
+def update_image_grid(im: AxesImage, images: Tensor | np.ndarray) -> AxesImage:
+    """Show other images of the drawn shape in a picture made by ``draw_image_grid``."""
+    canvas = image_canvas(images)
+    if canvas.shape != im.get_array().shape:
+        raise ValueError(
+            f"images must tile to the drawn picture {im.get_array().shape}; got {canvas.shape}"
+        )
+    im.set_data(np.clip(canvas, *im.get_clim()))
+    return im

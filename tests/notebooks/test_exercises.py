@@ -27,6 +27,7 @@ SECTIONS = [
     "6_3_mathematical_foundations",
     "6_4_flow_matching_and_diffusion",
     "6_5_flow_matching_in_practice",
+    "6_6_digits",
 ]
 
 
