@@ -339,7 +339,9 @@ class Explorer:
     def _repr_mimebundle_(self, **kwargs) -> dict:
         # The widget for live front ends, plus a still of the current frame for everything else.
         bundle = self.widget._repr_mimebundle_(**kwargs)
-        bundle["image/png"] = base64.b64encode(self.snapshot()).decode("ascii")
+        if isinstance(bundle, tuple):  # anywidget: (data, metadata)
+            bundle = dict(bundle[0])
+        bundle["image/png"] = base64.b64encode(self.image.value).decode("ascii")
         return bundle
 
     # ---------------------------------------------------------------- static fallbacks
