@@ -144,7 +144,10 @@ def states(explorer) -> list[dict]:
     """Every state the page can show, in its order: the last control (t, when there) fastest."""
     controls = _ordered(_controls(explorer), explorer.time_key)
     combos = itertools.product(*(c["values"] for c in controls))
-    return [{**explorer.state, **dict(zip([c["key"] for c in controls], v))} for v in combos]
+    return [
+        {**explorer.state, **dict(zip([c["key"] for c in controls], v, strict=True))}
+        for v in combos
+    ]
 
 
 def _ordered(controls: list[dict], time_key: str | None) -> list[dict]:
