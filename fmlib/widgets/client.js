@@ -99,6 +99,8 @@ function render({ model, el }) {
   // ---------------------------------------------------------------- the page
   const root = document.createElement("div");
   root.className = "fm-client-root";
+  // keys pressed on the controls are theirs, not JupyterLab's shortcuts (Lumino honours this)
+  root.setAttribute("data-lm-suppress-shortcuts", "true");
   const bar = document.createElement("div");
   bar.className = "fm-client-controls";
   bar.style.cssText = "display:flex;flex-wrap:wrap;align-items:center;gap:4px 12px;margin:2px 0 6px;font:13px sans-serif";
@@ -162,6 +164,14 @@ function render({ model, el }) {
       input.className = "fm-client-slider"; input.setAttribute("aria-label", c.description);
       input.style.width = i === tPos ? "400px" : "160px";
       input.oninput = () => { if (i === tPos) stop(); set(i, Number(input.value)); };
+      input.addEventListener("keydown", (e) => { // the same steps in every front end
+        const to = { ArrowRight: index[i] + 1, ArrowUp: index[i] + 1, ArrowLeft: index[i] - 1,
+          ArrowDown: index[i] - 1, Home: 0, End: counts[i] - 1, PageUp: index[i] + 5, PageDown: index[i] - 5 }[e.key];
+        if (to === undefined) return;
+        e.preventDefault(); e.stopPropagation();
+        if (i === tPos) stop();
+        set(i, to);
+      });
       const out = document.createElement("span"); out.className = "widget-readout";
       out.style.cssText = "min-width:3em;font-variant-numeric:tabular-nums";
       readouts[i] = out;

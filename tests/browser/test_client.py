@@ -13,7 +13,7 @@ import client_harness as H
 import numpy as np
 import pytest
 import torch
-from lab import ARTIFACTS_DIR, CHROMIUM_ARGS, chromium_path
+from lab import ARTIFACTS_DIR
 
 from fmlib import widgets as W
 
@@ -37,25 +37,22 @@ def explorers():
 
 
 @pytest.fixture(scope="module")
-def context(tmp_path_factory):
-    from playwright.sync_api import sync_playwright
-
+def context(lab, tmp_path_factory):
+    """A fresh context of the session's Chromium (one Playwright per process)."""
     blocked = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        ctx = browser.new_context(viewport={"width": 1000, "height": 600}, device_scale_factor=1)
+    ctx = lab.browser.new_context(viewport={"width": 1000, "height": 600}, device_scale_factor=1)
 
-        def route(r):
-            if r.request.url.startswith(("file:", "blob:", "data:")):
-                return r.continue_()
-            blocked.append(r.request.url)
-            return r.abort()
+    def route(r):
+        if r.request.url.startswith(("file:", "blob:", "data:")):
+            return r.continue_()
+        blocked.append(r.request.url)
+        return r.abort()
 
-        ctx.route("**/*", route)
-        ctx.blocked = blocked
-        ctx.folder = tmp_path_factory.mktemp("client")
-        yield ctx
-        browser.close()
+    ctx.route("**/*", route)
+    ctx.blocked = blocked
+    ctx.folder = tmp_path_factory.mktemp("client")
+    yield ctx
+    ctx.close()
 
 
 @pytest.mark.parametrize("name", ["flow", "paths"])
