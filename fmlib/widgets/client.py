@@ -510,3 +510,75 @@ def index_of(spec: dict, state: dict) -> list[int]:
         else:
             out.append(next((i for i, v in enumerate(values) if v == value), 0))
     return out
+
+
+# ------------------------------------------------------------------------------ the course site
+# The course site (tools/build_book.py) keeps the explorers drawn in the page live: at the end of
+# a notebook's run the kernel prints the state of those widgets (``STATE_CODE``); the build stores
+# it in the notebook's metadata, where the site's widget manager finds it. Every other widget
+# keeps its PNG still (``prune_outputs``).
+STATE_MARK = "fmlib-widget-state:"
+STATE_CODE = "from fmlib.widgets.client import print_widget_state as _s; _s(); del _s"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+
+def widget_state() -> dict:
+    """The widget-manager state of every ``ClientView`` alive and the widgets it refers to
+    (its layout), with defaults kept (the page needs the model's module and name)."""
+    import ipywidgets
+    from ipywidgets.widgets.widget import _instances
+
+    keep, todo = {}, [w for w in list(_instances.values()) if _CLASS and isinstance(w, _CLASS)]
+    while todo:
+        w = todo.pop()
+        if w.model_id in keep:
+            continue
+        keep[w.model_id] = w
+        for value in w.get_state().values():
+            for ref in value if isinstance(value, (list, tuple)) else [value]:
+                if isinstance(ref, ipywidgets.Widget):
+                    todo.append(ref)
+                elif isinstance(ref, str) and ref.startswith("IPY_MODEL_"):
+                    if ref[10:] in _instances:
+                        todo.append(_instances[ref[10:]])
+    return ipywidgets.Widget.get_manager_state(drop_defaults=False, widgets=list(keep.values()))
+
+
+def print_widget_state() -> None:
+    import json
+
+    print(STATE_MARK + json.dumps(widget_state()))
+
+
+def parse_state(text: str) -> dict | None:
+    """The state ``print_widget_state`` printed in ``text`` (a cell's stdout), or None."""
+    import json
+
+    for line in text.splitlines():
+        if line.startswith(STATE_MARK):
+            return json.loads(line[len(STATE_MARK) :])
+    return None
+
+
+def prune_outputs(nb, state: dict | None) -> int:
+    """Keep the widget view only on outputs whose model is in ``state`` (a client explorer, live
+    in the site); every other widget output keeps its PNG still. Stores ``state`` in the
+    notebook's metadata when it holds any model. Returns how many explorers stay live."""
+    models = set((state or {}).get("state", {}))
+    live = 0
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            view = data.get(WIDGET_VIEW)
+            if view is None:
+                continue
+            if view.get("model_id") in models:
+                live += 1
+            else:
+                del data[WIDGET_VIEW]
+    if live:
+        nb.metadata["widgets"] = {WIDGET_STATE: state}
+    else:
+        nb.metadata.pop("widgets", None)
+    return live

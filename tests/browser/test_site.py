@@ -91,7 +91,8 @@ def reader(browser, width=1280, height=900):
     seen = {"outside": [], "console": [], "page": []}
 
     def route(r):
-        if urlparse(r.request.url).hostname == "127.0.0.1":
+        url = urlparse(r.request.url)
+        if url.hostname == "127.0.0.1" or url.scheme == "file":  # the site, served or on disk
             r.continue_()
         else:
             seen["outside"].append(r.request.url)
@@ -137,6 +138,7 @@ def test_a_section_page_reads_well_offline(site, browser, section):
     with reader(browser) as (page, seen):
         page.goto(f"{site}/{section.as_posix()}")
         page.wait_for_load_state("load")
+        wait_live_explorers(page)
         # figures: at least one, and every image decoded
         images = page.evaluate(
             "[...document.querySelectorAll('article img')].map(i => [i.src, i.naturalWidth])"
@@ -169,6 +171,62 @@ def test_a_section_page_reads_well_offline(site, browser, section):
         assert not seen["outside"], f"requests left the machine: {seen['outside'][:5]}"
         assert not seen["page"], seen["page"]
         assert not seen["console"], seen["console"]
+
+
+LIVE_VIEWS = "script[type='application/vnd.jupyter.widget-view+json']"
+
+
+def wait_live_explorers(page, timeout_ms: int = 20_000) -> int:
+    """Wait until every explorer kept live on the page has drawn its first frame; how many."""
+    count = page.locator(LIVE_VIEWS).count()
+    if count:
+        page.wait_for_function(
+            """(n) => { const roots = [...document.querySelectorAll('.fm-client-root')];
+                return roots.length === n && roots.every(r => Number(r.dataset.draws) > 0
+                    && [...r.querySelectorAll('img')].every(i => i.complete && i.naturalWidth)); }""",
+            arg=count,
+            timeout=timeout_ms,
+        )
+    return count
+
+
+def test_explorers_drawn_in_the_page_are_live_offline(site, browser):
+    """The flow and path explorers run in the site with no kernel: Play and the t slider move
+    the picture, nothing leaves the machine, the console stays clean; the same from file://."""
+    live = {}
+    with reader(browser) as (page, seen):
+        for section in SECTIONS:
+            page.goto(f"{site}/{section.as_posix()}")
+            page.wait_for_load_state("load")
+            live[section.stem] = wait_live_explorers(page)
+            if not live[section.stem]:
+                continue
+            root = page.locator(".fm-client-root").first
+            root.scroll_into_view_if_needed()
+            start = root.get_attribute("data-state")
+            root.locator(".fm-client-play").click()
+            page.wait_for_function(
+                "([el, s]) => el.dataset.state !== s", arg=[root.element_handle(), start]
+            )
+            root.locator(".fm-client-play").click()  # pause
+            slider = root.locator("input.fm-client-slider").first
+            slider.focus()
+            page.keyboard.press("End")
+            assert root.locator(".widget-readout").first.inner_text() == "1.00"
+            page.screenshot(path=str(labmod.ARTIFACTS_DIR / f"site-live-{section.stem}.png"))
+        assert not seen["outside"], seen["outside"][:5]
+        assert not seen["page"] and not seen["console"], (seen["page"], seen["console"])
+    # 6.1: the flow explorer; 6.2: flow + two path comparisons; 6.5: the path comparison
+    assert sum(live.values()) >= 3, live
+    # from the disk, as a student who downloaded the site opens it
+    html = _html_root(site)
+    stem = max(live, key=live.get)
+    page_file = next(p for p in SECTIONS if p.stem == stem)
+    with reader(browser) as (page, seen):
+        page.goto((html / page_file).as_uri())
+        page.wait_for_load_state("load")
+        assert wait_live_explorers(page) == live[stem]
+        assert not seen["outside"] and not seen["page"] and not seen["console"], seen
 
 
 def test_an_animation_plays(site, browser):
