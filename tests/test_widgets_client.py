@@ -50,6 +50,7 @@ def test_flow_export_equals_every_state(flow):
     pts, quiv, img = layer(data, "points", 0), layer(data, "quiver", 0), layer(data, "image", 1)
     xy, uv, rgba = rows(data, pts["xy"]), rows(data, quiv["uv"]), rows(data, img["rgba"])
     assert xy.shape == (9, 30, 2) and uv.shape == (9, 400, 2) and rgba.shape[0] == 9
+    palette = C.decode(data["blob"], img["palette"]) if "palette" in img else None
     for k in range(9):
         ex.update(t=k / 8)
         a = ex.artists
@@ -57,7 +58,8 @@ def test_flow_export_equals_every_state(flow):
         np.testing.assert_array_equal(uv[k, :, 0], np.float32(a["field"].U))
         np.testing.assert_array_equal(uv[k, :, 1], np.float32(a["field"].V))
         density = a["density"]
-        np.testing.assert_array_equal(rgba[k], density.to_rgba(density.get_array(), bytes=True))
+        page = palette[rgba[k]] if palette is not None else rgba[k]  # as client.js expands it
+        np.testing.assert_array_equal(page, density.to_rgba(density.get_array(), bytes=True))
     # the particles really move (a rotation by t^2): the exported states are not all one
     assert not np.allclose(xy[0], xy[-1])
 
@@ -116,3 +118,20 @@ def test_states_put_t_last():
     ex = W.hutchinson_explorer(lambda x, t: -x, randn(6, dtype=torch.float32), k_max=3)
     states = C.states(ex)
     assert len(states) == 3 * 2 and states[0]["k"] == 1 and states[1]["k"] == 1
+
+
+def test_projector_mode_reaches_the_page():
+    """fm.plotting.presentation(): the titles the page shows are matplotlib's, at its sizes."""
+    from fmlib import plotting as P
+
+    def title_height():
+        ex = W.flow_explorer(spin, randn(10, dtype=torch.float32), steps=2)
+        return layer(C.export(ex), "text", 0)["boxes"][0][3]
+
+    normal = title_height()
+    P.presentation()
+    try:
+        big = title_height()
+    finally:
+        P.presentation(False)
+    assert big > 1.3 * normal, (normal, big)

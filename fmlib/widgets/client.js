@@ -87,9 +87,9 @@ function render({ model, el }) {
 
   const layers = spec.layers.map((L) => {
     const out = { ...L, visibleA: get(L.visible) };
-    for (const key of ["xy", "uv", "rgba", "radius", "segments", "width"]) out[key + "A"] = get(L[key]);
+    for (const key of ["xy", "uv", "rgba", "radius", "segments", "width", "palette"]) out[key + "A"] = get(L[key]);
     if (L.type === "image") {
-      const a = out.rgbaA; const [h, w] = a.per ? a.shape.slice(1) : a.shape;
+      const a = out.rgbaA; const [h, w] = a.per ? a.shape.slice(1, 3) : a.shape.slice(0, 2);
       out.h = h; out.w = w; out.off = document.createElement("canvas");
       out.off.width = w; out.off.height = h; out.shown = -1;
     }
@@ -274,8 +274,12 @@ function render({ model, el }) {
 
   function drawImage(L, s) {
     if (L.shown !== s) {
-      const px = at(L.rgbaA, s);
-      L.off.getContext("2d").putImageData(new ImageData(new Uint8ClampedArray(px), L.w, L.h), 0, 0);
+      const px = at(L.rgbaA, s), rgba = new Uint8ClampedArray(L.w * L.h * 4);
+      if (L.paletteA) { // one byte a pixel: an index into the image's colours
+        const pal = L.paletteA.data;
+        for (let i = 0; i < px.length; i++) for (let c = 0; c < 4; c++) rgba[4 * i + c] = pal[4 * px[i] + c];
+      } else rgba.set(px);
+      L.off.getContext("2d").putImageData(new ImageData(rgba, L.w, L.h), 0, 0);
       L.shown = s;
     }
     const A = spec.axes[L.axes].affine, [x0, x1, y0, y1] = L.extent;

@@ -298,7 +298,15 @@ class _Recorder:
             out["rgba"] = _per_state(pack, [r["rgba"] for r in fill])
             out["width"] = _per_state(pack, [(r["width"] * dpi / 72) for r in fill])
         elif self.type == "image":
-            out["rgba"] = _per_state(pack, [r["rgba"] for r in fill])
+            stack = np.stack([r["rgba"] for r in fill])
+            packed = stack.view(np.uint32)[..., 0]  # one RGBA colour per pixel
+            colours, index = np.unique(packed, return_inverse=True)
+            if len(colours) <= 256:  # a colormap's 256 colours at most: 1 byte a pixel
+                out["palette"] = pack.add(colours.view(np.uint8).reshape(-1, 4))
+                index = index.reshape(packed.shape).astype(np.uint8)
+                out["rgba"] = _per_state(pack, list(index))
+            else:
+                out["rgba"] = _per_state(pack, [r["rgba"] for r in fill])
             x0, x1, y0, y1 = a.get_extent()
             out["extent"] = [float(x0), float(x1), float(y0), float(y1)]
             out["origin"] = a.origin
