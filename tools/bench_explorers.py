@@ -5,7 +5,8 @@
 For the flow explorer of 6.1 (a 20 x 20 field, 1000 particles, 50 steps) and a path comparison
 (4 panels, 256 pairs, 64 paths, 50 frames), in headless Chromium on a page opened from file://
 (the renderer as the site and JupyterLab run it, without their chrome):
-  - frames painted per second during Play, with trails on;
+  - frames painted per second during Play, with trails on, and the time one frame's drawing
+    takes (trails on; what bounds the frame rate on a machine with a core to spare);
   - slider step -> painted frame: from the key press to the end of the animation frame that
     shows the new state (median of 40 steps);
   - kernel CPU per slider step: the kernel shell's render + PNG encode (``frame_update_times``),
@@ -51,6 +52,15 @@ STEP_JS = """async (n) => {
     }
     times.sort((a, b) => a - b);
     return times[Math.floor(times.length / 2)];
+}"""
+
+DRAW_JS = """(n) => {
+    const root = document.querySelector('.fm-client-root');
+    root.fmClient.setTrails(true);
+    const last = root.fmClient.index().length - 1;
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) { root.fmClient.set(last, 10 + (i % 20)); }
+    return (performance.now() - t0) / n;
 }"""
 
 PLAY_JS = """async (ms) => {
@@ -108,11 +118,13 @@ def main() -> None:
             export_cpu = time.process_time() - start
             fps = page.evaluate(PLAY_JS, args.seconds * 1000)
             step = page.evaluate(STEP_JS, 40)
+            draw = page.evaluate(DRAW_JS, 100)
             rows.append(
                 {
                     "explorer": name,
                     "play_fps": fps,
                     "step_ms": step,
+                    "draw_ms": draw,
                     "kernel_ms_before": 1000 * statistics.median(kernel),
                     "export_s": export_cpu,
                     **weight(ex),

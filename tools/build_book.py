@@ -26,6 +26,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import http.server
 import os
@@ -310,6 +311,12 @@ def copy_widget_scripts(target: Path) -> None:
 
 
 PDF_NAME = "flow-matching-interactively.pdf"
+# every explorer kept live on a page has drawn its first frame (or there is none)
+LIVE_DRAWN_JS = """() => {
+    const views = document.querySelectorAll("script[type='application/vnd.jupyter.widget-view+json']");
+    const roots = [...document.querySelectorAll('.fm-client-root')];
+    return roots.length === views.length && roots.every(r => Number(r.dataset.draws) > 0);
+}"""
 
 
 def print_order(audience: str = "student") -> list[Path]:
@@ -351,6 +358,8 @@ def print_pdf(html: Path, target: Path, audience: str = "student") -> Path:
                 page.goto(f"{base}/{rel.as_posix()}")
                 page.wait_for_load_state("load")
                 page.evaluate("window.MathJax?.startup?.promise")
+                with contextlib.suppress(Exception):  # the live explorers' first frames
+                    page.wait_for_function(LIVE_DRAWN_JS, timeout=20_000)
                 part = target.with_suffix(f".{len(writer.pages)}.part")
                 page.pdf(path=str(part), format="A4", print_background=True,
                          margin={"top": "15mm", "bottom": "15mm", "left": "12mm", "right": "12mm"})  # fmt: skip

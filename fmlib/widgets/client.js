@@ -219,33 +219,63 @@ function render({ model, el }) {
     const rgba = at(L.rgbaA, s), rad = at(L.radiusA, s);
     const n = xy.length / 2;
     if (trails && tPos >= 0 && L.xyA.per) {
-      const step = stateOf(index.map((v, i) => (i === tPos ? 1 : 0))) ? 1 : 1;
-      ctx.lineWidth = 1; ctx.lineCap = "round";
+      // the last TRAIL saved states of each particle, then where it is now; one path per colour
+      const k = index[tPos], back = Math.min(TRAIL, k), one = rgba.length === 4;
+      const rows = [];
+      for (let j = back; j >= 1; j--) rows.push(at(L.xyA, s - j));
+      rows.push(xy);
+      ctx.lineWidth = 1; ctx.lineCap = "round"; ctx.lineJoin = "round"; ctx.globalAlpha = 0.45;
+      if (one) { ctx.strokeStyle = css(rgba, 0); ctx.beginPath(); }
       for (let p = 0; p < n; p++) {
-        ctx.beginPath();
-        ctx.strokeStyle = css(rgba, p);
-        ctx.globalAlpha = 0.45;
-        const k = index[tPos];
-        for (let back = Math.min(TRAIL, k); back >= 0; back--) {
-          const row = at(L.xyA, s - back * step);
-          const [px, py] = toPx(A, row[2 * p], row[2 * p + 1]);
-          back === Math.min(TRAIL, k) ? ctx.moveTo(px, py) : ctx.lineTo(px, py);
+        if (!one) { ctx.strokeStyle = css(rgba, p); ctx.beginPath(); }
+        for (let j = 0; j < rows.length; j++) {
+          const r = rows[j], x = r[2 * p], y = r[2 * p + 1];
+          const px = A[0] * x + A[2] * y + A[4], py = A[1] * x + A[3] * y + A[5];
+          j ? ctx.lineTo(px, py) : ctx.moveTo(px, py);
         }
-        if (xy2) { const [px, py] = toPx(A, xy[2 * p] + f * (xy2[2 * p] - xy[2 * p]), xy[2 * p + 1] + f * (xy2[2 * p + 1] - xy[2 * p + 1])); ctx.lineTo(px, py); }
-        ctx.stroke();
+        if (xy2) {
+          const x = xy[2 * p] + f * (xy2[2 * p] - xy[2 * p]), y = xy[2 * p + 1] + f * (xy2[2 * p + 1] - xy[2 * p + 1]);
+          ctx.lineTo(A[0] * x + A[2] * y + A[4], A[1] * x + A[3] * y + A[5]);
+        }
+        if (!one) ctx.stroke();
       }
+      if (one) ctx.stroke();
       ctx.globalAlpha = 1;
     }
     const one = rgba.length === 4;
+    if (one && rad.length === 1) { // one colour, one size: stamp a dot drawn once (fast)
+      const dot = dotSprite(css(rgba, 0), rad[0]), half = dot.size / 2;
+      for (let p = 0; p < n; p++) {
+        let x = xy[2 * p], y = xy[2 * p + 1];
+        if (xy2) { x += f * (xy2[2 * p] - x); y += f * (xy2[2 * p + 1] - y); }
+        if (!isFinite(x) || !isFinite(y)) continue;
+        ctx.drawImage(dot.canvas, A[0] * x + A[2] * y + A[4] - half, A[1] * x + A[3] * y + A[5] - half, dot.size, dot.size);
+      }
+      return;
+    }
     if (one) ctx.fillStyle = css(rgba, 0);
     for (let p = 0; p < n; p++) {
       let x = xy[2 * p], y = xy[2 * p + 1];
       if (xy2) { x += f * (xy2[2 * p] - x); y += f * (xy2[2 * p + 1] - y); }
       if (!isFinite(x) || !isFinite(y)) continue;
-      const [px, py] = toPx(A, x, y);
+      const px = A[0] * x + A[2] * y + A[4], py = A[1] * x + A[3] * y + A[5];
       if (!one) ctx.fillStyle = css(rgba, p);
       ctx.beginPath(); ctx.arc(px, py, rad.length > 1 ? rad[p] : rad[0], 0, 2 * Math.PI); ctx.fill();
     }
+  }
+
+  const dots = new Map();
+  function dotSprite(colour, r) { // a dot of radius r (figure px) at the canvas's resolution
+    const key = `${colour}|${r}|${scale}`;
+    if (!dots.has(key)) {
+      const size = Math.ceil(2 * r + 2), c = document.createElement("canvas");
+      c.width = c.height = Math.ceil(size * scale);
+      const g = c.getContext("2d");
+      g.scale(c.width / size, c.height / size);
+      g.fillStyle = colour; g.beginPath(); g.arc(size / 2, size / 2, r, 0, 2 * Math.PI); g.fill();
+      dots.set(key, { canvas: c, size });
+    }
+    return dots.get(key);
   }
 
   function drawQuiver(L, s, s2, f) {

@@ -9,6 +9,7 @@ these tests (see ``notebook_runs.py``).
 from __future__ import annotations
 
 import notebook_runs as nr
+from lab import ARTIFACTS_DIR
 
 # The fixtures, by name: one run per notebook (module scope); a screenshot when a test fails.
 executed = nr.executed
@@ -48,6 +49,7 @@ def test_path_comparison_t_slider_and_play_in_the_page(executed):
     assert nr.client_picture(run, PATHS)[2] not in (pic, new)
     fps = nr.client_play(run, PATHS, end_state=20)
     assert fps > 15, fps  # the kernel shell's Play ticks at 10 per second
+    (ARTIFACTS_DIR / "explorers-play-fps.txt").write_text(f"{fps:.1f}\n")  # README, benchmark
     nr.wait_readout(run, PATHS, "1.00")
     assert "| Idle" in page.status_text()
     page.screenshot(run.shot_name("path-comparison"), PATHS)
