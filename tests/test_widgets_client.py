@@ -135,3 +135,24 @@ def test_projector_mode_reaches_the_page():
     finally:
         P.presentation(False)
     assert big > 1.3 * normal, (normal, big)
+
+
+def test_diffusion_export_holds_both_samplers_t_fastest():
+    ex = W.diffusion_explorer(
+        lambda x, t: x,
+        spin,
+        randn(15, dtype=torch.float32),
+        score=lambda x, t: -x,
+        steps=4,
+        sde_steps=8,
+        generator=torch.Generator().manual_seed(1),
+    )
+    data = C.export(ex)
+    spec = data["spec"]
+    assert [c["key"] for c in spec["controls"]] == ["sampler", "t"] and spec["counts"] == [2, 5]
+    xy = rows(data, layer(data, "points", 0)["xy"])  # the diffusion panel's particles
+    for j, sampler in enumerate(["ode", "sde"]):
+        for k in (0, 2, 4):
+            ex.update(sampler=sampler, t=k / 4)
+            offsets = ex.artists["diffusion"].get_offsets().astype(np.float32)
+            np.testing.assert_array_equal(xy[5 * j + k], offsets)

@@ -326,7 +326,13 @@ function render({ model, el }) {
     const [m, k] = L.segmentsA.per ? L.segmentsA.shape.slice(1) : L.segmentsA.shape;
     for (let i = 0; i < m; i++) {
       ctx.beginPath(); ctx.strokeStyle = css(rgba, i); ctx.lineWidth = w.length > 1 ? w[i] : w[0];
-      for (let j = 0; j < k; j++) { const q = 2 * (i * k + j); const [px, py] = toPx(A, seg[q], seg[q + 1]); j ? ctx.lineTo(px, py) : ctx.moveTo(px, py); }
+      let pen = false; // lifted at a NaN (padding)
+      for (let j = 0; j < k; j++) {
+        const q = 2 * (i * k + j), x = seg[q], y = seg[q + 1];
+        if (!isFinite(x) || !isFinite(y)) { pen = false; continue; }
+        const [px, py] = toPx(A, x, y);
+        pen ? ctx.lineTo(px, py) : ctx.moveTo(px, py); pen = true;
+      }
       ctx.stroke();
     }
   }

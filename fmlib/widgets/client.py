@@ -294,7 +294,16 @@ class _Recorder:
                 "pivot": a.pivot,
             }
         elif self.type == "lines":
-            out["segments"] = _per_state(pack, [r["segments"] for r in fill])
+            # lines that grow (trails) or come and go: padded with NaN to one shape, the page
+            # lifts the pen at a NaN
+            m = max(r["segments"].shape[0] for r in fill)
+            k = max(r["segments"].shape[1] for r in fill)
+            padded = []
+            for r in fill:
+                seg = np.full((m, k, 2), np.nan, np.float32)
+                seg[: r["segments"].shape[0], : r["segments"].shape[1]] = r["segments"]
+                padded.append(seg)
+            out["segments"] = _per_state(pack, padded)
             out["rgba"] = _per_state(pack, [r["rgba"] for r in fill])
             out["width"] = _per_state(pack, [(r["width"] * dpi / 72) for r in fill])
         elif self.type == "image":

@@ -33,6 +33,15 @@ def explorers():
     return {
         "flow": W.flow_explorer(spin, x_0, steps=20),
         "paths": W.path_comparison(x_0[:64], x_1, frames=10, max_lines=32),
+        "diffusion": W.diffusion_explorer(
+            lambda x, t: x,  # grow: x_t = e^t x_0
+            spin,
+            x_0[:100],
+            score=lambda x, t: -x,
+            steps=10,
+            sde_steps=20,
+            generator=torch.Generator().manual_seed(1),
+        ),
     }
 
 
@@ -55,14 +64,15 @@ def context(lab, tmp_path_factory):
     ctx.close()
 
 
-@pytest.mark.parametrize("name", ["flow", "paths"])
+@pytest.mark.parametrize("name", ["flow", "paths", "diffusion"])
 def test_canvas_paints_matplotlibs_picture_of_each_state(context, name):
     ex = explorers()[name]
     page = H.open_explorer(context, ex, context.folder)
     steps = ex.scene.time.steps
+    t_at = len(ex.controls) - 1  # the page orders the other controls first, t last
     shots, right = {}, []
     for k in (0, steps // 2, steps):
-        H.show(page, 0, k)
+        H.show(page, t_at, k)
         shots[k] = H.composite(page)
         ref = H.reference(ex, {**ex.state, "t": k / steps})
         right.append(H.differs(shots[k], ref))
@@ -70,6 +80,12 @@ def test_canvas_paints_matplotlibs_picture_of_each_state(context, name):
     # the comparison can fail: the picture of t = 1 is not that of t = 0
     wrong = H.differs(shots[steps], H.reference(ex, {**ex.state, "t": 0.0}))
     assert wrong > 2 * max(right), (name, wrong, right)
+    if name == "diffusion":  # a toggle: the reverse SDE's own picture, at t = 1
+        page.get_by_role("radio", name="reverse SDE").click()
+        sde = H.composite(page)
+        ref = H.reference(ex, {**ex.state, "t": 1.0, "sampler": "sde"})
+        assert H.differs(sde, ref) < TOLERANCE, H.differs(sde, ref)
+        assert H.differs(sde, shots[steps]) > 2 * max(right)
     ARTIFACTS_DIR.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS_DIR / f"client-{name}.png"))
     assert page.fm_errors == [] and context.blocked == []
