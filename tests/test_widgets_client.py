@@ -156,3 +156,24 @@ def test_diffusion_export_holds_both_samplers_t_fastest():
             ex.update(sampler=sampler, t=k / 4)
             offsets = ex.artists["diffusion"].get_offsets().astype(np.float32)
             np.testing.assert_array_equal(xy[5 * j + k], offsets)
+
+
+def test_divergence_export_colours_and_time_marker():
+    ex = W.divergence_explorer(n=40, steps=4)
+    data = C.export(ex)
+    pts = layer(data, "points", 1)
+    palette = C.decode(data["blob"], pts["palette"])
+    index = rows(data, pts["rgba"])
+    marker = layer(data, "polyline", 2)
+    xy = rows(data, marker["xy"])
+    height = ex.figure.bbox.height
+    for k in (0, 2, 4):
+        ex.update(t=k / 4)
+        ex.artists["particles"].update_scalarmappable()  # as a draw would
+        colours = ex.artists["particles"].get_facecolor()
+        np.testing.assert_allclose(palette[index[k]], colours, atol=1e-6)
+        line = ex.artists["marker"]
+        display = line.get_transform().transform(line.get_xydata())
+        np.testing.assert_allclose(xy[k, :, 0], display[:, 0], atol=1e-3)
+        np.testing.assert_allclose(xy[k, :, 1], height - display[:, 1], atol=1e-3)
+    assert xy[4, 0, 0] > xy[0, 0, 0]  # the marker moves right with t

@@ -29,7 +29,7 @@ function pngURL(value) {
 function arrays(blob) {
   const copy = bytesOf(blob).slice(); // own, aligned buffer
   return (ref) => {
-    if (!ref) return null;
+    if (!ref || !ref.shape) return null;
     const n = ref.shape.reduce((a, b) => a * b, 1);
     const Type = ref.dtype === "uint8" ? Uint8Array : Float32Array;
     return { data: new Type(copy.buffer, ref.offset, n), shape: ref.shape, per: !!ref.per_state };
@@ -216,8 +216,13 @@ function render({ model, el }) {
   function drawPoints(L, s, s2, f) {
     const A = spec.axes[L.axes].affine;
     const xy = at(L.xyA, s), xy2 = s2 >= 0 ? at(L.xyA, s2) : null;
-    const rgba = at(L.rgbaA, s), rad = at(L.radiusA, s);
-    const n = xy.length / 2;
+    const rad = at(L.radiusA, s), n = xy.length / 2;
+    let rgba = at(L.rgbaA, s), colourOf = null;
+    if (L.paletteA) { // one byte a point: an index into the layer's colours
+      if (!L.paletteCss) L.paletteCss = Array.from({ length: L.paletteA.data.length / 4 }, (_, i) => css(L.paletteA.data, i));
+      const idx = rgba; colourOf = (p) => L.paletteCss[idx[p]];
+      rgba = { length: 4 * n }; // many colours
+    } else colourOf = (p) => css(rgba, p);
     if (trails && tPos >= 0 && L.xyA.per) {
       // the last TRAIL saved states of each particle, then where it is now; one path per colour
       const k = index[tPos], back = Math.min(TRAIL, k), one = rgba.length === 4;
@@ -227,7 +232,7 @@ function render({ model, el }) {
       ctx.lineWidth = 1; ctx.lineCap = "round"; ctx.lineJoin = "round"; ctx.globalAlpha = 0.45;
       if (one) { ctx.strokeStyle = css(rgba, 0); ctx.beginPath(); }
       for (let p = 0; p < n; p++) {
-        if (!one) { ctx.strokeStyle = css(rgba, p); ctx.beginPath(); }
+        if (!one) { ctx.strokeStyle = colourOf(p); ctx.beginPath(); }
         for (let j = 0; j < rows.length; j++) {
           const r = rows[j], x = r[2 * p], y = r[2 * p + 1];
           const px = A[0] * x + A[2] * y + A[4], py = A[1] * x + A[3] * y + A[5];
@@ -259,7 +264,7 @@ function render({ model, el }) {
       if (xy2) { x += f * (xy2[2 * p] - x); y += f * (xy2[2 * p + 1] - y); }
       if (!isFinite(x) || !isFinite(y)) continue;
       const px = A[0] * x + A[2] * y + A[4], py = A[1] * x + A[3] * y + A[5];
-      if (!one) ctx.fillStyle = css(rgba, p);
+      if (!one) ctx.fillStyle = colourOf(p);
       ctx.beginPath(); ctx.arc(px, py, rad.length > 1 ? rad[p] : rad[0], 0, 2 * Math.PI); ctx.fill();
     }
   }
@@ -337,6 +342,16 @@ function render({ model, el }) {
     }
   }
 
+  function drawPolyline(L, s) {
+    const xy = at(L.xyA, s), [r, g, b, a] = L.colour;
+    ctx.strokeStyle = `rgba(${Math.round(r * 255)},${Math.round(g * 255)},${Math.round(b * 255)},${a})`;
+    ctx.lineWidth = L.width; ctx.lineCap = L.cap === "projecting" ? "square" : L.cap;
+    ctx.setLineDash(L.dashes); ctx.lineDashOffset = L.dash_offset;
+    ctx.beginPath();
+    for (let j = 0; j < xy.length / 2; j++) j ? ctx.lineTo(xy[2 * j], xy[2 * j + 1]) : ctx.moveTo(xy[0], xy[1]);
+    ctx.stroke(); ctx.setLineDash([]);
+  }
+
   function drawText(L, s) {
     const i = L.sprite[s];
     if (i < 0 || !atlas.complete || !atlas.naturalWidth) return;
@@ -360,6 +375,7 @@ function render({ model, el }) {
       else if (L.type === "image") drawImage(L, s);
       else if (L.type === "lines") drawLines(L, s);
       else if (L.type === "text") drawText(L, s);
+      else if (L.type === "polyline") drawPolyline(L, s);
       ctx.restore();
     }
     draws++;

@@ -32,6 +32,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.image import AxesImage
+from matplotlib.lines import Line2D
 from matplotlib.quiver import Quiver
 from matplotlib.text import Text
 
@@ -209,6 +210,10 @@ class _Recorder:
             self.type = "image"
         elif isinstance(artist, Text):
             self.type = "text"
+        elif isinstance(artist, Line2D):
+            if artist.get_marker() not in ("None", "none", "", " ", None):
+                raise ClientUnsupported("a moving Line2D with markers")
+            self.type = "polyline"
         else:
             raise ClientUnsupported(f"a moving {type(artist).__name__}")
         if self.type != "text" and self.axes is None:
@@ -216,6 +221,8 @@ class _Recorder:
 
     def record(self, renderer) -> None:
         a = self.artist
+        if hasattr(a, "update_scalarmappable"):  # colours by value are mapped at draw time
+            a.update_scalarmappable()
         if not a.get_visible():
             self.records.append(None)
         elif self.type == "points":
@@ -248,6 +255,11 @@ class _Recorder:
                     "width": np.asarray(a.get_linewidths(), np.float32).reshape(-1),
                 }
             )
+        elif self.type == "polyline":
+            # in canvas pixels: whatever its transform (axvline mixes data and axes coordinates)
+            xy = a.get_transform().transform(np.asarray(a.get_xydata(), float))
+            xy[:, 1] = self.height - xy[:, 1]
+            self.records.append({"xy": xy.astype(np.float32)})
         elif self.type == "image":
             rgba = a.to_rgba(a.get_array(), bytes=True)
             self.records.append({"rgba": np.asarray(rgba, np.uint8)})
@@ -270,7 +282,14 @@ class _Recorder:
         fill = [r if r is not None else first for r in self.records]  # hidden: any shape will do
         if self.type == "points":
             out["xy"] = _per_state(pack, [r["xy"] for r in fill])
-            out["rgba"] = _per_state(pack, [r["rgba"] for r in fill])
+            colours = [r["rgba"] for r in fill]
+            if len({c.shape for c in colours}) == 1 and len(colours[0]) > 1:
+                stack = np.stack(colours)  # coloured by value: a colormap's few colours
+                palette, index = np.unique(stack.reshape(-1, 4), axis=0, return_inverse=True)
+                if len(palette) <= 256:
+                    out["palette"] = pack.add(palette.astype(np.float32))
+                    colours = list(index.reshape(stack.shape[:2]).astype(np.uint8))
+            out["rgba"] = _per_state(pack, colours)
             # a marker of size s (points^2) is a circle of diameter sqrt(s) points
             out["radius"] = _per_state(
                 pack, [(0.5 * np.sqrt(r["size"]) * dpi / 72).astype(np.float32) for r in fill]
@@ -306,6 +325,14 @@ class _Recorder:
             out["segments"] = _per_state(pack, padded)
             out["rgba"] = _per_state(pack, [r["rgba"] for r in fill])
             out["width"] = _per_state(pack, [(r["width"] * dpi / 72) for r in fill])
+        elif self.type == "polyline":
+            out["xy"] = _per_state(pack, [r["xy"] for r in fill])
+            out["colour"] = [float(c) for c in _colour(a)]
+            out["width"] = float(a.get_linewidth()) * dpi / 72
+            offset, dashes = a._dash_pattern  # in points, scaled by the line width already
+            out["dashes"] = [float(d) * dpi / 72 for d in (dashes or [])]
+            out["dash_offset"] = float(offset or 0) * dpi / 72
+            out["cap"] = a.get_dash_capstyle() if dashes else a.get_solid_capstyle()
         elif self.type == "image":
             stack = np.stack([r["rgba"] for r in fill])
             packed = stack.view(np.uint32)[..., 0]  # one RGBA colour per pixel
@@ -323,6 +350,12 @@ class _Recorder:
         else:
             out.update(sprites.add(self, [r["text"] if r else "" for r in self.records]))
         return out
+
+
+def _colour(line) -> tuple:
+    from matplotlib.colors import to_rgba
+
+    return to_rgba(line.get_color(), line.get_alpha())
 
 
 class _Sprites:

@@ -33,6 +33,7 @@ def explorers():
     return {
         "flow": W.flow_explorer(spin, x_0, steps=20),
         "paths": W.path_comparison(x_0[:64], x_1, frames=10, max_lines=32),
+        "divergence": W.divergence_explorer(n=300, steps=20),
         "diffusion": W.diffusion_explorer(
             lambda x, t: x,  # grow: x_t = e^t x_0
             spin,
@@ -64,7 +65,7 @@ def context(lab, tmp_path_factory):
     ctx.close()
 
 
-@pytest.mark.parametrize("name", ["flow", "paths", "diffusion"])
+@pytest.mark.parametrize("name", ["flow", "paths", "divergence", "diffusion"])
 def test_canvas_paints_matplotlibs_picture_of_each_state(context, name):
     ex = explorers()[name]
     page = H.open_explorer(context, ex, context.folder)

@@ -43,10 +43,15 @@ def test_notebook_runs_in_browser(executed):
 
 @nr.on_notebook(NB_6_1)
 def test_6_1_divergence_explorer_plays(executed):
-    """Play moves t from 0 to 1 through the kernel (Play -> link -> slider) and redraws."""
+    """Drawn in the page: Play moves t from 0 to 1 by itself and redraws, the kernel idle."""
     run = executed
     nr.require_run(run)
-    nr.play_through(run, DIVERGENCE, "0.00", "1.00")
+    _, _, pic = nr.client_picture(run, DIVERGENCE)
+    assert nr.readout(run, DIVERGENCE) == "0.00"
+    nr.client_play(run, DIVERGENCE, end_state=50)
+    nr.wait_readout(run, DIVERGENCE, "1.00")
+    assert nr.client_picture(run, DIVERGENCE)[2] != pic
+    assert "| Idle" in run.page.status_text()
     run.page.screenshot(run.shot_name("divergence-explorer"), DIVERGENCE)
     assert run.page.errors() == []
 
