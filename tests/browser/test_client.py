@@ -27,23 +27,25 @@ def spin(x, t):
     return 2 * t * torch.stack([-x[:, 1], x[:, 0]], dim=1)
 
 
-def explorers():
+def explorer(name: str):
+    """A small explorer of each kind drawn in the page, seeded."""
     g = torch.Generator().manual_seed(0)
     x_0, x_1 = torch.randn(200, 2, generator=g), torch.randn(64, 2, generator=g) + 1.0
-    return {
-        "flow": W.flow_explorer(spin, x_0, steps=20),
-        "paths": W.path_comparison(x_0[:64], x_1, frames=10, max_lines=32),
-        "divergence": W.divergence_explorer(n=300, steps=20),
-        "diffusion": W.diffusion_explorer(
-            lambda x, t: x,  # grow: x_t = e^t x_0
-            spin,
-            x_0[:100],
-            score=lambda x, t: -x,
-            steps=10,
-            sde_steps=20,
-            generator=torch.Generator().manual_seed(1),
-        ),
-    }
+    if name == "flow":
+        return W.flow_explorer(spin, x_0, steps=20)
+    if name == "paths":
+        return W.path_comparison(x_0[:64], x_1, frames=10, max_lines=32)
+    if name == "divergence":
+        return W.divergence_explorer(n=300, steps=20)
+    return W.diffusion_explorer(
+        lambda x, t: x,  # grow: x_t = e^t x_0
+        spin,
+        x_0[:100],
+        score=lambda x, t: -x,
+        steps=10,
+        sde_steps=20,
+        generator=torch.Generator().manual_seed(1),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +69,7 @@ def context(lab, tmp_path_factory):
 
 @pytest.mark.parametrize("name", ["flow", "paths", "divergence", "diffusion"])
 def test_canvas_paints_matplotlibs_picture_of_each_state(context, name):
-    ex = explorers()[name]
+    ex = explorer(name)
     page = H.open_explorer(context, ex, context.folder)
     steps = ex.scene.time.steps
     t_at = len(ex.controls) - 1  # the page orders the other controls first, t last
@@ -105,7 +107,7 @@ FPS_JS = """async (ms) => {
 
 
 def test_play_advances_by_itself_and_the_keyboard_drives_it(context):
-    ex = explorers()["flow"]
+    ex = explorer("flow")
     page = H.open_explorer(context, ex, context.folder)
     page.check(".fm-client-trails")  # trails on: the heaviest drawing
     run = page.evaluate(FPS_JS, 800)
@@ -131,7 +133,7 @@ def test_play_advances_by_itself_and_the_keyboard_drives_it(context):
 
 
 def test_python_sets_the_state_the_page_shows(context):
-    ex = explorers()["paths"]
+    ex = explorer("paths")
     page = H.open_explorer(context, ex, context.folder)
     page.evaluate(
         "() => { window.fmModel.values.index = [7]; window.fmModel.handlers['change:index'](); }"
