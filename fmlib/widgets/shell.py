@@ -171,8 +171,9 @@ class Explorer:
 
     Attributes: ``scene``, ``state`` (dict of control values), ``controls`` (name -> ipywidget),
     ``play`` (the Play linked to ``t``, or None), ``figure`` (an Agg Figure unknown to pyplot),
-    ``image`` (``ipywidgets.Image`` with the current PNG), ``widget`` (the VBox to display, CSS
-    classes ``fm-explorer fm-<kind>``), ``artists`` and ``data`` (the scene's), ``render``
+    ``image`` (``ipywidgets.Image`` with the current PNG), ``shell`` (the kernel-drawn VBox, CSS
+    classes ``fm-explorer fm-<kind>``), ``widget`` (what a notebook shows: ``shell``, or for a
+    scene with ``client = True`` the browser-drawn ``client.ClientView``, made when first shown), ``artists`` and ``data`` (the scene's), ``render``
     (state -> changed artists). A control change updates ``state``, renders and re-encodes.
     The older form ``Explorer(figure, render, controls, kind=..., play=..., time_key=...,
     dynamic=[...])`` still works.
