@@ -177,3 +177,10 @@ def test_divergence_export_colours_and_time_marker():
         np.testing.assert_allclose(xy[k, :, 0], display[:, 0], atol=1e-3)
         np.testing.assert_allclose(xy[k, :, 1], height - display[:, 1], atol=1e-3)
     assert xy[4, 0, 0] > xy[0, 0, 0]  # the marker moves right with t
+
+
+def test_a_client_scene_the_page_cannot_draw_falls_back_to_the_kernel_shell():
+    ex = W.flow_explorer(spin, randn(10, dtype=torch.float32), steps=2)
+    ex.figure.axes[0].set_xscale("log")  # the page draws linear axes only
+    with pytest.warns(UserWarning, match="drawn by the kernel"):
+        assert ex.widget is ex.shell

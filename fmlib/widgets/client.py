@@ -437,7 +437,18 @@ def _all_artists(figure) -> list:
 
 
 def export(explorer) -> dict:
-    """Everything the page needs for ``explorer``: spec (JSON), blob, still, overlay, atlas."""
+    """Everything the page needs for ``explorer``: spec (JSON), blob, still, overlay, atlas.
+
+    Visits every state; the explorer is left in the state it was in, also when it is refused."""
+    saved = dict(explorer.state)
+    try:
+        return _export(explorer)
+    finally:
+        explorer.render(saved)
+        explorer.capture_background()
+
+
+def _export(explorer) -> dict:
     from .shell import _blit_set, _in_drawing_order
 
     scene, figure = explorer.scene, explorer.figure

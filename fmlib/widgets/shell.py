@@ -232,9 +232,16 @@ class Explorer:
         if not getattr(self.scene, "client", False):
             return self.shell
         if self._client is None:
-            from .client import ClientView
+            from .client import ClientUnsupported, ClientView
 
-            self._client = ClientView(self)
+            try:
+                self._client = ClientView(self)
+            except ClientUnsupported as err:  # e.g. log axes: the kernel draws it, as before
+                import warnings
+
+                warnings.warn(f"{self.kind}: drawn by the kernel ({err})", stacklevel=2)
+                self.scene.client = False
+                return self.shell
         return self._client
 
     # ---------------------------------------------------------------- wiring
