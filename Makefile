@@ -25,11 +25,13 @@ $(STAMP): pyproject.toml
 	  $(BIN)/jupyter server extension disable --sys-prefix nbgrader.server_extensions.$$e >/dev/null 2>&1; done
 	@touch $@
 
-# From npm (node and npm must be installed): the hub test's proxy and the course site's MathJax.
-NODE := $(VENV)/node/.installed
+# From npm (node and npm must be installed): the hub test's proxy, the course site's MathJax, and
+# the widget manager (with require.js) that keeps the site's explorers live with no kernel.
+NODE := $(VENV)/node/.installed-2
 $(NODE):
 	@command -v npm >/dev/null || { echo "npm is needed for the hub test and the site (apt-get install npm)"; exit 1; }
-	npm install --silent --no-audit --no-fund --prefix $(VENV)/node configurable-http-proxy@5 mathjax@3
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/node configurable-http-proxy@5 mathjax@3 \
+	  @jupyter-widgets/html-manager@1 requirejs@2
 	@touch $@
 
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.

@@ -4,6 +4,9 @@ Keep what nbval executed: when every cell of a notebook has passed, the notebook
 outputs is written to ``build/executed/<path>``, and the course site (tools/build_book.py
 ``--executed``) is built from these very outputs instead of running every notebook again.
 Under pytest-xdist, `make test` uses ``--dist loadfile``: a notebook's cells share one kernel.
+Before that kernel goes, it is asked for the state of the explorers drawn in the page
+(``fmlib.widgets.client.STATE_CODE``), which goes into the notebook's metadata: the site keeps
+those explorers live.
 """
 
 from __future__ import annotations
@@ -77,8 +80,38 @@ def _keep_outputs(item, report) -> None:
     for cell_num, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
         cell.outputs = state["cells"][cell_num]  # nbval numbers the code cells only
         cell.execution_count = cell_num + 1
+    state = _widget_state(nb_file)
+    if state is not None:
+        from fmlib.widgets.client import WIDGET_STATE
+
+        nb.metadata["widgets"] = {WIDGET_STATE: state}
     target = EXECUTED / Path(str(nb_file.path)).resolve().relative_to(ROOT)
     target.parent.mkdir(parents=True, exist_ok=True)
     import nbformat
 
     nbformat.write(nb, target)
+
+
+def _widget_state(nb_file, timeout_s: float = 60) -> dict | None:
+    """The explorers' widget state, printed by nbval's kernel (None if it cannot say)."""
+    from fmlib.widgets.client import STATE_CODE, parse_state
+
+    kernel = getattr(nb_file, "kernel", None)
+    if kernel is None:
+        return None
+    try:
+        msg_id = kernel.execute_cell_input(STATE_CODE, allow_stdin=False)
+        text = []
+        while True:
+            msg = kernel.get_message(stream="iopub", timeout=timeout_s)
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            content = msg["content"]
+            if msg["msg_type"] == "stream" and content.get("name") == "stdout":
+                text.append(content["text"])
+            elif msg["msg_type"] == "status" and content.get("execution_state") == "idle":
+                break
+        kernel.await_reply(msg_id, timeout=timeout_s)
+    except Exception:  # the notebook's own result stands; the site then shows PNG stills
+        return None
+    return parse_state("".join(text))

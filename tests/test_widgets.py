@@ -125,10 +125,10 @@ def test_widget_bundle_has_png_fallback_classes_and_layout(flow):
     assert base64.b64decode(bundle["image/png"]) == ex.image.value
     assert {"fm-explorer", "fm-flow-explorer"} <= set(ex.widget._dom_classes)
     assert ex.image.format == "png"
-    assert ex.widget.children[-1] is ex.image
+    assert ex.shell.children[-1] is ex.image
     assert (
-        ex.play in ex.widget.children[0].children
-        and ex.controls["t"] in ex.widget.children[0].children
+        ex.play in ex.shell.children[0].children
+        and ex.controls["t"] in ex.shell.children[0].children
     )
     assert (
         isinstance(ex.figure, Figure) and ex.figure.canvas.__class__.__name__ == "FigureCanvasAgg"

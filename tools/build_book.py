@@ -1,6 +1,7 @@
 """Build the course site: stage the pages, execute the notebooks, build with Jupyter Book.
 
     python tools/build_book.py [--out build/book] [--jobs 2] [--audience student|teacher] [--pdf]
+                               [--only '6_2*']
                                                                    (or: make book, make book-teacher)
 
 1. Stage: book/ (config, landing page, worksheets), notebooks/ (sections, glossary, errata),
@@ -25,6 +26,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import http.server
 import os
@@ -104,8 +106,12 @@ def pages(audience: str = "student") -> dict[str, list[Path]]:
     return parts
 
 
-def stage(src: Path, settings: dict[str, str], audience: str = "student") -> list[Path]:
-    """Copy the pages to ``src`` and write the table of contents; returns the staged notebooks."""
+def stage(
+    src: Path, settings: dict[str, str], audience: str = "student", only: str | None = None
+) -> list[Path]:
+    """Copy the pages to ``src`` and write the table of contents; returns the staged notebooks.
+
+    ``only``: a glob on file names (e.g. ``6_2*``): just those pages, for a quick look."""
     shutil.rmtree(src, ignore_errors=True)
     src.mkdir(parents=True)
     shutil.copy(ROOT / "book" / "intro.md", src / "intro.md")
@@ -117,6 +123,7 @@ def stage(src: Path, settings: dict[str, str], audience: str = "student") -> lis
     (src / "_config.yml").write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
     parts, staged = [], []
     for caption, files in pages(audience).items():
+        files = [f for f in files if only is None or f.match(only)]
         if not files:
             continue
         chapters = []
@@ -137,20 +144,28 @@ def stage(src: Path, settings: dict[str, str], audience: str = "student") -> lis
     return staged
 
 
-def caption_stills(nb) -> int:
-    """After each explorer's output (a widget view with its PNG still), say how to open it live."""
+def caption_stills(nb, state: dict | None = None) -> int:
+    """After each explorer's output (a widget view with its PNG still), say how to open it live;
+    then keep live only the explorers drawn in the page (their models are in ``state``)."""
     import nbformat
 
+    from fmlib.widgets.client import WIDGET_VIEW, prune_outputs
+
+    live = set((state or {}).get("state", {}))
     count = 0
     for cell in nb.cells:
         outputs = cell.get("outputs", [])
         for i in reversed(range(len(outputs))):
             data = outputs[i].get("data", {})
-            if "application/vnd.jupyter.widget-view+json" in data and "image/png" in data:
+            model = data.get(WIDGET_VIEW, {}).get("model_id")
+            if model in live:
+                continue
+            if WIDGET_VIEW in data and "image/png" in data:
                 outputs.insert(i + 1, nbformat.v4.new_output(
                     "display_data", data={"text/html": STILL_CAPTION}
                 ))  # fmt: skip
                 count += 1
+    prune_outputs(nb, state)
     return count
 
 
@@ -159,9 +174,13 @@ def execute(path: Path, timeout_s: int = 600) -> tuple[str, float]:
     import nbformat
     from nbclient import NotebookClient
 
+    from fmlib.widgets.client import STATE_CODE, parse_state
+
     start = time.monotonic()
     nb = nbformat.read(path, as_version=4)
     is_exercise = path.parent.name == "exercises"
+    # a last, hidden cell prints the state of the explorers drawn in the page (kept live)
+    nb.cells.append(nbformat.v4.new_code_cell(STATE_CODE))
     client = NotebookClient(
         nb,
         timeout=timeout_s,
@@ -171,13 +190,16 @@ def execute(path: Path, timeout_s: int = 600) -> tuple[str, float]:
         resources={"metadata": {"path": str(path.parent)}},
     )
     client.execute()
+    hidden = nb.cells.pop()
+    stdout = "".join(o.get("text", "") for o in hidden.outputs if o.get("name") == "stdout")
+    state = parse_state(stdout)
     for cell in nb.cells:
         for output in cell.get("outputs", []):
             html = output.get("data", {}).get("text/html")
             if html:
                 text = "".join(html) if isinstance(html, list) else html
                 output["data"]["text/html"] = CDN_STYLESHEET.sub("", text)
-    caption_stills(nb)
+    caption_stills(nb, state)
     nbformat.write(nb, path)
     return path.name, time.monotonic() - start
 
@@ -203,7 +225,9 @@ def reuse_executed(staged: Path, executed: Path) -> bool:
             html = output.get("data", {}).get("text/html")
             if html:
                 output["data"]["text/html"] = CDN_STYLESHEET.sub("", "".join(html))
-    caption_stills(ran)
+    from fmlib.widgets.client import WIDGET_STATE
+
+    caption_stills(ran, ran.metadata.get("widgets", {}).get(WIDGET_STATE))
     nbformat.write(ran, staged)
     return True
 
@@ -216,11 +240,12 @@ def build(
     executed: Path | None = None,
     audience: str = "student",
     pdf: bool = False,
+    only: str | None = None,
 ) -> Path:
     if not (MATHJAX / "tex-chtml-full.js").exists():
         raise SystemExit(f"MathJax not found at {MATHJAX}: `make book` installs it from npm")
     src = out / "src"
-    notebooks = stage(src, settings, audience)
+    notebooks = stage(src, settings, audience, only)
     if executed is not None:
         reused = [nb for nb in notebooks if reuse_executed(nb, executed / nb.relative_to(src))]
         print(f"reusing the outputs of {len(reused)} notebooks executed by the tests")
@@ -241,6 +266,7 @@ def build(
     # after the build: Jupyter Book would add every .js file found in the source's _static to
     # every page's <head>; the pages load only tex-chtml-full.js, which loads its fonts itself
     shutil.copytree(MATHJAX, html / "_static" / "mathjax", dirs_exist_ok=True)
+    copy_widget_scripts(html / "_static" / "widgets")
     for page in html.rglob("*.html"):
         text = page.read_text(encoding="utf-8")
         text = HUB_LAUNCH.sub(_hub_launch_into_course_folder, THEBE_SCRIPTS.sub("", text))
@@ -251,7 +277,46 @@ def build(
     return html
 
 
+# The explorers drawn in the page stay live on the site, with no kernel: myst-nb writes each
+# notebook's widget state into its page and, on those pages only, loads the scripts of
+# ``nb_ipywidgets_js`` (book/_config.yml): require.js and the widget manager's embed script from
+# npm, and anywidget's front end from the installed wheel (so that it matches the kernel's), all
+# served from _static/widgets, so nothing is fetched from outside, even from file://.
+NODE_MODULES = ROOT / ".venv" / "node" / "node_modules"
+WIDGETS_CONFIG_JS = """// where the widget manager finds its modules: beside this script (works from file:// too)
+(function () {
+  var base = document.currentScript.src.replace(/[^/]*$/, "");
+  window.require.config({
+    paths: {
+      "@jupyter-widgets/html-manager/dist": base + "html-manager/dist",
+      anywidget: base + "anywidget/index",
+    },
+  });
+})();
+"""
+
+
+def copy_widget_scripts(target: Path) -> None:
+    import anywidget
+
+    manager = NODE_MODULES / "@jupyter-widgets" / "html-manager" / "dist"
+    require = NODE_MODULES / "requirejs" / "require.js"
+    if not (manager / "embed-amd.js").exists() or not require.exists():
+        raise SystemExit(f"the widget manager is not in {NODE_MODULES}: `make book` installs it")
+    shutil.copytree(manager, target / "html-manager" / "dist", dirs_exist_ok=True)
+    shutil.copy(require, target / "require.js")
+    (target / "anywidget").mkdir(parents=True, exist_ok=True)
+    shutil.copy(Path(anywidget.__file__).parent / "nbextension" / "index.js", target / "anywidget")
+    (target / "config.js").write_text(WIDGETS_CONFIG_JS)
+
+
 PDF_NAME = "flow-matching-interactively.pdf"
+# every explorer kept live on a page has drawn its first frame (or there is none)
+LIVE_DRAWN_JS = """() => {
+    const views = document.querySelectorAll("script[type='application/vnd.jupyter.widget-view+json']");
+    const roots = [...document.querySelectorAll('.fm-client-root')];
+    return roots.length === views.length && roots.every(r => Number(r.dataset.draws) > 0);
+}"""
 
 
 def print_order(audience: str = "student") -> list[Path]:
@@ -293,6 +358,8 @@ def print_pdf(html: Path, target: Path, audience: str = "student") -> Path:
                 page.goto(f"{base}/{rel.as_posix()}")
                 page.wait_for_load_state("load")
                 page.evaluate("window.MathJax?.startup?.promise")
+                with contextlib.suppress(Exception):  # the live explorers' first frames
+                    page.wait_for_function(LIVE_DRAWN_JS, timeout=20_000)
                 part = target.with_suffix(f".{len(writer.pages)}.part")
                 page.pdf(path=str(part), format="A4", print_background=True,
                          margin={"top": "15mm", "bottom": "15mm", "left": "12mm", "right": "12mm"})  # fmt: skip
@@ -338,6 +405,10 @@ def main(argv: list[str] | None = None) -> None:
         help="student (default): no teacher's guide, no solutions; teacher: both added",
     )
     parser.add_argument("--pdf", action="store_true", help="also print the site into one PDF")
+    parser.add_argument(
+        "--only",
+        help="only the pages whose file name matches this glob (e.g. '6_2*'): a quick look",
+    )
     args = parser.parse_args(argv)
     settings = {
         "repo_url": os.environ.get(
@@ -355,6 +426,7 @@ def main(argv: list[str] | None = None) -> None:
         executed=args.executed,
         audience=args.audience,
         pdf=args.pdf,
+        only=args.only,
     )
 
 

@@ -28,6 +28,7 @@ class DiffusionFlowScene(Scene):
     """Two panels, one time axis: the diffusion sampler on the left, the FM ODE on the right."""
 
     kind, panels, size = "diffusion-explorer", 2, (9.6, 4.9)
+    client = True  # drawn in the browser: every t and sampler computed once (client.py)
 
     def __init__(self, runs: dict, lims: float, trails: int, steps: int, interval_ms: int):
         super().__init__()

@@ -20,6 +20,7 @@ class DivergenceScene(Scene):
     """Left: div v and v at t; middle: particles coloured by log p_t(x_t); right: mean p_t in/out."""
 
     kind, panels, size = "divergence-explorer", 3, (10.5, 3.5)
+    client = True  # drawn in the browser: every t computed once (client.py)
 
     def __init__(self, field, n, lims, steps, radius, source_std, seed, interval_ms):
         super().__init__()

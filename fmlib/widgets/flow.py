@@ -23,6 +23,7 @@ class FlowScene(Scene):
     """Left: v(., t) and the particles x_t; right: their histogram, or exp(density(x, t))."""
 
     kind, panels, size = "flow-explorer", 2, (9.0, 4.2)
+    client = True  # drawn in the browser: every t computed once (client.py)
 
     def __init__(self, v, x_0, lims, steps, method, density, n_grid, bins, density_n, interval_ms):
         super().__init__()

@@ -20,6 +20,7 @@ class PathScene(Scene):
     """One panel per path: its conditional paths, x_0, x_1, and x_t at the slider's t."""
 
     kind, panels, size = "path-comparison", 4, (10.5, 3.8)
+    client = True  # drawn in the browser: every t computed once (client.py)
 
     def __init__(self, x_0, x_1, t, bend, max_lines, lims, frames, interval_ms):
         super().__init__()

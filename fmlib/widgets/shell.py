@@ -71,13 +71,16 @@ class Scene:
     slider + Play, or None). ``controls(widgets)`` returns the other controls by name (state
     keys). ``draw(figure, axes)`` draws everything and fills ``self.artists`` (named artists,
     for tests) and ``self.data`` (what was computed once). ``update(state)`` moves artists in
-    place and returns those it changed; the shell blits exactly those. Sections 6.1-6.5.
+    place and returns those it changed; the shell blits exactly those. ``client = True``: the
+    page draws it (``fmlib/widgets/client.py``): what ``update`` returns is the moving part,
+    sent for every state at once; the rest is a PNG still. Sections 6.1-6.5.
     """
 
     kind: str = "explorer"
     panels: int = 1
     size: tuple[float, float] = (5.2, 4.6)
     time: TimeAxis | None = None
+    client: bool = False  # True: drawn in the browser (client.py), every state computed once
 
     def __init__(self) -> None:
         self.artists: dict[str, Artist] = {}
@@ -168,8 +171,9 @@ class Explorer:
 
     Attributes: ``scene``, ``state`` (dict of control values), ``controls`` (name -> ipywidget),
     ``play`` (the Play linked to ``t``, or None), ``figure`` (an Agg Figure unknown to pyplot),
-    ``image`` (``ipywidgets.Image`` with the current PNG), ``widget`` (the VBox to display, CSS
-    classes ``fm-explorer fm-<kind>``), ``artists`` and ``data`` (the scene's), ``render``
+    ``image`` (``ipywidgets.Image`` with the current PNG), ``shell`` (the kernel-drawn VBox, CSS
+    classes ``fm-explorer fm-<kind>``), ``widget`` (what a notebook shows: ``shell``, or for a
+    scene with ``client = True`` the browser-drawn ``client.ClientView``, made when first shown), ``artists`` and ``data`` (the scene's), ``render``
     (state -> changed artists). A control change updates ``state``, renders and re-encodes.
     The older form ``Explorer(figure, render, controls, kind=..., play=..., time_key=...,
     dynamic=[...])`` still works.
@@ -217,9 +221,28 @@ class Explorer:
             control.observe(
                 lambda change, name=name: self._on_change(name, change["new"]), names="value"
             )
-        self.widget = widgets.VBox([*self._control_rows(widgets), self.image])
-        self.widget.add_class("fm-explorer")
-        self.widget.add_class(f"fm-{self.kind}")
+        self.shell = widgets.VBox([*self._control_rows(widgets), self.image])
+        self.shell.add_class("fm-explorer")
+        self.shell.add_class(f"fm-{self.kind}")
+        self._client = None
+
+    @property
+    def widget(self):
+        """What a notebook shows: the browser-drawn view for a client scene, else the shell."""
+        if not getattr(self.scene, "client", False):
+            return self.shell
+        if self._client is None:
+            from .client import ClientUnsupported, ClientView
+
+            try:
+                self._client = ClientView(self)
+            except ClientUnsupported as err:  # e.g. log axes: the kernel draws it, as before
+                import warnings
+
+                warnings.warn(f"{self.kind}: drawn by the kernel ({err})", stacklevel=2)
+                self.scene.client = False
+                return self.shell
+        return self._client
 
     # ---------------------------------------------------------------- wiring
     def _image_layout(self):
@@ -246,6 +269,10 @@ class Explorer:
     def _on_change(self, name: str, value: object) -> None:
         self.state[name] = value
         self.refresh()
+        if self._client is not None:  # a control set from Python: the page shows that state
+            from .client import index_of
+
+            self._client.index = index_of(self._client.spec, self.state)
 
     def render(self, state: Mapping[str, object]) -> list[Artist] | None:
         """Move the scene's artists to ``state``; keep blitting right if new artists changed."""
@@ -320,6 +347,8 @@ class Explorer:
     def _repr_mimebundle_(self, **kwargs) -> dict:
         # The widget for live front ends, plus a still of the current frame for everything else.
         bundle = self.widget._repr_mimebundle_(**kwargs)
+        if isinstance(bundle, tuple):  # anywidget: (data, metadata)
+            bundle = dict(bundle[0])
         bundle["image/png"] = base64.b64encode(self.image.value).decode("ascii")
         return bundle
 

@@ -312,3 +312,53 @@ def new_picture(run: NotebookRun, selector: str, before: Picture, timeout_s: flo
     src, digest = run.page.page.evaluate(_DIGEST_JS, selector)
     assert digest != before.digest, f"{selector}: a new frame arrived but shows the same picture"
     return Picture(src, digest)
+
+
+# -- explorers drawn in the page (fmlib/widgets/client.js): no kernel round trip per frame --------
+
+_CANVAS_JS = """(sel) => {
+    const root = document.querySelector(sel)?.querySelector('.fm-client-root');
+    const canvas = root?.querySelector('canvas');
+    if (!canvas || !canvas.width) return null;
+    return [Number(root.dataset.state), Number(root.dataset.draws), canvas.toDataURL()];
+}"""
+
+
+def client_picture(run: NotebookRun, selector: str, timeout_s: float = 30) -> tuple:
+    """(state shown, frames drawn so far, the canvas as a data URL) once the canvas has drawn."""
+    run.page.page.wait_for_function(
+        f"(sel) => ({_CANVAS_JS})(sel) !== null", arg=selector, timeout=timeout_s * 1000
+    )
+    return tuple(run.page.page.evaluate(_CANVAS_JS, selector))
+
+
+def client_step(run: NotebookRun, selector: str, key: str) -> None:
+    """Focus the explorer's t slider (a range input) and press ``key``."""
+    slider = run.page.page.locator(f"{selector} input.fm-client-slider").first
+    slider.focus()
+    run.page.page.keyboard.press(key)
+
+
+def client_play(run: NotebookRun, selector: str, end_state: int, timeout_s: float = 30) -> float:
+    """Press the explorer's Play; wait until it has drawn ``end_state`` and stopped. Returns the
+    frames drawn per second while it played (the page's own count over its own clock)."""
+    page = run.page.page
+    start = page.evaluate(
+        """(sel) => { const r = document.querySelector(sel).querySelector('.fm-client-root');
+            window.__fmPlay = [Number(r.dataset.draws), performance.now()];
+            r.querySelector('.fm-client-play').click(); return Number(r.dataset.state); }""",
+        selector,
+    )
+    page.wait_for_function(
+        """([sel, end]) => { const r = document.querySelector(sel).querySelector('.fm-client-root');
+            return Number(r.dataset.state) === end && !r.fmClient.playing(); }""",
+        arg=[selector, end_state],
+        timeout=timeout_s * 1000,
+    )
+    assert start != end_state
+    return page.evaluate(
+        """(sel) => { const r = document.querySelector(sel).querySelector('.fm-client-root');
+            const [d, t] = window.__fmPlay;
+            return 1000 * (Number(r.dataset.draws) - d) / (performance.now() - t); }""",
+        selector,
+    )

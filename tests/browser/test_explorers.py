@@ -1,7 +1,7 @@
 """Controls the section notebooks' tests do not move, in a real JupyterLab: ``fixtures/explorers.ipynb``.
 
-path_comparison (t slider: every change must come back from the kernel as a new picture) and the
-layout of a Play button and a probe toggle beside their labels. The solver and guidance explorers
+path_comparison (drawn in the page: its t slider and Play redraw the canvas with no kernel
+round trip) and the layout of a Play button and a probe toggle beside their labels. The solver and guidance explorers
 are driven inside notebook 6.5 (``test_notebook_6_5.py``). The fixture notebook is run once for all
 these tests (see ``notebook_runs.py``).
 """
@@ -9,6 +9,7 @@ these tests (see ``notebook_runs.py``).
 from __future__ import annotations
 
 import notebook_runs as nr
+from lab import ARTIFACTS_DIR
 
 # The fixtures, by name: one run per notebook (module scope); a screenshot when a test fails.
 executed = nr.executed
@@ -31,20 +32,26 @@ def test_fixture_notebook_runs(executed):
 
 
 @nr.on_notebook(FIXTURE)
-def test_path_comparison_t_slider(executed):
-    """Moving t (keyboard; starts at 0.5 on a grid of 20 frames) redraws the four panels."""
+def test_path_comparison_t_slider_and_play_in_the_page(executed):
+    """Moving t (keyboard; starts at 0.5 on a grid of 20 frames) redraws the four panels in the
+    page; Play runs to t = 1 by itself, one picture per animation frame; the kernel stays idle."""
     run = executed
     nr.require_run(run)
     page = run.page
-    pic = nr.picture(run, PATHS)
-    assert nr.readout(run, PATHS) == "0.50"
-    page.slider_step(PATHS, "ArrowRight")
+    state, _, pic = nr.client_picture(run, PATHS)
+    assert nr.readout(run, PATHS) == "0.50" and state == 10
+    nr.client_step(run, PATHS, "ArrowRight")
     nr.wait_readout(run, PATHS, "0.55")
-    pic = nr.new_picture(run, PATHS, pic)
-    page.slider_step(PATHS, "Home")
+    state, _, new = nr.client_picture(run, PATHS)
+    assert state == 11 and new != pic
+    nr.client_step(run, PATHS, "Home")
     nr.wait_readout(run, PATHS, "0.00")
-    nr.new_picture(run, PATHS, pic)
-    page.wait_idle(30)
+    assert nr.client_picture(run, PATHS)[2] not in (pic, new)
+    fps = nr.client_play(run, PATHS, end_state=20)
+    assert fps > 15, fps  # the kernel shell's Play ticks at 10 per second
+    (ARTIFACTS_DIR / "explorers-play-fps.txt").write_text(f"{fps:.1f}\n")  # README, benchmark
+    nr.wait_readout(run, PATHS, "1.00")
+    assert "| Idle" in page.status_text()
     page.screenshot(run.shot_name("path-comparison"), PATHS)
     assert page.errors() == []
 
@@ -56,11 +63,12 @@ _LAYOUT_JS = """(sel) => {
     const labels = [...root.querySelectorAll('.widget-label')];
     const label = (text) => box(labels.find(l => l.textContent.trim() === text && l.offsetWidth));
     return {
-        track: box(root.querySelector('.noUi-target')),
         img: {natural: img.naturalWidth, shown: img.getBoundingClientRect().width,
               room: img.parentElement.clientWidth},
-        play: box(root.querySelector('.widget-play')),
-        playLabel: label('play'),
+        play: box(root.querySelector('.widget-play') || root.querySelector('.fm-client-play')),
+        playLabel: label('play') || box([...root.querySelectorAll('.fm-client-controls span')]
+            .find(l => l.textContent.trim() === 'play')),
+        track: box(root.querySelector('.noUi-target') || root.querySelector('.fm-client-slider')),
         probe: box(root.querySelector('.widget-toggle-buttons .widget-toggle-button')),
         probeLabel: label('probe'),
     };

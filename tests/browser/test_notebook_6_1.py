@@ -43,10 +43,15 @@ def test_notebook_runs_in_browser(executed):
 
 @nr.on_notebook(NB_6_1)
 def test_6_1_divergence_explorer_plays(executed):
-    """Play moves t from 0 to 1 through the kernel (Play -> link -> slider) and redraws."""
+    """Drawn in the page: Play moves t from 0 to 1 by itself and redraws, the kernel idle."""
     run = executed
     nr.require_run(run)
-    nr.play_through(run, DIVERGENCE, "0.00", "1.00")
+    _, _, pic = nr.client_picture(run, DIVERGENCE)
+    assert nr.readout(run, DIVERGENCE) == "0.00"
+    nr.client_play(run, DIVERGENCE, end_state=50)
+    nr.wait_readout(run, DIVERGENCE, "1.00")
+    assert nr.client_picture(run, DIVERGENCE)[2] != pic
+    assert "| Idle" in run.page.status_text()
     run.page.screenshot(run.shot_name("divergence-explorer"), DIVERGENCE)
     assert run.page.errors() == []
 
@@ -74,19 +79,21 @@ def test_6_1_hutchinson_explorer_probes(executed):
 
 @nr.on_notebook(NB_6_1)
 def test_6_1_flow_explorer_slider(executed):
-    """Moving the t slider (keyboard) redraws the particles and the density."""
+    """The flow explorer is drawn in the page: moving the t slider (keyboard) redraws the
+    particles, the field and the density there, with no kernel round trip."""
     run = executed
     nr.require_run(run)
     page = run.page
-    pic = nr.picture(run, FLOW)
-    assert nr.readout(run, FLOW) == "0.00"
-    page.slider_step(FLOW, "ArrowRight")
+    state, _, pic = nr.client_picture(run, FLOW)
+    assert nr.readout(run, FLOW) == "0.00" and state == 0
+    nr.client_step(run, FLOW, "ArrowRight")
     nr.wait_readout(run, FLOW, "0.02")
-    pic = nr.new_picture(run, FLOW, pic)
-    page.slider_step(FLOW, "End")
+    state, _, new = nr.client_picture(run, FLOW)
+    assert state == 1 and new != pic
+    nr.client_step(run, FLOW, "End")
     nr.wait_readout(run, FLOW, "1.00")
-    nr.new_picture(run, FLOW, pic)
-    page.wait_idle(30)
+    assert nr.client_picture(run, FLOW)[2] not in (pic, new)
+    assert "| Idle" in page.status_text()
     page.screenshot(run.shot_name("flow-explorer"), FLOW)
     assert page.errors() == []
 

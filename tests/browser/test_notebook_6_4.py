@@ -22,16 +22,24 @@ def test_notebook_runs_in_browser(executed):
 
 @nr.on_notebook(NOTEBOOK)
 def test_diffusion_explorer_plays_and_switches_sampler(executed):
-    """Play runs t from 0.00 to 1.00 through the kernel; the reverse SDE (dropdown) redraws."""
+    """Drawn in the page: Play runs t from 0.00 to 1.00 with no kernel round trip; the reverse
+    SDE (a toggle) shows its own picture."""
     run = executed
     nr.require_run(run)
     page = run.page
     nr.wait_explorer(run, DIFFUSION)
-    pic = nr.play_through(run, DIFFUSION, "0.00", "1.00")
-    sampler = page.page.locator(f"{DIFFUSION} select").first
-    assert sampler.input_value() == "probability-flow ODE"  # ipywidgets: option values are labels
-    sampler.select_option("reverse SDE")
-    nr.new_picture(run, DIFFUSION, pic)
-    page.wait_idle(30)
+    _, _, pic = nr.client_picture(run, DIFFUSION)
+    assert nr.readout(run, DIFFUSION) == "0.00"
+    ode = page.page.locator(DIFFUSION).get_by_role("radio", name="probability-flow ODE")
+    assert ode.get_attribute("aria-checked") == "true"
+    steps = int(page.page.locator(f"{DIFFUSION} input.fm-client-slider").get_attribute("max"))
+    nr.client_play(run, DIFFUSION, end_state=steps)
+    nr.wait_readout(run, DIFFUSION, "1.00")
+    _, _, ode_end = nr.client_picture(run, DIFFUSION)
+    assert ode_end != pic
+    page.page.locator(DIFFUSION).get_by_role("radio", name="reverse SDE").click()
+    state, _, sde_end = nr.client_picture(run, DIFFUSION)
+    assert state == 2 * steps + 1 and sde_end != ode_end  # the second sampler's t = 1
+    assert "| Idle" in page.status_text()
     page.screenshot(run.shot_name("diffusion-explorer"), DIFFUSION)
     assert page.errors() == []

@@ -91,7 +91,8 @@ def reader(browser, width=1280, height=900):
     seen = {"outside": [], "console": [], "page": []}
 
     def route(r):
-        if urlparse(r.request.url).hostname == "127.0.0.1":
+        url = urlparse(r.request.url)
+        if url.hostname == "127.0.0.1" or url.scheme == "file":  # the site, served or on disk
             r.continue_()
         else:
             seen["outside"].append(r.request.url)
@@ -137,6 +138,7 @@ def test_a_section_page_reads_well_offline(site, browser, section):
     with reader(browser) as (page, seen):
         page.goto(f"{site}/{section.as_posix()}")
         page.wait_for_load_state("load")
+        wait_live_explorers(page)
         # figures: at least one, and every image decoded
         images = page.evaluate(
             "[...document.querySelectorAll('article img')].map(i => [i.src, i.naturalWidth])"
@@ -169,6 +171,65 @@ def test_a_section_page_reads_well_offline(site, browser, section):
         assert not seen["outside"], f"requests left the machine: {seen['outside'][:5]}"
         assert not seen["page"], seen["page"]
         assert not seen["console"], seen["console"]
+
+
+LIVE_VIEWS = "script[type='application/vnd.jupyter.widget-view+json']"
+
+
+def wait_live_explorers(page, timeout_ms: int = 20_000) -> int:
+    """Wait until every explorer kept live on the page has drawn its first frame; how many."""
+    count = page.locator(LIVE_VIEWS).count()
+    if count:
+        page.wait_for_function(
+            """(n) => { const roots = [...document.querySelectorAll('.fm-client-root')];
+                return roots.length === n && roots.every(r => Number(r.dataset.draws) > 0
+                    && [...r.querySelectorAll('img')].every(i => i.complete && i.naturalWidth)); }""",
+            arg=count,
+            timeout=timeout_ms,
+        )
+    return count
+
+
+def test_explorers_drawn_in_the_page_are_live_offline(site, browser):
+    """The flow and path explorers run in the site with no kernel: Play and the t slider move
+    the picture, nothing leaves the machine, the console stays clean; the same from file://."""
+    live = {}
+    html = _html_root(site)
+    with reader(browser) as (page, seen):
+        for section in [s for s in SECTIONS if (html / s).exists()]:
+            page.goto(f"{site}/{section.as_posix()}")
+            page.wait_for_load_state("load")
+            live[section.stem] = wait_live_explorers(page)
+            if not live[section.stem]:
+                continue
+            root = page.locator(".fm-client-root").first
+            root.scroll_into_view_if_needed()
+            start = root.get_attribute("data-state")
+            root.locator(".fm-client-play").click()
+            page.wait_for_function(
+                "([el, s]) => el.dataset.state !== s", arg=[root.element_handle(), start]
+            )
+            root.locator(".fm-client-play").click()  # pause
+            slider = root.locator("input.fm-client-slider").first
+            slider.focus()
+            page.keyboard.press("End")
+            assert root.locator(".widget-readout").first.inner_text() == "1.00"
+            page.screenshot(path=str(labmod.ARTIFACTS_DIR / f"site-live-{section.stem}.png"))
+        assert not seen["outside"], seen["outside"][:5]
+        assert not seen["page"] and not seen["console"], (seen["page"], seen["console"])
+    # 6.1: divergence and flow; 6.2: a flow explorer and the paths; 6.4: diffusion; 6.5: paths
+    expected = {"6_1": 2, "6_2": 2, "6_4": 1, "6_5": 1}
+    for stem, count in live.items():
+        assert count >= expected.get(stem[:3], 0), live
+    assert sum(live.values()) >= 1, live
+    # from the disk, as a student who downloaded the site opens it
+    stem = max(live, key=live.get)
+    page_file = next(p for p in SECTIONS if p.stem == stem)
+    with reader(browser) as (page, seen):
+        page.goto((html / page_file).resolve().as_uri())
+        page.wait_for_load_state("load")
+        assert wait_live_explorers(page) == live[stem]
+        assert not seen["outside"] and not seen["page"] and not seen["console"], seen
 
 
 def test_an_animation_plays(site, browser):
@@ -251,7 +312,7 @@ def test_the_student_site_has_no_teachers_guide_no_solutions_and_no_dead_links(s
 
 
 def test_every_explorer_still_says_how_to_open_it_live(site, browser):
-    stills = 0
+    stills = live = 0
     with reader(browser) as (page, seen):
         for section in SECTIONS:
             page.goto(f"{site}/{section.as_posix()}")
@@ -265,7 +326,10 @@ def test_every_explorer_still_says_how_to_open_it_live(site, browser):
             )
             assert all(pairs), f"{section}: a caption without a still before it"
             stills += len(pairs)
-        assert stills >= len(SECTIONS), f"only {stills} explorer stills captioned"
+            live += page.locator(LIVE_VIEWS).count()  # drawn in the page: live, no caption
+        # every section has an explorer, kept live or captioned; the kernel-drawn ones captioned
+        assert stills + live >= len(SECTIONS), f"only {stills} stills captioned, {live} live"
+        assert stills >= 3, f"only {stills} explorer stills captioned"
         assert not seen["outside"], seen["outside"]
 
 

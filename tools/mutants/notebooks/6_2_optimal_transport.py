@@ -61,7 +61,9 @@ MUTANTS = [
     },
     {
         "name": "the OT partner read along the wrong axis of the plan",
-        "edits": [("3c4682a8", "x_1_ot = x_1[plan.argmax(axis=1)]", "x_1_ot = x_1[plan.argmax(axis=0)]")],
+        "edits": [
+            ("3c4682a8", "x_1_ot = x_1[plan.argmax(axis=1)]", "x_1_ot = x_1[plan.argmax(axis=0)]")
+        ],
         "caught_by": "three-paths-check",
     },
     {
@@ -119,7 +121,9 @@ TRY_ITS = [
     {
         "name": "OT-CFM in blocks of 8",
         "prompt": "1294a5fb",
-        "edits": [("train-models", "progress=False,", "progress=False,\n            ot_block_size=8,")],
+        "edits": [
+            ("train-models", "progress=False,", "progress=False,\n            ot_block_size=8,")
+        ],
         "run_to": "02b1bad2",
         "expect": [
             ("0.44", 'table["N(0, I)", "ot"]["Euler 1"]'),
