@@ -2,17 +2,6 @@ NOTEBOOK = "solutions/6_6_digits.ipynb"
 
 MUTANTS = [
     {
-        "name": "the Fréchet distance with the biased covariances (divided by n)",
-        "edits": [
-            (
-                "6f1a0c21",
-                "c_a, c_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)",
-                "c_a, c_b = np.cov(a, rowvar=False, bias=True), np.cov(b, rowvar=False, bias=True)",
-            )
-        ],
-        "caught_by": "6f1a0c22",
-    },
-    {
         "name": "the midpoint step takes the slope at the start of the step (Euler)",
         "edits": [
             (
