@@ -17,7 +17,15 @@ from ._core import Case, CheckResult, compare, run_check
 from .section_6_1 import check_divergence, check_hutchinson
 from .section_6_2 import check_kinetic_energy, check_ot_pairing
 from .section_6_3 import check_marginal_velocity, check_posterior
-from .section_6_4 import check_score_to_velocity, check_velocity_to_score
+from .section_6_4 import (
+    check_cosine_dsm_loss,
+    check_eps_to_velocity,
+    check_gaussian_velocity,
+    check_score_to_velocity,
+    check_time_grid,
+    check_velocity_to_denoiser,
+    check_velocity_to_score,
+)
 from .section_6_5 import check_guided_velocity, check_heun_step
 
 __all__ = [
@@ -33,6 +41,11 @@ __all__ = [
     "check_posterior",
     "check_score_to_velocity",
     "check_velocity_to_score",
+    "check_eps_to_velocity",
+    "check_velocity_to_denoiser",
+    "check_gaussian_velocity",
+    "check_cosine_dsm_loss",
+    "check_time_grid",
     "check_heun_step",
     "check_guided_velocity",
 ]
