@@ -212,7 +212,7 @@ WRONG = [
     (
         checks.check_marginal_velocity,
         lambda x, t, p: marginal_velocity(x, t, p) * (1 - t),
-        "factor",
+        "differ",  # a factor that changes with t is not "a constant factor"
     ),
     (checks.check_marginal_velocity, lambda x, t, p: x, "input"),
     (checks.check_posterior, lambda x, t, p: posterior(x, t, p).T, "transposed"),
@@ -340,3 +340,127 @@ def test_checks_never_raise(answer):
         cx.check_vector_field,
     ):
         assert not check(answer, seed=0, quiet=True)
+
+
+# ---- withheld: a task does not pass by calling fmlib's own answer to it --------------------
+
+from fmlib.checks import _core, section_6_1  # noqa: E402
+from fmlib.likelihood import divergence_exact as renamed_divergence  # noqa: E402
+
+WITHHELD = ("fmlib.likelihood.divergence_exact",)
+
+
+def _divergence_check(answer, seed=0, withheld=WITHHELD):
+    return _core.run_check(
+        "divergence",
+        answer,
+        lambda g: section_6_1._field_cases(g, probes=False),
+        seed,
+        quiet=True,
+        withheld=withheld,
+    )
+
+
+def _library_under_a_dict(v, x, t):
+    table = {"div": renamed_divergence}
+    return table["div"](v, x, t)
+
+
+def _library_caught(v, x, t):
+    try:
+        return renamed_divergence(v, x, t)
+    except Exception:  # the student hides the error and returns something else
+        return torch.zeros(x.shape[0])
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        lambda v, x, t: fm_likelihood().divergence_exact(v, x, t),
+        lambda v, x, t: renamed_divergence(v, x, t),
+        renamed_divergence,  # the library function passed as the answer itself
+        _library_under_a_dict,
+        _library_caught,
+        lambda v, x, t: __import__("fmlib").likelihood.divergence_exact(v, x, t, create_graph=True),
+    ],
+)
+def test_a_withheld_library_function_is_refused_under_any_name(answer):
+    message = _hint(_divergence_check(answer))
+    assert "`fm.likelihood.divergence_exact` is the library's answer" in message, message
+    assert "check itself failed" not in message and "raised" not in message, message
+    # restored afterwards: the library works again, under both names
+    x = torch.randn(4, 3, dtype=torch.float64)
+    assert torch.allclose(
+        renamed_divergence(lambda y, t: 3 * y, x, 0.0), torch.full((4,), 9.0).double()
+    )
+
+
+def fm_likelihood():
+    import fmlib.likelihood
+
+    return fmlib.likelihood
+
+
+def test_a_right_answer_passes_while_the_reference_uses_the_withheld_function():
+    # the 6.1 references come from closed forms and autograd; here the reference itself is
+    # fmlib's divergence, computed by the cases while the function is withheld from the student
+    def cases(g):
+        x = torch.randn(5, 3, generator=g, dtype=torch.float64)
+        v = lambda y, t: torch.sin(y) * (1 + t)  # noqa: E731
+        return [_core.Case("sin field", (v, x, 0.5), renamed_divergence(v, x, 0.5))]
+
+    for seed in range(3):
+        result = _core.run_check(
+            "divergence", divergence_loop, cases, seed, True, withheld=WITHHELD
+        )
+        assert result, _replay(result)
+
+
+def test_withheld_methods_and_closures():
+    import fmlib as fm
+
+    # a method of a class (the marginal velocity of an empirical target) ...
+    def cases(g):
+        points = torch.randn(3, 2, generator=g, dtype=torch.float64)
+        x = torch.randn(4, 2, generator=g, dtype=torch.float64)
+        ref = fm.analytic.empirical_target(points).velocity(x, 0.5)
+        return [_core.Case("3 points", (x, 0.5, points), ref)]
+
+    library = lambda x, t, p: fm.analytic.empirical_target(p).velocity(x, t)  # noqa: E731
+    names = ("fmlib.analytic.EmpiricalTarget.velocity", "fmlib.analytic.GaussianMixture.velocity")
+    message = _hint(_core.run_check("mv", library, cases, 0, True, withheld=names))
+    assert "`fm.analytic.EmpiricalTarget.velocity` is the library's answer" in message, message
+    assert _core.run_check("mv", marginal_velocity, cases, 0, True, withheld=names)
+    # ... and a decorated function (a wrapper with free variables): fm.train_cfm
+    assert fm.train_cfm.__code__.co_freevars
+
+    def cases(g):
+        return [_core.Case("a model", (torch.nn.Linear(2, 2),), lambda out, model: None)]
+
+    def train(model):
+        fm.train_cfm(model, torch.randn(8, 2), steps=1, progress=False)
+
+    names = ("fmlib.training.train_cfm",)
+    message = _hint(_core.run_check("training loop", train, cases, 0, True, withheld=names))
+    assert "`fm.training.train_cfm` is the library's answer" in message, message
+    assert fm.train_cfm.__code__.co_name == "wrapper"
+
+
+def test_a_withheld_name_that_does_not_exist_is_the_checks_own_error():
+    message = _hint(_divergence_check(divergence_loop, withheld=("fmlib.likelihood.nonexistent",)))
+    assert "check itself failed" in message, message
+
+
+def test_keyboard_interrupt_gets_through_and_everything_is_restored():
+    def interrupted(v, x, t):
+        raise KeyboardInterrupt
+
+    code = renamed_divergence.__code__
+    torch.manual_seed(5)
+    expected = torch.rand(2)
+    torch.manual_seed(5)
+    with pytest.raises(KeyboardInterrupt):
+        _divergence_check(interrupted)
+    assert renamed_divergence.__code__ is code
+    assert torch.equal(torch.rand(2), expected)
+    assert _core._active_withheld == [()]
