@@ -456,7 +456,9 @@ def _factor(function, todo: Sequence[Case], rtol: float, atol: float) -> str | N
     if float(flat.std()) <= 1e-9 * (1 + float(flat.abs().max())):
         return None  # the same reference everywhere: any wrong constant would be "a factor"
     k = scales[0]
-    if min(abs(k - 1), abs(k + 1), abs(k)) <= 1e-3 or any(abs(s - k) > 1e-3 * abs(k) for s in scales):
+    if min(abs(k - 1), abs(k + 1), abs(k)) <= 1e-3 or any(
+        abs(s - k) > 1e-3 * abs(k) for s in scales
+    ):
         return None
     return f"off by a constant factor: yours is {k:.4g} x the expected value in every case"
 
