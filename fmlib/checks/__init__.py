@@ -26,7 +26,15 @@ from .section_6_4 import (
     check_velocity_to_denoiser,
     check_velocity_to_score,
 )
-from .section_6_5 import check_guided_velocity, check_heun_step
+from .section_6_5 import (
+    check_gap_avoiding_path,
+    check_guided_velocity,
+    check_guided_velocity_gamma,
+    check_heun_sample,
+    check_heun_step,
+    check_rk2_step,
+    check_unconditional_velocity,
+)
 
 __all__ = [
     "Case",
@@ -48,4 +56,9 @@ __all__ = [
     "check_time_grid",
     "check_heun_step",
     "check_guided_velocity",
+    "check_heun_sample",
+    "check_rk2_step",
+    "check_guided_velocity_gamma",
+    "check_unconditional_velocity",
+    "check_gap_avoiding_path",
 ]
