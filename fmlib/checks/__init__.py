@@ -14,7 +14,13 @@ Exercise 6.2 in ``exercise_6_2``, all written as ``Case`` objects run by ``_core
 from __future__ import annotations
 
 from ._core import Case, CheckResult, compare, run_check
-from .section_6_1 import check_divergence, check_hutchinson
+from .section_6_1 import (
+    check_divergence,
+    check_divergence_estimator,
+    check_euler_log_density,
+    check_hutchinson,
+    check_linear_cnf_log_prob,
+)
 from .section_6_2 import check_kinetic_energy, check_ot_pairing
 from .section_6_3 import check_marginal_velocity, check_posterior
 from .section_6_4 import (
@@ -43,6 +49,9 @@ __all__ = [
     "run_check",
     "check_divergence",
     "check_hutchinson",
+    "check_linear_cnf_log_prob",
+    "check_euler_log_density",
+    "check_divergence_estimator",
     "check_kinetic_energy",
     "check_ot_pairing",
     "check_marginal_velocity",
