@@ -22,7 +22,13 @@ from .section_6_1 import (
     check_linear_cnf_log_prob,
 )
 from .section_6_2 import check_kinetic_energy, check_ot_pairing
-from .section_6_3 import check_marginal_velocity, check_posterior
+from .section_6_3 import (
+    check_cfm_floor,
+    check_marginal_score,
+    check_marginal_velocity,
+    check_posterior,
+    check_sigma_min_velocity,
+)
 from .section_6_4 import (
     check_cosine_dsm_loss,
     check_eps_to_velocity,
@@ -56,6 +62,9 @@ __all__ = [
     "check_ot_pairing",
     "check_marginal_velocity",
     "check_posterior",
+    "check_sigma_min_velocity",
+    "check_marginal_score",
+    "check_cfm_floor",
     "check_score_to_velocity",
     "check_velocity_to_score",
     "check_eps_to_velocity",

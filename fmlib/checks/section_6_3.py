@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
 
 from .. import analytic, paths
-from ._core import Case, CheckResult, random_batch, run_check
+from ._core import Case, CheckResult, as_tensor, random_batch, run_check
+
+_EMPIRICAL = (
+    "fmlib.analytic.EmpiricalTarget.velocity",
+    "fmlib.analytic.EmpiricalTarget.posterior",
+    "fmlib.analytic.EmpiricalTarget.score",
+    "fmlib.analytic.GaussianMixture.velocity",
+    "fmlib.analytic.GaussianMixture.posterior",
+    "fmlib.analytic.GaussianMixture.score",
+    "fmlib.analytic.conditional_velocity_variance",
+)
 
 
 def _empirical_cases(g, which: str) -> list[Case]:
@@ -36,6 +47,7 @@ def check_marginal_velocity(
         seed,
         quiet,
         "This is the field CFM learns from these points.",
+        withheld=_EMPIRICAL,
     )
 
 
@@ -44,5 +56,142 @@ def check_posterior(
 ) -> CheckResult:
     """``posterior(x, t, points) -> (B, N)``: q(x_1 = points_i | x_t = x). Section 6.3.2."""
     return run_check(
-        "posterior", posterior, lambda g: _empirical_cases(g, "posterior"), seed, quiet
+        "posterior",
+        posterior,
+        lambda g: _empirical_cases(g, "posterior"),
+        seed,
+        quiet,
+        withheld=_EMPIRICAL,
     )
+
+
+# The problem set of Section 6.3: every row has its own t (a (B,) tensor) here.
+
+
+def _rows(g, n_max: int = 6):
+    b, d = random_batch(g)
+    n = int(torch.randint(2, n_max + 1, (), generator=g))
+    points = 1.5 * torch.randn(n, d, generator=g, dtype=torch.float64)
+    t = 0.1 + 0.8 * torch.rand(b, generator=g, dtype=torch.float64)
+    x = 1.5 * torch.randn(b, d, generator=g, dtype=torch.float64)
+    return x, t, points
+
+
+def check_sigma_min_velocity(
+    sigma_min_velocity: Callable, seed: int | None = None, quiet: bool = False
+) -> CheckResult:
+    """``sigma_min_velocity(x, t, points, sigma_min) -> (B, D)``: the marginal field of the path
+    x_t = t x_1 + (1 - (1 - sigma_min) t) x_0 towards an empirical target; t: (B,). Section 6.3.
+
+    The reference is fmlib.analytic's Gaussian-mixture closed form on ``linear_path(sigma_min)``.
+    """
+
+    def cases(g):
+        out = []
+        for _ in range(3):
+            x, t, points = _rows(g)
+            sigma_min = float(0.05 + 0.3 * torch.rand((), generator=g))
+            ref = analytic.empirical_target(points, paths.linear_path(sigma_min)).velocity(x, t)
+            label = f"{len(points)} points, sigma_min = {sigma_min:.2f}"
+            out.append(Case(label, (x, t, points, sigma_min), ref))
+        return out
+
+    def hints(out, case):
+        x, t, points, sigma_min = case.inputs
+        got = as_tensor(out)
+        if got is None or got.shape != x.shape:
+            return None
+        got = got.double()
+        plain = analytic.empirical_target(points, paths.linear_path()).velocity(x, t)
+        if torch.allclose(got, plain):
+            return "that is the sigma_min = 0 field; with sigma_min > 0 both the posterior and the conditional field change"
+        return None
+
+    return run_check(
+        "sigma_min_velocity",
+        sigma_min_velocity,
+        cases,
+        seed,
+        quiet,
+        hints=hints,
+        withheld=_EMPIRICAL,
+    )
+
+
+def _log_density(x, t, points):
+    """log p_t(x) of the linear path towards the points: (B,), a logsumexp of Gaussians."""
+    d = x.shape[1]
+    s = (1 - t)[:, None]
+    sq = (x[:, None, :] - t[:, None, None] * points[None]).pow(2).sum(-1)  # (B, N)
+    log_n = -0.5 * sq / s**2 - d * s.log() - 0.5 * d * math.log(2 * math.pi)
+    return torch.logsumexp(log_n, dim=1) - math.log(len(points))
+
+
+def check_marginal_score(
+    marginal_score: Callable, seed: int | None = None, quiet: bool = False
+) -> CheckResult:
+    """``marginal_score(x, t, points) -> (B, D)``: grad log p_t(x) on the linear path towards an
+    empirical target; t: (B,). Section 6.3. The reference is autograd of the log-density."""
+
+    def cases(g):
+        out = []
+        for _ in range(3):
+            x, t, points = _rows(g)
+            xg = x.clone().requires_grad_(True)
+            (ref,) = torch.autograd.grad(_log_density(xg, t, points).sum(), xg)
+            out.append(Case(f"{len(points)} points, D = {x.shape[1]}", (x, t, points), ref))
+        return out
+
+    def hints(out, case):
+        x, t, points = case.inputs
+        got = as_tensor(out)
+        if got is None or got.shape != x.shape:
+            return None
+        got = got.double()
+        q = torch.softmax(_log_density_terms(x, t, points), dim=1)
+        s = (1 - t)[:, None]
+        if torch.allclose(got, -(x - t[:, None] * (q @ points)) / s):
+            return "divide by the variance (1 - t)^2, not the standard deviation"
+        if torch.allclose(got, -(x - q @ points) / s**2):
+            return "the conditional means are t x^(i), not x^(i)"
+        return None
+
+    return run_check(
+        "marginal_score", marginal_score, cases, seed, quiet, hints=hints, withheld=_EMPIRICAL
+    )
+
+
+def _log_density_terms(x, t, points):
+    s = (1 - t)[:, None]
+    return -0.5 * (x[:, None, :] - t[:, None, None] * points[None]).pow(2).sum(-1) / s**2
+
+
+def check_cfm_floor(
+    cfm_floor: Callable, seed: int | None = None, quiet: bool = False
+) -> CheckResult:
+    """``cfm_floor(x, t, points) -> (B,)``: E[|u_t(x | x_1) - u_t(x)|^2 | x_t = x] on the linear
+    path towards an empirical target; t: (B,). Section 6.3.3: the part of the CFM loss no model
+    can remove. The reference is fmlib.analytic.conditional_velocity_variance."""
+
+    def cases(g):
+        out = []
+        for _ in range(3):
+            x, t, points = _rows(g)
+            target = analytic.empirical_target(points, paths.linear_path())
+            ref = analytic.conditional_velocity_variance(target, x, t)
+            out.append(Case(f"{len(points)} points, D = {x.shape[1]}", (x, t, points), ref))
+        return out
+
+    def hints(out, case):
+        x, t, points = case.inputs
+        got = as_tensor(out)
+        if got is None or got.shape != (x.shape[0],):
+            return None
+        got = got.double()
+        q = torch.softmax(_log_density_terms(x, t, points), dim=1)
+        spread = q @ points.pow(2).sum(-1) - (q @ points).pow(2).sum(-1)
+        if torch.allclose(got, spread):
+            return "that is tr Cov[x_1 | x_t = x]; the velocities are (x^(i) - x) / (1 - t), so scale by 1 / (1 - t)^2"
+        return None
+
+    return run_check("cfm_floor", cfm_floor, cases, seed, quiet, hints=hints, withheld=_EMPIRICAL)

@@ -2,6 +2,33 @@ NOTEBOOK = "solutions/6_3_mathematical_foundations.ipynb"
 
 MUTANTS = [
     {
+        "name": "sigma_min field: the conditional field of the sigma_min = 0 path kept",
+        "edits": [
+            (
+                "4dd3dc2c",
+                "(q @ points - (1 - sigma_min) * x) / sigma_t",
+                "(q @ points - x) / sigma_t",
+            )
+        ],
+        "caught_by": "ec31d544",
+    },
+    {
+        "name": "marginal score divides by the standard deviation",
+        "edits": [("a18a9f45", "(q @ points)) / s**2", "(q @ points)) / s")],
+        "caught_by": "76e16841",
+    },
+    {
+        "name": "CFM floor: the spread of the data points, not of the velocities",
+        "edits": [
+            (
+                "98dee140",
+                "cond = (points[None] - x[:, None]) / s[:, :, None]",
+                "cond = points[None] + 0 * x[:, None]",
+            )
+        ],
+        "caught_by": "1b846a93",
+    },
+    {
         "name": "posterior normalised over the batch instead of over the training points",
         "edits": [("9aea1d13", "(2 * (1 - t) ** 2), dim=1)", "(2 * (1 - t) ** 2), dim=0)")],
         "caught_by": "1b231368",
@@ -48,5 +75,10 @@ TRY_ITS = [
 ]
 
 SETTINGS = {
+    "2580a64e": {"500": "noise samples (a setting of the cell below)"},
+    "cc9b8aa7": {
+        "50": "training points (a setting of the cell below)",
+        "500": "noise samples (a setting of the cell below)",
+    },
     "dbe03de8": {"50": "training points (a setting of the cell below)"},
 }
