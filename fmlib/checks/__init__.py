@@ -21,7 +21,13 @@ from .section_6_1 import (
     check_hutchinson,
     check_linear_cnf_log_prob,
 )
-from .section_6_2 import check_kinetic_energy, check_ot_pairing
+from .section_6_2 import (
+    check_gaussian_ot_map,
+    check_kinetic_energy,
+    check_ot_pairing,
+    check_sinkhorn_plan,
+    check_w2_1d,
+)
 from .section_6_3 import (
     check_cfm_floor,
     check_marginal_score,
@@ -60,6 +66,9 @@ __all__ = [
     "check_divergence_estimator",
     "check_kinetic_energy",
     "check_ot_pairing",
+    "check_gaussian_ot_map",
+    "check_sinkhorn_plan",
+    "check_w2_1d",
     "check_marginal_velocity",
     "check_posterior",
     "check_sigma_min_velocity",
