@@ -96,9 +96,12 @@ def embedding_interleaved(t, dim, max_freq):
     return out
 
 
-def cfm_loss_coordinate_mean(model, x_0, x_1, t):
-    x_t = x_0 + t[:, None] * (x_1 - x_0)
-    return torch.nn.functional.mse_loss(model(x_t, t), x_1 - x_0)
+def cfm_loss_coordinate_mean(model, x_0, x_1, t, path=None):
+    if path is None:
+        x_t, u_t = x_0 + t[:, None] * (x_1 - x_0), x_1 - x_0
+    else:
+        x_t, u_t = path(x_0, x_1, t)
+    return torch.nn.functional.mse_loss(model(x_t, t), u_t)
 
 
 def euler(v, x_0, steps):
@@ -108,10 +111,26 @@ def euler(v, x_0, steps):
     return x
 
 
-def curved(x_0, x_1, t, a):
-    d = x_1 - x_0
-    n = torch.stack([-d[:, 1], d[:, 0]], 1) / torch.linalg.vector_norm(d, dim=1, keepdim=True)
-    return d + a * (1 - 2 * t)[:, None] * n
+def bent(a, outward=False):
+    """The chapter's t(1 - t) n_perp path with bend a (outward: the sign chosen per pair)."""
+
+    def path(x_0, x_1, t):
+        d = x_1 - x_0
+        n = torch.stack([-d[:, 1], d[:, 0]], 1) / torch.linalg.vector_norm(d, dim=1, keepdim=True)
+        if outward:  # bend away from the origin
+            n = n * torch.sign((n * (x_0 + x_1)).sum(1, keepdim=True))
+        x_t = x_0 + t[:, None] * d + a * (t * (1 - t))[:, None] * n
+        return x_t, d + a * (1 - 2 * t)[:, None] * n
+
+    return path
+
+
+def retimed(x_0, x_1, t):
+    """The straight segment run fast early: s(t) = sin(pi t / 2)."""
+    s = torch.sin(torch.pi * t / 2)
+    return x_0 + s[:, None] * (x_1 - x_0), (torch.pi / 2 * torch.cos(torch.pi * t / 2))[:, None] * (
+        x_1 - x_0
+    )
 
 
 RIGHT = [
@@ -129,7 +148,9 @@ RIGHT = [
     (cx.check_time_embedding, embedding_interleaved),
     (cx.check_cfm_loss, cfm_loss_coordinate_mean),
     (cx.check_euler_sample, euler),
-    (cx.check_curved_velocity, curved),
+    (cx.check_path, bent(-2.0)),
+    (cx.check_path, bent(1.0, outward=True)),
+    (cx.check_path, retimed),
 ]
 
 
@@ -257,7 +278,7 @@ WRONG = [
     (cx.check_time_embedding, not_implemented, "not implemented yet"),
     (
         cx.check_cfm_loss,
-        lambda m, x_0, x_1, t: 3 * cfm_loss_coordinate_mean(m, x_0, x_1, t),
+        lambda m, x_0, x_1, t, *p: 3 * cfm_loss_coordinate_mean(m, x_0, x_1, t, *p),
         "constant factor",
     ),
     (
@@ -265,16 +286,37 @@ WRONG = [
         lambda m, x_0, x_1, t: (m(x_0, t) - (x_1 - x_0)).pow(2).sum(1),
         "one number",
     ),
-    (cx.check_cfm_loss, lambda m, x_0, x_1, t: torch.tensor(1.0), "constant"),
+    (cx.check_cfm_loss, lambda m, x_0, x_1, t, *p: torch.tensor(1.0), "gradient"),
+    (
+        cx.check_cfm_loss,
+        lambda m, x_0, x_1, t, *p: cfm_loss_coordinate_mean(m, x_0, x_1, t, *p).item(),
+        "no gradient",
+    ),
+    (
+        cx.check_cfm_loss,
+        lambda m, x_0, x_1, t, *p: cfm_loss_coordinate_mean(m, x_0, x_1, t),
+        "ignore the `path`",
+    ),
     (
         cx.check_euler_sample,
         lambda v, x, n: euler(lambda y, s: v(y, s + 1 / n), x, n),
         "end of each step",
     ),
     (cx.check_euler_sample, lambda v, x, n: x, "unchanged"),
-    (cx.check_curved_velocity, lambda x_0, x_1, t, a: curved(x_0, x_1, t, -a), "other way"),
-    (cx.check_curved_velocity, lambda x_0, x_1, t, a: -curved(x_0, x_1, t, a), "wrong sign"),
-    (cx.check_curved_velocity, lambda x_0, x_1, t, a: x_1 - x_0, "differ"),
+    (cx.check_path, cx.linear_path, "time in the gap"),
+    (cx.check_path, bent(1.0), "time in the gap"),  # the chapter's +90 degrees crosses more
+    (cx.check_path, lambda x_0, x_1, t: (bent(-2.0)(x_0, x_1, t)[0], x_1 - x_0), "d x_t / d t"),
+    (
+        cx.check_path,
+        lambda x_0, x_1, t: tuple(z + 0.1 for z in retimed(x_0, x_1, t)),
+        "boundary",
+    ),
+    (
+        cx.check_path,
+        lambda x_0, x_1, t: (retimed(x_0, x_1, t.detach())[0], retimed(x_0, x_1, t)[1]),
+        "torch operations",
+    ),
+    (cx.check_path, lambda x_0, x_1, t: x_0, "two tensors"),
 ]
 
 
@@ -297,38 +339,126 @@ def test_a_fixed_case_answer_fails_on_a_fresh_seed():
     assert not checks.check_divergence(lambda v, x, t: next(replay), seed=1, quiet=True)
 
 
-def test_vector_field_network_check():
-    import fmlib as fm
+class Field(torch.nn.Module):
+    """A small network v(x, t) on [x, t], with optional BatchNorm and Dropout layers."""
 
-    result = cx.check_vector_field(fm.VectorFieldMLP(), quiet=True)
-    assert result, _replay(result)
+    def __init__(self, norm=False, dropout=0.0, row_zero_time=False, max_freq=30.0):
+        super().__init__()
+        layers = [torch.nn.Linear(3, 16)]
+        layers += [torch.nn.BatchNorm1d(16)] if norm else []
+        layers += [torch.nn.SiLU(), torch.nn.Dropout(dropout), torch.nn.Linear(16, 2)]
+        self.net, self.row_zero_time, self.max_freq = (
+            torch.nn.Sequential(*layers),
+            row_zero_time,
+            max_freq,
+        )
+
+    def forward(self, x, t):
+        t = torch.as_tensor(t, dtype=x.dtype).expand(x.shape[0])
+        if self.row_zero_time:  # every row at row 0's time
+            t = t[0].expand(x.shape[0])
+        return self.net(torch.cat([x, torch.sin(self.max_freq * t)[:, None]], 1))
+
+
+class FloatTimeFails(Field):
+    def forward(self, x, t):
+        return self.net(torch.cat([x, t[:, None]], 1))  # t.shape fails for a float
+
+
+@pytest.mark.parametrize(
+    "network",
+    [
+        lambda: Field(),
+        lambda: Field(norm=True),  # BatchNorm: the one-point rows run in eval mode
+        lambda: Field(dropout=0.5),  # Dropout: off in eval mode, so rows agree
+    ],
+)
+def test_vector_field_network_check_passes_right_networks(network):
+    net = network()
+    net.train()
+    for seed in range(5):
+        result = cx.check_vector_field(net, seed=seed, quiet=True)
+        assert result, _replay(result)
+    assert net.training and all(m.training for m in net.modules())  # its mode restored
+
+
+def test_vector_field_network_check_hints():
     timeless = torch.nn.Linear(2, 2)
-    result = cx.check_vector_field(lambda x, t: timeless(x), quiet=True)
-    assert "depend on t" in _hint(result), _replay(result)
-    result = cx.check_vector_field(lambda x, t: x.sum(1), quiet=True)
-    assert "shape" in _hint(result), _replay(result)
+    assert "depend on t" in _hint(cx.check_vector_field(lambda x, t: timeless(x), quiet=True))
+    assert "shape" in _hint(cx.check_vector_field(lambda x, t: x.sum(1), quiet=True))
+    for seed in range(20):  # per-row t: an answer that uses row 0's time for all rows
+        message = _hint(cx.check_vector_field(Field(row_zero_time=True), seed=seed, quiet=True))
+        assert "its own t" in message, message
+    message = _hint(cx.check_vector_field(FloatTimeFails(), quiet=True))
+    assert "with a float t" in message and "TypeError" in message, message
+    assert "check itself" not in message
+    message = _hint(cx.check_vector_field(lambda x, t: x.numpy(), quiet=True))
+    assert "torch.Tensor" in message and "check itself" not in message, message
+
+    # fmlib's network is the library's answer
+    message = _hint(cx.check_vector_field(cx.FmlibVectorField, quiet=True))
+    assert "`fm.models.VectorFieldMLP.forward` is the library's answer" in message, message
+
+    class IgnoresMaxFreq(Field):
+        def __init__(self, hidden=128, time_dim=32, max_freq=30.0):
+            super().__init__()
+
+    message = _hint(cx.check_vector_field(IgnoresMaxFreq, quiet=True))
+    assert "max_freq" in message, message
+
+
+def hand_written_train(model, x_data, steps, generator, path=cx.linear_path, lr=5e-3):
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
+    for _ in range(steps):
+        x_1 = x_data[torch.randint(len(x_data), (256,), generator=generator)]
+        x_0, t = torch.randn(256, 2, generator=generator), torch.rand(256, generator=generator)
+        x_t, u_t = path(x_0, x_1, t)
+        loss = (model(x_t, t) - u_t).pow(2).sum(1).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        schedule.step()
 
 
 def test_training_loop_check():
     import fmlib as fm
 
-    def train(model, x_data, steps, generator):
-        fm.train_cfm(
-            model,
-            x_data,
-            steps=steps,
-            seed=int(torch.randint(0, 100, (), generator=generator)),
-            progress=False,
-            ema_decay=None,
-        )
+    result = cx.check_training_loop(hand_written_train, quiet=True)
+    assert result, _replay(result)
 
-    def no_step(model, x_data, steps, generator):
+    def no_step(model, x_data, steps, generator, path=None):
         torch.optim.Adam(model.parameters()).zero_grad()
 
-    result = cx.check_training_loop(train, quiet=True)
-    assert result, _replay(result)
-    result = cx.check_training_loop(no_step, quiet=True)
-    assert "did not drop" in _hint(result), _replay(result)
+    assert "did not drop" in _hint(cx.check_training_loop(no_step, quiet=True))
+
+    def library(model, x_data, steps, generator, path=None):
+        fm.train_cfm(model, x_data, steps=steps, progress=False)
+
+    message = _hint(cx.check_training_loop(library, quiet=True))
+    assert "`fm.training.train_cfm` is the library's answer" in message, message
+
+
+def test_training_loop_hints_follow_the_loss():
+    def uphill(model, x_data, steps, generator, path=cx.linear_path):
+        hand_written_train(model, x_data, steps, generator, lambda *a: (a[0], -40 * a[1]))
+
+    message = _hint(cx.check_training_loop(uphill, quiet=True, steps=100))
+    assert "went up" in message and "optimizer.step()" not in message, message
+
+    def nan_weights(model, x_data, steps, generator, path=cx.linear_path):
+        with torch.no_grad():
+            for p in model.parameters():
+                p.fill_(float("nan"))
+
+    message = _hint(cx.check_training_loop(nan_weights, quiet=True, steps=10))
+    assert "NaN" in message and "learning rate" in message, message
+
+    def ignores_path(model, x_data, steps, generator, path=cx.linear_path):
+        hand_written_train(model, x_data, steps, generator)
+
+    message = _hint(cx.check_training_loop(ignores_path, quiet=True))
+    assert "ignores its `path`" in message, message
 
 
 @pytest.mark.parametrize("answer", [None, 3, "divergence", lambda: 1, lambda *a: object()])
@@ -464,3 +594,162 @@ def test_keyboard_interrupt_gets_through_and_everything_is_restored():
     assert renamed_divergence.__code__ is code
     assert torch.equal(torch.rand(2), expected)
     assert _core._active_withheld == [()]
+
+
+# ---- checks without holes: each class of accepted-wrong answer or misleading hint ----------
+
+
+def test_diverging_learning_rate_is_told_the_loss_went_up():
+    def too_fast(model, x_data, steps, generator, path=cx.linear_path):
+        hand_written_train(model, x_data, steps, generator, path, lr=100.0)
+
+    message = _hint(cx.check_training_loop(too_fast, quiet=True, steps=100))
+    assert "learning rate" in message and "optimizer.step()" not in message, message
+
+
+@pytest.mark.parametrize(
+    "check, answer",
+    [
+        (
+            checks.check_score_to_velocity,
+            lambda sc, x, a, s, da, ds: score_to_velocity(sc, x, a[0], s[0], da[0], ds[0]),
+        ),
+        (
+            checks.check_velocity_to_score,
+            lambda u, x, a, s, da, ds: velocity_to_score(u, x, a[:1], s[:1], da[:1], ds[:1]),
+        ),
+    ],
+)
+def test_one_time_per_row_catches_row_zero_coefficients(check, answer):
+    for seed in range(50):
+        assert "differ" in _hint(check(answer, seed=seed, quiet=True))
+
+
+def posterior_nearest_only(x, t, points):
+    return torch.nn.functional.one_hot(
+        torch.cdist(x, t * points).argmin(1), points.shape[0]
+    ).double()
+
+
+def posterior_without_the_2(x, t, points):
+    return torch.softmax(-torch.cdist(x, t * points).pow(2) / (1 - t) ** 2, dim=1)
+
+
+def _velocity_from(posterior_fn):
+    def velocity(x, t, points):
+        w = posterior_fn(x, t, points)
+        return (w @ points - x) / (1 - t)
+
+    return velocity
+
+
+def test_the_empirical_cases_discriminate_on_every_seed():
+    # too-easy draws (one data point, t near 1) once let these pass on a few percent of seeds
+    for seed in range(200):
+        assert checks.check_posterior(posterior, seed=seed, quiet=True)
+        assert checks.check_marginal_velocity(marginal_velocity, seed=seed, quiet=True)
+        for wrong in (posterior_nearest_only, posterior_without_the_2):
+            assert not checks.check_posterior(wrong, seed=seed, quiet=True), (seed, wrong)
+            assert not checks.check_marginal_velocity(_velocity_from(wrong), seed=seed, quiet=True)
+
+
+def test_an_answer_that_writes_into_its_input_is_told():
+    def doubles_x_in_place(v, x, t):
+        x.mul_(2)
+        return divergence_loop(v, x / 2, t)  # the right numbers
+
+    message = _hint(checks.check_divergence(doubles_x_in_place, seed=0, quiet=True))
+    assert "changed its input `x` in place" in message, message
+
+    def sorts_in_place(xs, ts):
+        ts[:] = ts.flip(0)  # a write into ts
+        return kinetic_numpy(xs, ts.flip(0))
+
+    message = _hint(checks.check_kinetic_energy(sorts_in_place, seed=0, quiet=True))
+    assert "`ts` in place" in message, message
+
+
+def test_a_permutation_of_floats_is_refused():
+    message = _hint(
+        checks.check_ot_pairing(lambda a, b: pairing_scipy(a, b).double(), seed=0, quiet=True)
+    )
+    assert "integer indices" in message, message
+    # integer arrays of NumPy pass
+    assert checks.check_ot_pairing(lambda a, b: pairing_scipy(a, b).numpy(), seed=0, quiet=True)
+
+
+def test_system_exit_is_caught_and_reported():
+    def exits(*args):
+        raise SystemExit(2)
+
+    def quits(*args):
+        exit()
+
+    for answer in (exits, quits):
+        message = _hint(checks.check_divergence(answer, seed=0, quiet=True))
+        assert "exit()" in message and "check itself" not in message, message
+
+
+def test_keyboard_interrupt_still_interrupts_a_check():
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        checks.check_heun_step(interrupted, seed=0, quiet=True)
+    assert heun(lambda x, t: x, torch.ones(1, 1), 0.0, 0.1).item() == pytest.approx(1.105)
+
+
+@pytest.mark.parametrize(
+    "answer, hint",
+    [
+        (lambda v, x, t: divergence_loop(v, x, t).tolist(), "got a list"),
+        (lambda v, x, t: divergence_loop(v, x, t).numpy(), "got a numpy.ndarray"),
+        (lambda v, x, t: torch.empty(x.shape[0], device="meta"), "is on meta"),
+        (lambda v, x, t: "divergence", "got a str"),
+    ],
+)
+def test_odd_results_are_the_students_not_the_checks(answer, hint):
+    message = _hint(checks.check_divergence(answer, seed=0, quiet=True))
+    assert hint in message and "check itself" not in message, message
+
+
+def test_a_hint_that_cannot_read_an_answer_falls_back_to_the_generic_one():
+    # section 6.5's Heun hints compare with torch.allclose: a meta tensor must not crash them
+    message = _hint(checks.check_heun_step(lambda v, x, t, dt: x.to("meta"), seed=0, quiet=True))
+    assert "is on meta" in message and "check itself" not in message, message
+
+
+def test_a_constant_factor_is_claimed_only_when_it_holds_in_every_case():
+    # a wrong scalar is "got X, expected Y", not "off by a constant factor"
+    message = _hint(
+        checks.check_kinetic_energy(lambda xs, ts: kinetic_numpy(xs, ts) + 1.0, seed=0, quiet=True)
+    )
+    assert "got" in message and "expected" in message and "factor" not in message, message
+    # twice the right answer in every case is a constant factor
+    message = _hint(
+        checks.check_kinetic_energy(lambda xs, ts: 2 * kinetic_numpy(xs, ts), seed=0, quiet=True)
+    )
+    assert "constant factor: yours is 2 x" in message, message
+    # a factor on some cases only (the linear field: a reference constant across rows) is not
+    d = {"n": 0}
+
+    def twice_on_linear(v, x, t):
+        d["n"] += 1
+        out = divergence_loop(v, x, t)
+        return 2 * out if torch.allclose(out, out[0]) else out
+
+    message = _hint(checks.check_divergence(twice_on_linear, seed=0, quiet=True))
+    assert "factor" not in message and "differ" in message, message
+
+    # one case whose reference is the same number in every row: no factor claimed
+    def cases(g):
+        x = torch.randn(4, 2, generator=g, dtype=torch.float64)
+        return [_core.Case("one case", (x,), torch.full((4,), 3.0, dtype=torch.float64))]
+
+    message = _hint(_core.run_check("c", lambda x: torch.full((4,), 5.0), cases, 0, True))
+    assert "factor" not in message, message
+
+
+def test_hints_name_their_case_once():
+    message = _hint(checks.check_guided_velocity(lambda u, c, w: guided(c, u, w), quiet=True))
+    assert message.count("w = ") == 1, message

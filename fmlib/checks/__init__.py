@@ -4,8 +4,11 @@ Each ``check_*`` calls a student's function on freshly randomised cases (a new s
 so no hard-coded answer passes), compares it with an independent reference (a closed form, or
 fmlib where the closed form is fmlib's job) and prints one line: ``✔ ...`` or a hint saying what
 is wrong (not implemented yet, NaN, wrong shape, transposed, wrong sign, off by a constant
-factor, a constant or the input returned). Whatever the student's code does, the check returns a
-``CheckResult`` (truthy when passed) and never raises; grading cells ``assert`` it. The global
+factor in every case, a constant or the input returned, an input changed in place, a loss without
+gradient). fmlib's own implementation of a task is withheld while the student's function runs
+(``run_check(..., withheld=...)``): calling it gets a kind "write this one yourself". Whatever the
+student's code does (``SystemExit`` included; ``KeyboardInterrupt`` still interrupts), the check
+returns a ``CheckResult`` (truthy when passed) and never raises; grading cells ``assert`` it. The global
 random state is left untouched; ``CheckResult.seed`` replays the same cases. Exercises of
 Sections 6.1-6.5, one module each (``section_6_1`` ... ``section_6_5``), and the chapter's
 Exercise 6.2 in ``exercise_6_2``, all written as ``Case`` objects run by ``_core.run_check``.

@@ -72,8 +72,10 @@ def check_ot_pairing(
         perm = as_tensor(out)
         if perm is None or perm.shape != (b,):
             return f"expected a permutation, a ({b},) tensor of indices; got {getattr(perm, 'shape', out)}"
-        if perm.is_floating_point() and not torch.equal(perm, perm.round()):
-            return "expected integer indices (a permutation), got fractional numbers"
+        if perm.is_floating_point() or perm.dtype == torch.bool:
+            return (
+                f"expected integer indices (torch.long), got {perm.dtype}: x_0[perm] needs integers"
+            )
         perm = perm.long()
         if not torch.equal(perm.sort().values, torch.arange(b)):
             return "not a permutation: each index 0 .. B-1 must appear exactly once"

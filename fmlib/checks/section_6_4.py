@@ -12,7 +12,7 @@ from ._core import Case, CheckResult, as_tensor, nonlinear_field, random_batch, 
 
 
 def _score_velocity_cases(g, direction: str) -> list[Case]:
-    """A Gaussian mixture on each affine path; the reference is its own score or velocity."""
+    """A Gaussian mixture on each affine path, one t per row; the reference is its own score or velocity."""
     out = []
     choices = [
         ("linear", paths.linear_path()),
@@ -27,13 +27,15 @@ def _score_velocity_cases(g, direction: str) -> list[Case]:
             0.1 + torch.rand(n, generator=g, dtype=torch.float64),
             path=path,
         )
-        t = float(0.1 + 0.8 * torch.rand((), generator=g))
+        t = 0.1 + 0.8 * torch.rand(b, generator=g, dtype=torch.float64)  # one t per row
         x = torch.randn(b, d, generator=g, dtype=torch.float64)
         score, velocity = target.score(x, t), target.velocity(x, t)
         alpha_t, sigma_t, d_alpha_t, d_sigma_t = path.coefficients(t, x)  # each (B, 1)
         given, ref = (score, velocity) if direction == "s2v" else (velocity, score)
         inputs = (given, x, alpha_t, sigma_t, d_alpha_t, d_sigma_t)
-        out.append(Case(f"{name} path, t = {t:.2f}", inputs, ref))
+        out.append(
+            Case(f"{name} path, t from {float(t.min()):.2f} to {float(t.max()):.2f}", inputs, ref)
+        )
     return out
 
 

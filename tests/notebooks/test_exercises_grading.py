@@ -1,10 +1,14 @@
 """A small class graded with nbgrader, as exercises/README.md tells a teacher to do.
 
-Course directory in a temporary folder; the assignment is the Section 6.2 exercises (two
-autograded tasks of 1 point each, one written answer of 1 point graded by hand). Three students
-submit the exercise notebook from exercises/: solved, half solved (one task wrong), untouched.
-`nbgrader autograde` runs each submission with the hidden tests restored from solutions/ and
-writes the points to the gradebook database, which we read back.
+Course directory in a temporary folder; the assignment is the Section 6.2 exercises (autograded
+tasks and written answers graded by hand). Three students submit the exercise notebook from
+exercises/: solved, half solved (the OT pairing wrong, a written answer empty of content),
+untouched. `nbgrader autograde` runs each submission with the hidden tests restored from
+solutions/ and writes the points to the gradebook database; the teacher then grades the written
+answers through nbgrader's API against the rubric (full points for the model answer, none for "I
+do not know."), and `nbgrader generate_feedback` writes each student's feedback. The expected
+totals come from the notebook's own nbgrader metadata (points per cell), so a task added to the
+notebook changes them without breaking the test.
 """
 
 from __future__ import annotations
@@ -43,6 +47,17 @@ def _solutions_by_id() -> dict[str, str]:
         for c in nb.cells
         if c.metadata.get("nbgrader", {}).get("solution")
     }
+
+
+def _points() -> dict[str, tuple[float, bool]]:
+    """grade_id -> (points, graded by hand) for every graded cell of the solution notebook."""
+    nb = nbformat.read(ROOT / "solutions" / NAME, as_version=4)
+    out = {}
+    for c in nb.cells:
+        meta = c.metadata.get("nbgrader", {})
+        if meta.get("grade"):
+            out[meta["grade_id"]] = (float(meta["points"]), c.cell_type == "markdown")
+    return out
 
 
 def _submission(answers: dict[str, str]) -> nbformat.NotebookNode:
@@ -98,22 +113,70 @@ def test_a_class_is_autograded_into_the_gradebook(tmp_path, monkeypatch):
         _run("db", "student", "add", student, cwd=course)
     _run("autograde", "ps62", "--force", cwd=course)
 
-    expected = {"ada": 2.0, "bob": 1.0, "cyd": 0.0}  # autograded points of 2; +1 written, by hand
+    points = _points()
+    total = sum(p for p, _ in points.values())
+    written = {g: p for g, (p, by_hand) in points.items() if by_hand}
+    assert "check_ot_pairing" in points and "written_ot" in written
+    auto_total = total - sum(written.values())
+    autograded = {
+        "ada": auto_total,
+        "bob": auto_total - points["check_ot_pairing"][0],
+        "cyd": 0.0,
+    }
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        for student, points in expected.items():
+        for student, expected in autograded.items():
             submission = gradebook.find_submission("ps62", student)
-            assert submission.max_score == 3.0
-            assert submission.score == points, student
+            assert submission.max_score == total
+            assert submission.score == expected, student
             grades = {g.name: g.auto_score for g in submission.notebooks[0].grades}
-            assert grades["check_kinetic_energy"] == (1.0 if student != "cyd" else 0.0)
-            assert grades["check_ot_pairing"] == (1.0 if student == "ada" else 0.0)
+            assert grades["check_ot_pairing"] == (
+                points["check_ot_pairing"][0] if student == "ada" else 0.0
+            )
             # a written answer waits for the teacher; an untouched one scores 0 at once
             assert submission.needs_manual_grade == (student != "cyd")
+
+        # the teacher grades the written answers against the rubric in the solution notebook
+        rubric = {
+            "ada": lambda g: written[g],
+            "bob": lambda g: 0.0 if g == "written_ot" else written[g],
+        }
+        for student, score in rubric.items():
+            for grade_id in written:
+                grade = gradebook.find_grade(grade_id, NAME[: -len(".ipynb")], "ps62", student)
+                assert grade.needs_manual_grade
+                grade.manual_score = score(grade_id)
+                grade.needs_manual_grade = False  # as the formgrader does on saving a score
+        gradebook.db.commit()
+
+        finals = {
+            "ada": total,
+            "bob": total - points["check_ot_pairing"][0] - written["written_ot"],
+            "cyd": 0.0,
+        }
+        for student, expected in finals.items():
+            submission = gradebook.find_submission("ps62", student)
+            assert submission.score == expected, student
+            assert not submission.needs_manual_grade
+        assert finals["ada"] > finals["bob"] > finals["cyd"]
+
+    # feedback for every student, with the scores the gradebook holds
+    _run("generate_feedback", "ps62", "--force", cwd=course)
+    for student, expected in finals.items():
+        html = (
+            course / "feedback" / student / "ps62" / NAME.replace(".ipynb", ".html")
+        ).read_text()
+        # the notebook's heading line: (Score: 3.0 / 3.0), as nbgrader's feedback template rounds
+        assert f"(Score: {round(expected, 2)} / {round(total, 2)})" in html, student
 
     # the untouched submission ran to the end, its checks saying "not implemented yet"
     graded = nbformat.read(course / "autograded" / "cyd" / "ps62" / NAME, as_version=4)
     text = "".join(
         o.get("text", "") for c in graded.cells if c.cell_type == "code" for o in c.outputs
     )
-    assert text.count("not implemented yet") == 2
+    tasks = [
+        c
+        for c in nbformat.read(ROOT / "solutions" / NAME, as_version=4).cells
+        if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")
+    ]
+    assert text.count("not implemented yet") == len(tasks)
     assert "notebook run time" in text

@@ -4,59 +4,72 @@ MUTANTS = [
     {
         "name": "time embedding: sines twice, no cosines",
         "edits": [
-            ("b17affe8", "[torch.sin(args), torch.cos(args)]", "[torch.sin(args), torch.sin(args)]")
+            ("15566967", "[torch.sin(args), torch.cos(args)]", "[torch.sin(args), torch.sin(args)]")
         ],
-        "caught_by": "7459df5a",
+        "caught_by": "1998975f",
+    },
+    {
+        "name": "the network ignores its max_freq (the embedding's default is used)",
+        "edits": [
+            (
+                "e272ac0c",
+                "time_embedding(t, self.time_dim, self.max_freq)",
+                "time_embedding(t, self.time_dim)",
+            )
+        ],
+        "caught_by": "f0d098e5",
     },
     {
         "name": "CFM loss regresses on x_0 - x_1 (the velocity reversed)",
-        "edits": [("15eb3abe", "- (x_1 - x_0)).pow(2)", "- (x_0 - x_1)).pow(2)")],
-        "caught_by": "e47b4e8e",
+        "edits": [("bf5efe44", "(model(x_t, t) - u_t)", "(model(x_t, t) + u_t)")],
+        "caught_by": "3f82d8af",
+    },
+    {
+        "name": "the training loop drops its path (always the straight one)",
+        "edits": [
+            ("ebc3a923", "cfm_loss(model, x_0, x_1, t, path)", "cfm_loss(model, x_0, x_1, t)")
+        ],
+        "caught_by": "0e9686b0",
     },
     {
         "name": "Euler evaluates at the end of each step",
-        "edits": [("a35ada6d", "v(x, k * dt)", "v(x, (k + 1) * dt)")],
-        "caught_by": "e3920dac",
+        "edits": [("057870b7", "v(x, k * dt)", "v(x, (k + 1) * dt)")],
+        "caught_by": "8aa786ac",
     },
     {
-        "name": "curved path: d/dt of t(1-t) taken as (1-t)",
-        "edits": [("167e47db", "(1 - 2 * t)[:, None]", "(1 - t)[:, None]")],
-        "caught_by": "493fb510",
+        "name": "the designed path's u_t misses the bend's derivative",
+        "edits": [
+            ("43f549aa", "return x_t, d + a * (1 - 2 * t)[:, None] * n_perp", "return x_t, d")
+        ],
+        "caught_by": "7a781f94",
     },
     {
-        "name": "fmlib's curved path ignores its bend (a = 0: the straight path)",
-        "patch": (
-            "import fmlib as fm\n"
-            "_Curved = fm.CurvedPath\n"
-            "fm.CurvedPath = lambda a=1.0: _Curved(a=0.0)\n"
-        ),
-        "caught_by": "c3c814c9",
-    },
-    {
-        "name": "the straight row samples the curved model",
+        "name": "the part-4 model is trained on the straight path, not the design",
         "edits": [
             (
-                "c3c814c9",
-                '(("straight", models[1000.0]), ("curved", curved))',
-                '(("straight", curved), ("curved", curved))',
+                "3c1dcc1e",
+                "torch.Generator().manual_seed(1), path=path)",
+                "torch.Generator().manual_seed(1))",
             )
         ],
-        "caught_by": "c3c814c9",
+        "caught_by": "3c1dcc1e",
     },
 ]
 
 SETTINGS = {
-    "9b213104": {"128": "hidden units, an example design"},
-    "ad920f60": {
+    "be9c4d56": {"1000": "the alternative max_freq (a setting)"},
+    "ffa6e0e9": {"128": "hidden units, an example design"},
+    "81558282": {
         "256": "batch size (the task's setting)",
         "600": "training steps of the check (its setting)",
     },
-    "0e20f06c": {"2000": "samples per row (a setting of the cell below)"},
-    "12ae3296": {"90": "the rotation of n_perp, +90 degrees (the path's definition)"},
-    "453681d3": {"90": "the rotation of n_perp, +90 degrees (the path's definition)"},
-    "6b292f8c": {
-        "0.25": "the gap's threshold distance (a setting of the cell below)",
-        "4000": "fresh data points for the gap test (a setting)",
-        "32": "Euler steps (a setting of the cell below)",
+    "04ab6749": {"1200": "training steps (a setting)", "4000": "data points (a setting)"},
+    "93b32dc7": {"2000": "samples per draw (a setting)"},
+    "7bcc51bb": {
+        "16": "Euler steps of the first table (a setting)",
     },
+    "48166f7d": {"4000": "pairs of the check (its setting)"},
+    "d807c37b": {"4000": "fresh pairs (a setting)", "16": "Euler steps (a setting)"},
+    "478e346c": {"90": "the rotation of n_perp (the path's definition)"},
+    "eeaa78a8": {"32": "time_dim's default (a setting)"},
 }
