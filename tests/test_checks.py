@@ -392,6 +392,14 @@ def test_vector_field_network_check_hints():
     message = _hint(cx.check_vector_field(FloatTimeFails(), quiet=True))
     assert "with a float t" in message and "TypeError" in message, message
     assert "check itself" not in message
+
+    class ZeroDimFails(Field):
+        def forward(self, x, t):
+            t = torch.full((x.shape[0],), t) if isinstance(t, float) else t
+            return self.net(torch.cat([x, t[:, None]], 1))  # a 0-d tensor t fails here
+
+    message = _hint(cx.check_vector_field(ZeroDimFails(), quiet=True))
+    assert "with a 0-d tensor t" in message, message
     message = _hint(cx.check_vector_field(lambda x, t: x.numpy(), quiet=True))
     assert "torch.Tensor" in message and "check itself" not in message, message
 
@@ -441,7 +449,14 @@ def test_training_loop_check():
 
 def test_training_loop_hints_follow_the_loss():
     def uphill(model, x_data, steps, generator, path=cx.linear_path):
-        hand_written_train(model, x_data, steps, generator, lambda *a: (a[0], -40 * a[1]))
+        optimizer = torch.optim.Adam(model.parameters(), lr=5e-3)
+        for _ in range(steps):  # gradient ascent: backward() on minus the loss
+            x_1 = x_data[torch.randint(len(x_data), (256,), generator=generator)]
+            x_0, t = torch.randn(256, 2, generator=generator), torch.rand(256, generator=generator)
+            x_t, u_t = path(x_0, x_1, t)
+            optimizer.zero_grad()
+            (-(model(x_t, t) - u_t).pow(2).sum(1).mean()).backward()
+            optimizer.step()
 
     message = _hint(cx.check_training_loop(uphill, quiet=True, steps=100))
     assert "went up" in message and "optimizer.step()" not in message, message

@@ -251,6 +251,16 @@ def check_vector_field(model: object, seed: int | None = None, quiet: bool = Fal
                     f"row {i} of v(x, t) with a (B,) tensor t differs from v(x[{i}:{i + 1}], "
                     f"float(t[{i}])): does every row use its own t (t[:, None], not t[0])?"
                 )
+        try:  # dopri5 hands the network a 0-d tensor t
+            zero_d = _tensor(
+                student_call(forward, x, torch.tensor(float(t[0])), what="your network")
+            )
+        except StudentError as error:
+            return f"with a 0-d tensor t (as an adaptive solver passes it): {error}"
+        if zero_d.shape != x.shape or not torch.allclose(
+            zero_d, _tensor(student_call(forward, x, float(t[0]))), 1e-4, 1e-5
+        ):
+            return "v(x, t) with a 0-d tensor t differs from v(x, t) with the same float t"
         if torch.allclose(
             _tensor(student_call(forward, x, t * 0 + 0.1)),
             _tensor(student_call(forward, x, t * 0 + 0.9)),
