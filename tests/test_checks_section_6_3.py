@@ -121,3 +121,55 @@ SHORTCUTS = [
 def test_fmlib_shortcut_is_refused(check, answer, name):
     result = check(answer, seed=0, quiet=True)
     assert not result and name in result.message, result.message
+
+
+def sigma_min_design(points):
+    """The sigma_min = 0.1 path's exact field: each training point becomes a small Gaussian."""
+    return lambda x, t: sigma_min_velocity(
+        x, torch.as_tensor(t, dtype=x.dtype).expand(len(x)), points, 0.1
+    )
+
+
+def kernel_design(points, h=0.12):
+    """A different design: the exact linear-path field towards a kernel density (bandwidth h)."""
+
+    def v(x, t):
+        t = float(t)
+        var = t**2 * h**2 + (1 - t) ** 2
+        d = x[:, None, :] - t * points[None]  # (B, N, D)
+        w = torch.softmax(-d.pow(2).sum(-1) / (2 * var), dim=1)
+        return (w[:, :, None] * (points[None] + (t * h**2 - (1 - t)) / var * d)).sum(1)
+
+    return v
+
+
+@pytest.mark.parametrize("design", [sigma_min_design, kernel_design])
+def test_two_different_generalising_fields_pass(design):
+    for seed in range(3):
+        result = checks.check_generalising_field(design, seed=seed, quiet=True)
+        assert result, result.message
+
+
+@pytest.mark.parametrize(
+    "design, hint",
+    [
+        (lambda p: lambda x, t: marginal_velocity_of(x, t, p), "copy the training points"),
+        (lambda p: kernel_design(p, h=0.5), "at least as close to new data"),
+        (
+            lambda p: (
+                lambda x, t: fm.analytic.empirical_target(p, fm.linear_path(0.1)).velocity(x, t)
+            ),
+            "is the library's answer",
+        ),
+        (lambda p: 3, "must return a field"),
+    ],
+)
+def test_generalising_field_refuses_copies_blur_and_shortcuts(design, hint):
+    result = checks.check_generalising_field(design, seed=0, quiet=True)
+    assert not result and hint in result.message, result.message
+
+
+def marginal_velocity_of(x, t, points):
+    t = float(t)
+    w = _weights(x, torch.full((len(x),), t, dtype=x.dtype), points, torch.tensor(1 - t))
+    return (w @ points - x) / (1 - t)

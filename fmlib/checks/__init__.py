@@ -33,6 +33,7 @@ from .section_6_2 import (
 )
 from .section_6_3 import (
     check_cfm_floor,
+    check_generalising_field,
     check_marginal_score,
     check_marginal_velocity,
     check_posterior,
@@ -77,6 +78,7 @@ __all__ = [
     "check_sigma_min_velocity",
     "check_marginal_score",
     "check_cfm_floor",
+    "check_generalising_field",
     "check_score_to_velocity",
     "check_velocity_to_score",
     "check_eps_to_velocity",

@@ -211,3 +211,62 @@ def check_cfm_floor(
         return None
 
     return run_check("cfm_floor", cfm_floor, cases, seed, quiet, hints=hints, withheld=_EMPIRICAL)
+
+
+def check_generalising_field(
+    make_field: Callable, seed: int | None = None, quiet: bool = False
+) -> CheckResult:
+    """``make_field(points) -> v(x, t)``: a velocity field built from N = 50 training points whose
+    samples do not copy them. Section 6.3.2, an open task.
+
+    Integrated with dopri5 from 500 noise points to t = 0.999, the samples must (1) lie a median
+    distance of at least 0.05 from their nearest training point and (2) be at least as close in
+    W2 to 500 fresh two-moons points as the exact marginal field's samples (the training set
+    replayed) are.
+    """
+    from .. import data, ot, solvers
+    from ._core import StudentError, student_call
+
+    def verdict(out, points, x_0, fresh):
+        field = student_call(make_field, points.clone(), what="your make_field")
+        if not callable(field):
+            raise StudentError(
+                f"make_field must return a field v(x, t); got {type(field).__name__}"
+            )
+
+        def v(x, t):
+            res = as_tensor(student_call(field, x, t, what="your field"))
+            if res is None or res.shape != x.shape:
+                raise StudentError(f"your field must return a tensor of shape {tuple(x.shape)}")
+            return res.to(x.dtype)
+
+        mine = solvers.solve(v, x_0, t1=0.999, method="dopri5").x
+        if not bool(torch.isfinite(mine).all()):
+            return "the samples contain NaN or inf"
+        exact = analytic.empirical_target(points, paths.linear_path())
+        replay = solvers.solve(exact, x_0, t1=0.999, method="dopri5").x
+        near = float(torch.cdist(mine, points).min(dim=1).values.median())
+        if near < 0.05:
+            return f"your samples copy the training points (median distance to the nearest one {near:.3f}, at least 0.05 asked)"
+        w2_mine, w2_replay = ot.w2(mine, fresh), ot.w2(replay, fresh)
+        if w2_mine > w2_replay:
+            return (
+                f"W2 to fresh data {w2_mine:.3f}, the replayed training set's {w2_replay:.3f}: "
+                "your samples must be at least as close to new data"
+            )
+        return None
+
+    def cases(g):
+        points = data.two_moons(50, g).double()
+        x_0 = torch.randn(500, 2, generator=g, dtype=torch.float64)
+        fresh = data.two_moons(500, g).double()
+        return [Case("50 training points", (points, x_0, fresh), verdict)]
+
+    return run_check(
+        "generalising_field",
+        lambda points, x_0, fresh: None,
+        cases,
+        seed,
+        quiet,
+        withheld=_EMPIRICAL,
+    )

@@ -2,6 +2,17 @@ NOTEBOOK = "solutions/6_3_mathematical_foundations.ipynb"
 
 MUTANTS = [
     {
+        "name": "the non-memorising field falls back on sigma_min = 0 (it copies the training set)",
+        "edits": [
+            (
+                "e5e8fac3",
+                "return sigma_min_velocity(x, t_rows, points, 0.1)",
+                "return sigma_min_velocity(x, t_rows, points, 0.0)",
+            )
+        ],
+        "caught_by": "2b389cfc",
+    },
+    {
         "name": "sigma_min field: the conditional field of the sigma_min = 0 path kept",
         "edits": [
             (
@@ -75,6 +86,11 @@ TRY_ITS = [
 ]
 
 SETTINGS = {
+    "bd8941b1": {
+        "50": "the check's training points (fmlib.checks.section_6_3.check_generalising_field)",
+        "500": "the check's noise and fresh samples",
+        "0.05": "the check's criterion on the distance to the training points",
+    },
     "2580a64e": {"500": "noise samples (a setting of the cell below)"},
     "cc9b8aa7": {
         "50": "training points (a setting of the cell below)",
