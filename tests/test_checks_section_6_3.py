@@ -173,3 +173,27 @@ def marginal_velocity_of(x, t, points):
     t = float(t)
     w = _weights(x, torch.full((len(x),), t, dtype=x.dtype), points, torch.tensor(1 - t))
     return (w @ points - x) / (1 - t)
+
+
+def marginal_divergence(x, t, points):
+    """div u = (t tr Cov_q[x^(i)] / (1 - t)^2 - D) / (1 - t)."""
+    s = (1 - t)[:, None]
+    q = _weights(x, t, points, s)
+    spread = q @ points.pow(2).sum(-1) - (q @ points).pow(2).sum(-1)
+    return (t * spread / s[:, 0] ** 2 - x.shape[1]) / s[:, 0]
+
+
+def test_marginal_divergence_right_and_wrong():
+    for seed in range(20):
+        result = checks.check_marginal_divergence(marginal_divergence, seed=seed, quiet=True)
+        assert result, result.message
+    frozen = checks.check_marginal_divergence(
+        lambda x, t, p: -x.shape[1] / (1 - t), seed=0, quiet=True
+    )
+    assert not frozen and "weights q(i | x) as constants" in frozen.message, frozen.message
+    shortcut = checks.check_marginal_divergence(
+        lambda x, t, p: fm.likelihood.divergence_exact(fm.analytic.empirical_target(p), x, t),
+        seed=0,
+        quiet=True,
+    )
+    assert not shortcut and "is the library's answer" in shortcut.message, shortcut.message

@@ -34,6 +34,7 @@ from .section_6_2 import (
 from .section_6_3 import (
     check_cfm_floor,
     check_generalising_field,
+    check_marginal_divergence,
     check_marginal_score,
     check_marginal_velocity,
     check_posterior,
@@ -79,6 +80,7 @@ __all__ = [
     "check_marginal_score",
     "check_cfm_floor",
     "check_generalising_field",
+    "check_marginal_divergence",
     "check_score_to_velocity",
     "check_velocity_to_score",
     "check_eps_to_velocity",

@@ -270,3 +270,52 @@ def check_generalising_field(
         quiet,
         withheld=_EMPIRICAL,
     )
+
+
+def check_marginal_divergence(
+    marginal_divergence: Callable, seed: int | None = None, quiet: bool = False
+) -> CheckResult:
+    """``marginal_divergence(x, t, points) -> (B,)``: div u_t(x) of the linear path's marginal
+    field towards an empirical target; t: (B,). Section 6.3 with 6.1. The reference is autograd's
+    Jacobian of fmlib.analytic's field, row by row."""
+
+    def cases(g):
+        out = []
+        for _ in range(3):
+            x, t, points = _rows(g)
+            target = analytic.empirical_target(points, paths.linear_path())
+            ref = torch.stack(
+                [
+                    torch.autograd.functional.jacobian(
+                        lambda r, i=i, tg=target, t=t: tg.velocity(r[None], t[i : i + 1])[0], x[i]
+                    ).trace()
+                    for i in range(len(x))
+                ]
+            )
+            out.append(Case(f"{len(points)} points, D = {x.shape[1]}", (x, t, points), ref))
+        return out
+
+    def hints(out, case):
+        x, t, points = case.inputs
+        got = as_tensor(out)
+        if got is None or got.shape != (x.shape[0],):
+            return None
+        got = got.double()
+        s = 1 - t
+        if torch.allclose(got, -x.shape[1] / s):
+            return "that treats the weights q(i | x) as constants; they depend on x too"
+        return None
+
+    return run_check(
+        "marginal_divergence",
+        marginal_divergence,
+        cases,
+        seed,
+        quiet,
+        hints=hints,
+        withheld=(
+            *_EMPIRICAL,
+            "fmlib.likelihood.divergence_exact",
+            "fmlib.likelihood.divergence_hutchinson",
+        ),
+    )

@@ -2,6 +2,13 @@ NOTEBOOK = "solutions/6_3_mathematical_foundations.ipynb"
 
 MUTANTS = [
     {
+        "name": "the marginal field's divergence with the weights taken as constants",
+        "edits": [
+            ("a64c305d", "return (t * spread / s**2 - x.shape[1]) / s", "return -x.shape[1] / s")
+        ],
+        "caught_by": "5c2f1df1",
+    },
+    {
         "name": "the non-memorising field falls back on sigma_min = 0 (it copies the training set)",
         "edits": [
             (
