@@ -12,7 +12,7 @@ MUTANTS = [
         "name": "the non-memorising field falls back on sigma_min = 0 (it copies the training set)",
         "edits": [
             (
-                "e5e8fac3",
+                "249621cd",
                 "return sigma_min_velocity(x, t_rows, points, 0.1)",
                 "return sigma_min_velocity(x, t_rows, points, 0.0)",
             )
