@@ -17,11 +17,47 @@ Exercise 6.2 in ``exercise_6_2``, all written as ``Case`` objects run by ``_core
 from __future__ import annotations
 
 from ._core import Case, CheckResult, compare, run_check
-from .section_6_1 import check_divergence, check_hutchinson
-from .section_6_2 import check_kinetic_energy, check_ot_pairing
-from .section_6_3 import check_marginal_velocity, check_posterior
-from .section_6_4 import check_score_to_velocity, check_velocity_to_score
-from .section_6_5 import check_guided_velocity, check_heun_step
+from .section_6_1 import (
+    check_divergence,
+    check_divergence_estimator,
+    check_euler_log_density,
+    check_hutchinson,
+    check_linear_cnf_log_prob,
+)
+from .section_6_2 import (
+    check_gaussian_ot_map,
+    check_kinetic_energy,
+    check_ot_pairing,
+    check_sinkhorn_plan,
+    check_w2_1d,
+)
+from .section_6_3 import (
+    check_cfm_floor,
+    check_generalising_field,
+    check_marginal_divergence,
+    check_marginal_score,
+    check_marginal_velocity,
+    check_posterior,
+    check_sigma_min_velocity,
+)
+from .section_6_4 import (
+    check_cosine_dsm_loss,
+    check_eps_to_velocity,
+    check_gaussian_velocity,
+    check_score_to_velocity,
+    check_time_grid,
+    check_velocity_to_denoiser,
+    check_velocity_to_score,
+)
+from .section_6_5 import (
+    check_gap_avoiding_path,
+    check_guided_velocity,
+    check_guided_velocity_gamma,
+    check_heun_sample,
+    check_heun_step,
+    check_rk2_step,
+    check_unconditional_velocity,
+)
 
 __all__ = [
     "Case",
@@ -30,12 +66,33 @@ __all__ = [
     "run_check",
     "check_divergence",
     "check_hutchinson",
+    "check_linear_cnf_log_prob",
+    "check_euler_log_density",
+    "check_divergence_estimator",
     "check_kinetic_energy",
     "check_ot_pairing",
+    "check_gaussian_ot_map",
+    "check_sinkhorn_plan",
+    "check_w2_1d",
     "check_marginal_velocity",
     "check_posterior",
+    "check_sigma_min_velocity",
+    "check_marginal_score",
+    "check_cfm_floor",
+    "check_generalising_field",
+    "check_marginal_divergence",
     "check_score_to_velocity",
     "check_velocity_to_score",
+    "check_eps_to_velocity",
+    "check_velocity_to_denoiser",
+    "check_gaussian_velocity",
+    "check_cosine_dsm_loss",
+    "check_time_grid",
     "check_heun_step",
     "check_guided_velocity",
+    "check_heun_sample",
+    "check_rk2_step",
+    "check_guided_velocity_gamma",
+    "check_unconditional_velocity",
+    "check_gap_avoiding_path",
 ]

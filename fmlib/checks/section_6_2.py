@@ -9,6 +9,13 @@ from torch import Tensor
 
 from ._core import Case, CheckResult, as_tensor, random_batch, run_check
 
+_OT = (
+    "fmlib.couplings.ot_pairing",
+    "fmlib.ot.kinetic_energy",
+    "fmlib.ot.w2",
+    "fmlib.analytic.gaussian_w2",
+)
+
 
 def check_kinetic_energy(
     kinetic_energy: Callable, seed: int | None = None, quiet: bool = False
@@ -41,7 +48,9 @@ def check_kinetic_energy(
             return f"expected one number (a float); got a tensor of shape {tuple(got.shape)}: average over particles and sum over steps"
         return None
 
-    return run_check("kinetic_energy", kinetic_energy, cases, seed, quiet, hints=hints)
+    return run_check(
+        "kinetic_energy", kinetic_energy, cases, seed, quiet, hints=hints, withheld=_OT
+    )
 
 
 def check_ot_pairing(
@@ -93,4 +102,151 @@ def check_ot_pairing(
             out.append(Case(f"B = {b}", (x_0, x_1), judge))
         return out
 
-    return run_check("ot_pairing", ot_pairing, cases, seed, quiet, "Minibatch OT in a few lines.")
+    return run_check(
+        "ot_pairing",
+        ot_pairing,
+        cases,
+        seed,
+        quiet,
+        "Minibatch OT in a few lines.",
+        withheld=_OT,
+    )
+
+
+# The problem set of Section 6.2: references from POT (Bures-Wasserstein map, Sinkhorn, 1-D OT).
+
+_OT_MAP = (
+    *_OT,
+    "fmlib.analytic.GaussianDisplacement.__init__",
+    "fmlib.analytic.GaussianDisplacement.transport",
+)
+
+
+def _spd(g, d: int) -> Tensor:
+    a = torch.randn(d, d, generator=g, dtype=torch.float64)
+    return a @ a.T / d + 0.2 * torch.eye(d, dtype=torch.float64)
+
+
+def _sqrtm(s: Tensor) -> Tensor:
+    w, q = torch.linalg.eigh(s)
+    return q @ torch.diag(w.clamp_min(0).sqrt()) @ q.T
+
+
+def check_gaussian_ot_map(
+    gaussian_ot_map: Callable, seed: int | None = None, quiet: bool = False
+) -> CheckResult:
+    """``gaussian_ot_map(x, m_0, s_0, m_1, s_1) -> T(x): (B, D)``, Brenier's map from N(m_0, s_0)
+    to N(m_1, s_1). Section 6.2.1. The reference is POT's ``bures_wasserstein_mapping``."""
+    import ot as pot
+
+    def cases(g):
+        out = []
+        for _ in range(3):
+            b, d = random_batch(g)
+            m_0, m_1 = (torch.randn(d, generator=g, dtype=torch.float64) for _ in range(2))
+            s_0, s_1 = _spd(g, d), _spd(g, d)
+            x = torch.randn(b, d, generator=g, dtype=torch.float64)
+            a, c = pot.gaussian.bures_wasserstein_mapping(
+                m_0.numpy(), m_1.numpy(), s_0.numpy(), s_1.numpy()
+            )
+            ref = x @ torch.as_tensor(a) + torch.as_tensor(c)
+            out.append(Case(f"D = {d}", (x, m_0, s_0, m_1, s_1), ref))
+        return out
+
+    def hints(out, case):
+        x, m_0, s_0, m_1, s_1 = case.inputs
+        got = as_tensor(out)
+        if got is None or got.shape != x.shape:
+            return None
+        got = got.double()
+        root_0 = _sqrtm(s_0)
+        naive = _sqrtm(s_1) @ torch.linalg.inv(root_0)  # pushes forward, but not symmetric
+        if torch.allclose(got, m_1 + (x - m_0) @ naive.T):
+            return (
+                "S_1^{1/2} S_0^{-1/2} carries N(m_0, S_0) to N(m_1, S_1) too, but it is not "
+                "symmetric, so not the gradient of a convex function: not the OT map"
+            )
+        if torch.allclose(got, m_1 + x @ naive.T):
+            return "centre first: T(x) = m_1 + A (x - m_0)"
+        return None
+
+    return run_check(
+        "gaussian_ot_map", gaussian_ot_map, cases, seed, quiet, hints=hints, withheld=_OT_MAP
+    )
+
+
+def check_sinkhorn_plan(
+    sinkhorn_plan: Callable, seed: int | None = None, quiet: bool = False
+) -> CheckResult:
+    """``sinkhorn_plan(cost, eps, iters) -> (B, B)``: the entropic OT plan between two uniform
+    batches for the cost matrix ``cost``, by Sinkhorn's iterations. Section 6.2.3. The reference
+    is POT's ``ot.sinkhorn`` run to convergence."""
+    import numpy as np
+    import ot as pot
+
+    def cases(g):
+        out = []
+        for _ in range(3):
+            b = int(torch.randint(4, 10, (), generator=g))
+            x_0 = torch.randn(b, 2, generator=g, dtype=torch.float64)
+            x_1 = torch.randn(b, 2, generator=g, dtype=torch.float64) + 1.0
+            cost = torch.cdist(x_0, x_1).pow(2)
+            cost = cost / cost.max()
+            eps = float(0.1 + 0.4 * torch.rand((), generator=g))
+            w = np.full(b, 1 / b)
+            ref = pot.sinkhorn(w, w, cost.numpy(), eps, numItermax=100_000, stopThr=1e-13)
+            out.append(Case(f"B = {b}, eps = {eps:.2f}", (cost, eps, 2000), torch.as_tensor(ref)))
+        return out
+
+    def hints(out, case):
+        cost, eps, _ = case.inputs
+        got = as_tensor(out)
+        if got is None or got.shape != cost.shape:
+            return None
+        got = got.double()
+        b = cost.shape[0]
+        if torch.allclose(got, torch.exp(-cost / eps) / torch.exp(-cost / eps).sum()):
+            return "that is the kernel exp(-C / eps) normalised once: alternate the row and column scalings"
+        if torch.allclose(got.sum(1), torch.ones(b, dtype=got.dtype)):
+            return "the rows sum to 1; a plan between two uniform batches has rows and columns summing to 1 / B"
+        if not torch.allclose(got.sum(0), torch.full((b,), 1 / b, dtype=got.dtype), atol=1e-6):
+            return "the columns do not sum to 1 / B: end the iterations with the column scaling, or iterate longer"
+        return None
+
+    return run_check(
+        "sinkhorn_plan", sinkhorn_plan, cases, seed, quiet, hints=hints, withheld=_OT, atol=1e-7
+    )
+
+
+def check_w2_1d(w2_1d: Callable, seed: int | None = None, quiet: bool = False) -> CheckResult:
+    """``w2_1d(a, b) -> float``: W2 between two equal-size 1-D samples. Section 6.2.1. The reference
+    is POT's exact OT (``ot.emd2`` with squared distances)."""
+    import numpy as np
+    import ot as pot
+
+    def cases(g):
+        out = []
+        for _ in range(4):
+            n = int(torch.randint(5, 60, (), generator=g))
+            a = torch.randn(n, generator=g, dtype=torch.float64)
+            b = 2 * torch.rand(n, generator=g, dtype=torch.float64) + 0.5
+            cost = (a[:, None] - b[None]).pow(2).numpy()
+            w = np.full(n, 1 / n)
+            ref = torch.tensor(float(pot.emd2(w, w, cost)) ** 0.5, dtype=torch.float64)
+            out.append(Case(f"n = {n}", (a, b), ref))
+        return out
+
+    def hints(out, case):
+        a, b = case.inputs
+        got = as_tensor(out)
+        if got is None or got.numel() != 1:
+            return None
+        got = float(got.double().reshape(()))
+        w2 = (a.sort().values - b.sort().values).pow(2).mean()
+        if abs(got - float(w2)) < 1e-6:
+            return "that is W2 squared; return its square root"
+        if abs(got - float((a - b).pow(2).mean().sqrt())) < 1e-6:
+            return "that pairs the samples as given; sort both first (in 1-D the monotone pairing is optimal)"
+        return None
+
+    return run_check("w2_1d", w2_1d, cases, seed, quiet, hints=hints, withheld=_OT)

@@ -12,6 +12,27 @@ MUTANTS = [
         "caught_by": "97d7301b",
     },
     {
+        "name": "linear CNF: the flow map of (alpha + beta t) A read as expm((alpha + beta) A)",
+        "edits": [("009e779f", "c = alpha + beta / 2", "c = alpha + beta")],
+        "caught_by": "cb652496",
+    },
+    {
+        "name": "log-density along Euler's trajectories: the divergence added, not subtracted",
+        "edits": [("c26ef4bd", "log_p - h * div", "log_p + h * div")],
+        "caught_by": "08d7bdae",
+    },
+    {
+        "name": "the variance-reduced estimator falls back on Gaussian probes",
+        "edits": [
+            (
+                "49d54b13",
+                "eps = torch.randint(0, 2, (3, d), generator=generator, dtype=torch.float64) * 2 - 1",
+                "eps = torch.randn(3, d, generator=generator, dtype=torch.float64)",
+            )
+        ],
+        "caught_by": "1a69cdaa",
+    },
+    {
         "name": "fmlib's Rademacher probes drawn on {0, 1}, not {-1, +1}",
         "patch": (
             "import torch\n"
@@ -33,6 +54,16 @@ MUTANTS = [
 ]
 
 SETTINGS = {
+    "53af02b6": {
+        "10": "numbers of probes, settings of the cell below",
+        "100": "numbers of probes, settings of the cell below",
+        "1000": "numbers of probes, settings of the cell below",
+    },
+    "8ac82752": {
+        "300": "the check's number of calls (fmlib.checks.section_6_1.check_divergence_estimator)",
+        "4.5": "the check's bias criterion, in standard errors",
+        "0.5×": "the check's variance criterion",
+    },
     "a3aa62b8": {
         "64": "the Try it's setting (dim=64), hence 64 backward passes: one per coordinate, by definition"
     },

@@ -2,6 +2,21 @@ NOTEBOOK = "solutions/6_2_optimal_transport.ipynb"
 
 MUTANTS = [
     {
+        "name": "W2 in 1-D: the samples paired as given, not sorted",
+        "edits": [("cac2eec1", "(a.sort().values - b.sort().values)", "(a - b)")],
+        "caught_by": "767cef23",
+    },
+    {
+        "name": "Brenier's map: S_1^1/2 S_0^-1/2, which pushes forward but is not symmetric",
+        "edits": [("953eecfc", "a = r_inv @ sqrtm(r @ s_1 @ r) @ r_inv", "a = sqrtm(s_1) @ r_inv")],
+        "caught_by": "8dbc5e16",
+    },
+    {
+        "name": "Sinkhorn: only the row scaling iterated",
+        "edits": [("dcb45fb3", "v = (1 / b) / (k.T @ u)", "v = v")],
+        "caught_by": "a63af145",
+    },
+    {
         "name": "kinetic energy multiplies by dt instead of dividing",
         "edits": [("cbf42cfa", ".mean(dim=1) / dt).sum()", ".mean(dim=1) * dt).sum()")],
         "caught_by": "a57b5a9b",
@@ -71,5 +86,6 @@ TRY_ITS = [
 ]
 
 SETTINGS = {
+    "41f8e14a": {"512": "points per batch (a setting of the cell below)"},
     "8306c969": {"512": "points per batch (a setting of the cell under 'What the pairing buys')"},
 }

@@ -2,22 +2,37 @@ NOTEBOOK = "solutions/6_4_flow_matching_and_diffusion.ipynb"
 
 MUTANTS = [
     {
-        "name": "score to velocity: wrong sign of the sigma-dot term",
-        "edits": [("4cdaaca3", "- d_sigma_t * sigma_t) * score", "+ d_sigma_t * sigma_t) * score")],
-        "caught_by": "ffccabe8",
+        "name": "noise to velocity: the score's sign lost (score = eps / sigma)",
+        "edits": [("3dfac5f8", "score = -eps / sigma_t", "score = eps / sigma_t")],
+        "caught_by": "224d3c56",
     },
     {
-        "name": "velocity to score: forgets to subtract the drift term",
-        "edits": [("225e5f98", "(velocity - d_alpha_t / alpha_t * x)", "(velocity)")],
-        "caught_by": "cef1b094",
+        "name": "denoiser: the noise's posterior mean returned instead of the data's",
+        "edits": [
+            (
+                "cc4e3aaa",
+                "return (d_sigma_t * x - sigma_t * velocity)",
+                "return (alpha_t * velocity - d_alpha_t * x)",
+            )
+        ],
+        "caught_by": "92c656c7",
     },
     {
-        "name": "fmlib's score-to-velocity conversion flips the score's sign",
-        "patch": (
-            "import fmlib as fm\n"
-            "_convert = fm.diffusion.score_to_velocity\n"
-            "fm.diffusion.score_to_velocity = lambda score, *a, **k: _convert(-score, *a, **k)\n"
-        ),
-        "caught_by": "68394e86",
+        "name": "Gaussian velocity: the noise's share of the velocity dropped",
+        "edits": [("115a4ddc", "k_t = a * da * cov + s * ds * eye", "k_t = a * da * cov")],
+        "caught_by": "3a6d3420",
+    },
+    {
+        "name": "time grid: uniform steps",
+        "edits": [("b95310d1", "return t_end * (1 - (1 - s) ** 2)", "return t_end * s")],
+        "caught_by": "5a41489a",
     },
 ]
+
+SETTINGS = {
+    "2aee7b24": {
+        "10": "the check's smallest number of steps (fmlib.checks.section_6_4.check_time_grid)",
+        "15": "the check's largest number of steps (fmlib.checks.section_6_4.check_time_grid)",
+        "0.8×": "the check's criterion (fmlib.checks.section_6_4.check_time_grid)",
+    },
+}

@@ -2,20 +2,43 @@ NOTEBOOK = "solutions/6_5_flow_matching_in_practice.ipynb"
 
 MUTANTS = [
     {
-        "name": "Heun's corrector evaluated at the start time",
-        "edits": [("6d334ea0", "k_2 = v(x + dt * k_1, t + dt)", "k_2 = v(x + dt * k_1, t)")],
-        "caught_by": "a1c54b01",
+        "name": "Heun sampler: the corrector evaluated at the start time",
+        "edits": [("f58184e4", "k_2 = v(x + dt * k_1, t + dt)", "k_2 = v(x + dt * k_1, t)")],
+        "caught_by": "d6dcae01",
     },
     {
-        "name": "guidance extrapolates from the conditional field",
+        "name": "RK2 with a free stage: Heun's equal weights for every c",
+        "edits": [("95614ac8", "b_2 = 0.5 / c", "b_2 = 0.5")],
+        "caught_by": "3e50afff",
+    },
+    {
+        "name": "guidance in the (1 + gamma) convention written in the section's",
         "edits": [
             (
-                "b33b6ec9",
-                "return v_uncond + w * (v_cond - v_uncond)",
-                "return v_cond + w * (v_cond - v_uncond)",
+                "fd82d762",
+                "return (1 + gamma) * v_cond - gamma * v_uncond",
+                "return v_uncond + gamma * (v_cond - v_uncond)",
             )
         ],
-        "caught_by": "26ac14fe",
+        "caught_by": "051a69d8",
+    },
+    {
+        "name": "unconditional velocity: the classes weighted by their prior alone",
+        "edits": [
+            (
+                "4cbe282c",
+                "torch.softmax(log_prior[:, None] + log_p_cond, dim=0)",
+                "torch.softmax(log_prior[:, None] + 0 * log_p_cond, dim=0)",
+            )
+        ],
+        "caught_by": "6389f740",
+    },
+    {
+        "name": "gap-avoiding path: the straight line",
+        "edits": [
+            ("763318be", "s, ds = 1 - (1 - t) ** 3, 3 * (1 - t) ** 2", "s, ds = t, 1 + 0 * t")
+        ],
+        "caught_by": "9496f637",
     },
     {
         "name": "fmlib's Heun is Euler at the same NFE",
@@ -72,4 +95,9 @@ SETTINGS = {
         "200": "points of the outer moon: half of the 400",
     },
     "9b530cd4": {"200": "points of the outer moon: half of the 400"},
+    "9b697ae8": {
+        "2000": "the check's pairs (fmlib.checks.section_6_5.check_gap_avoiding_path)",
+        "0.8×": "the check's criterion on the time in the gap",
+        "2×": "the check's bound on the kinetic energy",
+    },
 }
