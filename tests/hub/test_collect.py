@@ -27,6 +27,16 @@ BIN = Path(sys.executable).parent
 DEADLINE = dt.datetime(2026, 12, 10, 9, 0, tzinfo=dt.timezone.utc)
 
 
+def _points(auto: bool = False) -> float:
+    """Points of the solution notebook's grade cells (``auto``: only those nbgrader autogrades,
+    the test cells that follow each task), read from its nbgrader metadata."""
+    cells = nbformat.read(ROOT / "solutions" / NAME, as_version=4).cells
+    meta = [c.metadata.get("nbgrader", {}) for c in cells]
+    return float(
+        sum(m.get("points", 0) for m in meta if m.get("grade") and not (auto and m.get("solution")))
+    )
+
+
 def _collect_module():
     spec = importlib.util.spec_from_file_location("collect", ROOT / "deploy" / "collect.py")
     module = importlib.util.module_from_spec(spec)
@@ -96,7 +106,10 @@ def test_a_class_is_collected_graded_and_given_feedback(tmp_path, monkeypatch):
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         ada = gradebook.find_submission("ps63", "ada")
         ben = gradebook.find_submission("ps63", "ben")
-        assert (ada.score, ben.score, ada.max_score) == (2.0, 0.0, 3.0)
+        # ada handed in every answer: the autograded cells give her their points, the written
+        # answers wait for the teacher (0 until graded); ben handed in the unsolved notebook
+        assert (ada.score, ben.score, ada.max_score) == (_points(auto=True), 0.0, _points())
+        assert 0 < _points(auto=True) < _points(), "the set has checked tasks and written answers"
         assert ada.late_submission_penalty == 0 and ben.total_seconds_late == 1800
 
     collect.main(["return", *common])
