@@ -120,6 +120,15 @@ def as_tensor(out: object) -> Tensor | None:
     return got.double() if got.is_floating_point() else got
 
 
+def shaped(out: object, shape) -> Tensor | None:
+    """``out`` as a float64 tensor if it has ``shape`` (a tuple or a ``torch.Size``), else None:
+    what a hint needs before it compares an answer with its reference."""
+    got = as_tensor(out)
+    if got is None or got.shape != shape:
+        return None
+    return got.double()
+
+
 def _kind(out: object) -> str:
     cls = type(out)
     return f"{cls.__module__}.{cls.__name__}" if cls.__module__ == "numpy" else cls.__name__

@@ -18,6 +18,7 @@ from ._core import (
     nonlinear_field,
     random_batch,
     run_check,
+    shaped,
     student_call,
 )
 
@@ -126,10 +127,9 @@ def check_linear_cnf_log_prob(
 
     def hints(out, case):
         x_1, a, alpha, beta = case.inputs
-        got = as_tensor(out)
-        if got is None or got.shape != (x_1.shape[0],):
+        got = shaped(out, (x_1.shape[0],))
+        if got is None:
             return None
-        got = got.double()
         if torch.allclose(got, _linear_cnf_log_prob(x_1, a, alpha + beta / 2, beta)):
             return (
                 "the flow map is expm(int_0^1 (alpha + beta t) dt A) = expm((alpha + beta / 2) A)"
@@ -188,10 +188,9 @@ def check_euler_log_density(
 
     def hints(out, case):
         v, x, log_p, n = case.inputs
-        got = as_tensor(out)
-        if got is None or got.shape != log_p.shape:
+        got = shaped(out, log_p.shape)
+        if got is None:
             return None
-        got = got.double()
         trace = lambda x, t: torch.diagonal(jacobians(v, x, t), dim1=1, dim2=2).sum(1)  # noqa: E731
         if torch.allclose(got, 2 * log_p - _euler_log_density(v, x, log_p, n, trace)[1]):
             return (

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from ._core import Case, CheckResult, as_tensor, random_batch, run_check
+from ._core import Case, CheckResult, as_tensor, random_batch, run_check, shaped
 
 _OT = (
     "fmlib.couplings.ot_pairing",
@@ -155,10 +155,9 @@ def check_gaussian_ot_map(
 
     def hints(out, case):
         x, m_0, s_0, m_1, s_1 = case.inputs
-        got = as_tensor(out)
-        if got is None or got.shape != x.shape:
+        got = shaped(out, x.shape)
+        if got is None:
             return None
-        got = got.double()
         root_0 = _sqrtm(s_0)
         naive = _sqrtm(s_1) @ torch.linalg.inv(root_0)  # pushes forward, but not symmetric
         if torch.allclose(got, m_1 + (x - m_0) @ naive.T):
@@ -200,10 +199,9 @@ def check_sinkhorn_plan(
 
     def hints(out, case):
         cost, eps, _ = case.inputs
-        got = as_tensor(out)
-        if got is None or got.shape != cost.shape:
+        got = shaped(out, cost.shape)
+        if got is None:
             return None
-        got = got.double()
         b = cost.shape[0]
         if torch.allclose(got, torch.exp(-cost / eps) / torch.exp(-cost / eps).sum()):
             return "that is the kernel exp(-C / eps) normalised once: alternate the row and column scalings"

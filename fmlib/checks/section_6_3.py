@@ -8,7 +8,7 @@ from collections.abc import Callable
 import torch
 
 from .. import analytic, paths
-from ._core import Case, CheckResult, as_tensor, random_batch, run_check
+from ._core import Case, CheckResult, as_tensor, random_batch, run_check, shaped
 
 _EMPIRICAL = (
     "fmlib.analytic.EmpiricalTarget.velocity",
@@ -114,10 +114,9 @@ def check_sigma_min_velocity(
 
     def hints(out, case):
         x, t, points, sigma_min = case.inputs
-        got = as_tensor(out)
-        if got is None or got.shape != x.shape:
+        got = shaped(out, x.shape)
+        if got is None:
             return None
-        got = got.double()
         plain = analytic.empirical_target(points, paths.linear_path()).velocity(x, t)
         if torch.allclose(got, plain):
             return "that is the sigma_min = 0 field; with sigma_min > 0 both the posterior and the conditional field change"
@@ -160,10 +159,9 @@ def check_marginal_score(
 
     def hints(out, case):
         x, t, points = case.inputs
-        got = as_tensor(out)
-        if got is None or got.shape != x.shape:
+        got = shaped(out, x.shape)
+        if got is None:
             return None
-        got = got.double()
         q = torch.softmax(_log_density_terms(x, t, points), dim=1)
         s = (1 - t)[:, None]
         if torch.allclose(got, -(x - t[:, None] * (q @ points)) / s):
@@ -200,10 +198,9 @@ def check_cfm_floor(
 
     def hints(out, case):
         x, t, points = case.inputs
-        got = as_tensor(out)
-        if got is None or got.shape != (x.shape[0],):
+        got = shaped(out, (x.shape[0],))
+        if got is None:
             return None
-        got = got.double()
         q = torch.softmax(_log_density_terms(x, t, points), dim=1)
         spread = q @ points.pow(2).sum(-1) - (q @ points).pow(2).sum(-1)
         if torch.allclose(got, spread):
@@ -297,10 +294,9 @@ def check_marginal_divergence(
 
     def hints(out, case):
         x, t, points = case.inputs
-        got = as_tensor(out)
-        if got is None or got.shape != (x.shape[0],):
+        got = shaped(out, (x.shape[0],))
+        if got is None:
             return None
-        got = got.double()
         s = 1 - t
         if torch.allclose(got, -x.shape[1] / s):
             return "that treats the weights q(i | x) as constants; they depend on x too"

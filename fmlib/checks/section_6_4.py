@@ -8,7 +8,7 @@ from collections.abc import Callable
 import torch
 
 from .. import analytic, paths, solvers
-from ._core import Case, CheckResult, as_tensor, nonlinear_field, random_batch, run_check
+from ._core import Case, CheckResult, as_tensor, nonlinear_field, random_batch, run_check, shaped
 
 
 def _score_velocity_cases(g, direction: str) -> list[Case]:
@@ -126,10 +126,9 @@ def check_eps_to_velocity(
 
     def hints(out, case):
         eps, x, alpha_t, sigma_t, d_alpha_t, d_sigma_t = case.inputs
-        got = as_tensor(out)
-        if got is None or got.shape != x.shape:
+        got = shaped(out, x.shape)
+        if got is None:
             return None
-        got = got.double()
         c = d_alpha_t * sigma_t**2 / alpha_t - d_sigma_t * sigma_t
         if torch.allclose(got, d_alpha_t / alpha_t * x + c * eps):
             return "you used eps as the score; the score is -eps / sigma_t"
@@ -167,10 +166,9 @@ def check_velocity_to_denoiser(
 
     def hints(out, case):
         u, x, alpha_t, sigma_t, d_alpha_t, d_sigma_t = case.inputs
-        got = as_tensor(out)
-        if got is None or got.shape != x.shape:
+        got = shaped(out, x.shape)
+        if got is None:
             return None
-        got = got.double()
         det = alpha_t * d_sigma_t - sigma_t * d_alpha_t
         if torch.allclose(got, (alpha_t * u - d_alpha_t * x) / det):
             return "that is E[x_0 | x_t = x], the noise; the task asks for the data point E[x_1 | x_t = x]"
@@ -230,10 +228,9 @@ def check_gaussian_velocity(
 
     def hints(out, case):
         x, mean, cov, *coefficients = case.inputs
-        got = as_tensor(out)
-        if got is None or got.shape != x.shape:
+        got = shaped(out, x.shape)
+        if got is None:
             return None
-        got = got.double()
         if torch.allclose(
             got, _gaussian_reference(x, mean, torch.diag(cov.diagonal()), *coefficients)
         ):

@@ -16,6 +16,7 @@ from ._core import (
     nonlinear_field,
     random_batch,
     run_check,
+    shaped,
     student_call,
 )
 
@@ -47,10 +48,9 @@ def check_heun_step(
 
     def hints(out, case):
         v, x, t, dt = case.inputs
-        got = as_tensor(out)
-        if got is None or got.shape != x.shape:
+        got = shaped(out, x.shape)
+        if got is None:
             return None
-        got = got.double()
         k_1 = v(x, t)
         if torch.allclose(got, x + dt * k_1):
             return "that is Euler's step: Heun also evaluates v at the Euler predictor and averages"
@@ -80,10 +80,9 @@ def check_guided_velocity(
 
     def hints(out, case):
         v_u, v_c, w = case.inputs
-        got = as_tensor(out)
-        if got is None or got.shape != v_u.shape:
+        got = shaped(out, v_u.shape)
+        if got is None:
             return None
-        got = got.double()
         if w not in (0.0, 1.0) and torch.allclose(got, v_c + w * (v_c - v_u)):
             return f"w = {w:.2f}: that is the (1 + w) convention; here w = 0 must give v_uncond and w = 1 v_cond"
         if w not in (0.0, 1.0) and torch.allclose(got, v_c + w * (v_u - v_c)):
@@ -137,10 +136,9 @@ def check_heun_sample(
 
     def hints(out, case):
         v, x, n = case.inputs
-        got = as_tensor(out)
-        if got is None or got.shape != x.shape:
+        got = shaped(out, x.shape)
+        if got is None:
             return None
-        got = got.double()
         if torch.allclose(got, _euler_reference(v, x, n)):
             return f"that is Euler's method with {n} steps; each Heun step also evaluates v at the Euler predictor"
         if torch.allclose(got, _euler_reference(v, x, 2 * n)):
@@ -191,10 +189,9 @@ def check_rk2_step(rk2_step: Callable, seed: int | None = None, quiet: bool = Fa
 
     def hints(out, case):
         v, x, t, dt, c = case.inputs
-        got = as_tensor(out)
-        if got is None or got.shape != x.shape:
+        got = shaped(out, x.shape)
+        if got is None:
             return None
-        got = got.double()
         if torch.allclose(got, _rk2_reference(v, x, t, dt, c, 0.5, 0.5)):
             return f"c = {c:.2f}: equal weights 1/2, 1/2 are second order only for c = 1 (Heun); derive the weights from the Taylor expansion"
         if torch.allclose(got, _rk2_reference(v, x, t, dt, c, 0.0, 1.0)):
@@ -235,10 +232,9 @@ def check_guided_velocity_gamma(
 
     def hints(out, case):
         v_u, v_c, gamma = case.inputs
-        got = as_tensor(out)
-        if got is None or got.shape != v_u.shape:
+        got = shaped(out, v_u.shape)
+        if got is None:
             return None
-        got = got.double()
         if torch.allclose(got, v_u + gamma * (v_c - v_u)):
             return f"gamma = {gamma:.2f}: that is the section's convention (w = 0 unconditional); here gamma = 0 must give v_cond"
         if torch.allclose(got, (1 + gamma) * v_u - gamma * v_c):
@@ -296,10 +292,9 @@ def check_unconditional_velocity(
 
     def hints(out, case):
         v_cond, log_p, log_prior = case.inputs
-        got = as_tensor(out)
-        if got is None or got.shape != v_cond.shape[1:]:
+        got = shaped(out, v_cond.shape[1:])
+        if got is None:
             return None
-        got = got.double()
         if torch.allclose(got, (log_prior.exp()[:, None, None] * v_cond).sum(0)):
             return "you weighted the classes by their prior p(y) alone: at x_t the weight is the posterior p(y | x_t), which needs log p_t(x | y) too"
         if torch.allclose(got, v_cond.mean(0)):
