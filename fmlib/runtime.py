@@ -212,7 +212,12 @@ def _version_tuple(version: str) -> tuple[int, ...]:
 
 
 def configure(
-    seed: int = 0, threads: int = 1, verbose: bool = True, *, requires: str | None = None
+    seed: int = 0,
+    threads: int = 1,
+    verbose: bool = True,
+    *,
+    requires: str | None = None,
+    lang: str = "en",
 ) -> dict:
     """Seed everything, pin torch to ``threads`` CPU threads and start the notebook clock.
 
@@ -221,9 +226,14 @@ def configure(
 
     ``requires="0.3"`` checks that the installed fmlib is the release a notebook was written for
     (same major.minor) and says how to fix it when it is not.
+
+    ``lang="zh"`` makes what fmlib prints and draws Chinese (:mod:`fmlib.i18n`); English is the
+    default.
     """
     global _START, _START_CPU
-    from . import __version__
+    from . import __version__, i18n
+
+    i18n.set_language(lang)
 
     if requires is not None:
         if not isinstance(requires, str):
