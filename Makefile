@@ -8,7 +8,7 @@ TORCH_SPEC ?= torch==2.13.0
 STAMP  := $(VENV)/.fmlib-installed
 
 .PHONY: lab test setup bench lint format clean-notebooks clean links book book-teacher errata \
-        cell-times exercises check-exercises mutants scan student-release load-test
+        cell-times exercises check-exercises i18n check-i18n mutants scan student-release load-test
 
 setup: $(STAMP)
 
@@ -104,6 +104,14 @@ exercises: $(STAMP)
 
 check-exercises: $(STAMP)
 	$(BIN)/python tools/make_exercises.py --check
+
+# The Chinese edition (zh/, README.zh-CN.md, TEACHING.zh-CN.md) from the English sources and their
+# translations in i18n/zh_CN/; never edit it by hand. `python tools/i18n.py todo` lists what to translate.
+i18n: $(STAMP)
+	$(BIN)/python tools/i18n.py
+
+check-i18n: $(STAMP)
+	$(BIN)/python tools/i18n.py --check
 
 bench: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python -m fmlib.bench
