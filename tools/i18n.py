@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import difflib
 import hashlib
-import json
 import posixpath
 import re
 import sys
@@ -253,7 +252,12 @@ def set_translation(src: str, key: str, zh: str, root: Path = ROOT) -> list[str]
         raise SystemExit(f"{src} has no markdown cell or section {key!r}")
     data = load(src, root)
     entries = {e["key"]: e for e in data["entries"]}
-    entries[key] = {"key": key, "sha": sha(units[key]), "en": units[key], "zh": zh.rstrip("\n") + "\n"}
+    entries[key] = {
+        "key": key,
+        "sha": sha(units[key]),
+        "en": units[key],
+        "zh": zh.rstrip("\n") + "\n",
+    }
     ordered = [entries[k] for k, _ in english_units(src, root) if k in entries]
     save(src, {"source": src, "entries": ordered}, root)
     return problems_of(units[key], zh)
@@ -282,7 +286,7 @@ def rewrite_links(text: str, src: str, pairs: dict[str, str]) -> str:
 
 def banner_text(src: str, lang_line: bool) -> str:
     extra = (
-        "代码单元与英文版相同，只有开头一格的 `fm.configure(...)` 多了 `lang=\"zh\"`，"
+        '代码单元与英文版相同，只有开头一格的 `fm.configure(...)` 多了 `lang="zh"`，'
         "使 fmlib 的输出与图中文字为中文。"
         if lang_line
         else ""
@@ -413,17 +417,23 @@ def check(root: Path = ROOT) -> list[str]:
         if not path.exists():
             failures.append(f"{rel}: not written (run `make i18n`)")
         elif path.read_text() != text:
-            failures.append(f"{rel}: differs from what `make i18n` writes (edited by hand, or stale)")
+            failures.append(
+                f"{rel}: differs from what `make i18n` writes (edited by hand, or stale)"
+            )
     if not failures:
         for rel, text in derived(root).items():
             path = root / rel
             if not path.exists() or path.read_text() != text:
                 failures.append(f"{rel}: differs from what `make i18n` writes")
-    stray = {
-        p.relative_to(root).as_posix()
-        for p in (root / ZH_TREE).rglob("*")
-        if p.is_file() and p.suffix in (".ipynb", ".md") and ".ipynb_checkpoints" not in p.parts
-    } - set(expected) - set(counterparts(root).values())
+    stray = (
+        {
+            p.relative_to(root).as_posix()
+            for p in (root / ZH_TREE).rglob("*")
+            if p.is_file() and p.suffix in (".ipynb", ".md") and ".ipynb_checkpoints" not in p.parts
+        }
+        - set(expected)
+        - set(counterparts(root).values())
+    )
     failures += [f"{rel}: no English source for this file" for rel in sorted(stray)]
     return failures
 
@@ -455,7 +465,9 @@ def todo(sources: list[str], root: Path = ROOT) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", nargs="?", default="write", choices=("write", "todo", "skeleton", "set"))
+    parser.add_argument(
+        "command", nargs="?", default="write", choices=("write", "todo", "skeleton", "set")
+    )
     parser.add_argument("sources", nargs="*", help="English sources (default: all)")
     parser.add_argument("--check", action="store_true", help="fail if anything is missing or stale")
     args = parser.parse_args(argv)
@@ -468,7 +480,10 @@ def main(argv: list[str] | None = None) -> int:
         found = set_translation(src, key, text)
         for problem in found:
             print(f"{src} · {key}: {problem}")
-        print(f"{translation_file(src)}: {key} stored" + (" (fix the problems above)" if found else ""))
+        print(
+            f"{translation_file(src)}: {key} stored"
+            + (" (fix the problems above)" if found else "")
+        )
         return 1 if found else 0
     sources = args.sources or notebook_sources() + page_sources()
     if args.command == "todo":
@@ -482,7 +497,11 @@ def main(argv: list[str] | None = None) -> int:
         failures = check()
         for line in failures:
             print(line)
-        print(f"i18n: {len(failures)} problem(s)" if failures else "i18n: the Chinese edition is current")
+        print(
+            f"i18n: {len(failures)} problem(s)"
+            if failures
+            else "i18n: the Chinese edition is current"
+        )
         return 1 if failures else 0
     write(edition())
     write(derived())
