@@ -105,7 +105,7 @@ exercises: $(STAMP)
 check-exercises: $(STAMP)
 	$(BIN)/python tools/make_exercises.py --check
 
-# The Chinese edition (zh/, README.zh-CN.md, TEACHING.zh-CN.md) from the English sources and their
+# the Chinese edition (zh/ and README.zh-CN.md) from the English sources and their
 # translations in i18n/zh_CN/; never edit it by hand. `python tools/i18n.py todo` lists what to translate.
 i18n: $(STAMP)
 	$(BIN)/python tools/i18n.py

@@ -25,6 +25,7 @@ NOT_IN_STUDENT_IMAGE = {
     "jupyterhub-firstuseauthenticator",
     "jupyter-book",
     "pypdf",  # joins the course PDF's pages in `make book`
+    "jieba",  # splits the Chinese site's words for its search in `make book`
     "nbgrader",  # the `instructor` extra: teachers grade with it, students never see it
 }
 

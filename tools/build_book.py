@@ -77,20 +77,39 @@ STILL_CAPTION = (
     "open this page live: the rocket button at the top of the page (Binder or your class's hub), "
     "or <code>make lab</code> in a copy of the course.</em></p>"
 )
+STILL_CAPTION_ZH = (
+    '<p class="fm-still-caption"><em>这是一个交互式探索器的静态画面。要拖动它的控件，请在线打开本页：'
+    "点页面顶部的火箭按钮（Binder 或你们课程的 JupyterHub），或在课程副本中运行 "
+    "<code>make lab</code>。</em></p>"
+)
 
 
-def pages(audience: str = "student") -> dict[str, list[Path]]:
-    """The site's pages by part, in the chapter's order, as repository paths.
+# The Chinese site is built from the Chinese edition (zh/, written by `make i18n` with the
+# repository's layout) into the folder zh/ of the English site; each page links to its twin.
+LANGS = ("en", "zh")
+ZH_DIR = "zh"
+
+
+def tree(lang: str = "en") -> Path:
+    """Where a language's pages are: the repository, or its Chinese edition zh/."""
+    if lang not in LANGS:
+        raise ValueError(f"lang must be one of {LANGS}; got {lang!r}")
+    return ROOT if lang == "en" else ROOT / ZH_DIR
+
+
+def pages(audience: str = "student", lang: str = "en") -> dict[str, list[Path]]:
+    """The site's pages by part, in the chapter's order, as paths in ``tree(lang)``.
 
     The student site leaves out the teacher's guide and the solutions (and every link to them).
     """
     if audience not in AUDIENCES:
         raise ValueError(f"audience must be one of {AUDIENCES}; got {audience!r}")
-    notebooks = sorted((ROOT / "notebooks").glob("6_*.ipynb"))
-    exercises = sorted((ROOT / "exercises").glob("*.ipynb"))
-    worksheets = sorted((ROOT / "book" / "worksheets").glob("*.md"))
+    base = tree(lang)
+    notebooks = sorted((base / "notebooks").glob("6_*.ipynb"))
+    exercises = sorted((base / "exercises").glob("*.ipynb"))
+    worksheets = sorted((base / "book" / "worksheets").glob("*.md"))
     reference = [
-        p for p in (ROOT / "notebooks" / "glossary.md", ROOT / "notebooks" / "errata.md")
+        p for p in (base / "notebooks" / "glossary.md", base / "notebooks" / "errata.md")
         if p.exists()
     ]  # fmt: skip
     parts = {
@@ -100,48 +119,72 @@ def pages(audience: str = "student") -> dict[str, list[Path]]:
         "参考 · Reference": reference,
     }
     if audience == "teacher":
-        parts["教师 · For teachers"] = [ROOT / "TEACHING.md"] + sorted(
-            (ROOT / "solutions").glob("*.ipynb")
+        parts["教师 · For teachers"] = [base / "TEACHING.md"] + sorted(
+            (base / "solutions").glob("*.ipynb")
         )
     return parts
 
 
 def stage(
-    src: Path, settings: dict[str, str], audience: str = "student", only: str | None = None
+    src: Path,
+    settings: dict[str, str],
+    audience: str = "student",
+    only: str | None = None,
+    lang: str = "en",
 ) -> list[Path]:
     """Copy the pages to ``src`` and write the table of contents; returns the staged notebooks.
 
     ``only``: a glob on file names (e.g. ``6_2*``): just those pages, for a quick look."""
+    base = tree(lang)
     shutil.rmtree(src, ignore_errors=True)
     src.mkdir(parents=True)
-    shutil.copy(ROOT / "book" / "intro.md", src / "intro.md")
+    shutil.copy(base / "book" / "intro.md", src / "intro.md")
     config = yaml.safe_load((ROOT / "book" / "_config.yml").read_text())
     config["repository"].update(url=settings["repo_url"], branch=settings["branch"])
+    if lang == "zh":  # Chinese interface and search (jieba), launch buttons open zh/ notebooks
+        config["title"] = "流匹配 · 交互式学习"
+        config["repository"]["path_to_book"] = ZH_DIR
+        config["sphinx"]["config"]["language"] = "zh_CN"
     config["launch_buttons"].update(
         binderhub_url=settings["binder_url"], jupyterhub_url=settings["hub_url"]
     )
     (src / "_config.yml").write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
     parts, staged = [], []
-    for caption, files in pages(audience).items():
+    for caption, files in pages(audience, lang).items():
         files = [f for f in files if only is None or f.match(only)]
         if not files:
             continue
         chapters = []
         for path in files:
-            rel = path.relative_to(ROOT)
+            rel = path.relative_to(base)
             (src / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(path, src / rel)
+            if lang == "zh" and path.suffix == ".ipynb":
+                _drop_cell(src / rel, ZH_BANNER_ID)  # a note for maintainers, not for readers
             chapters.append({"file": str(rel.with_suffix(""))})
             if path.suffix == ".ipynb" and rel.parts[0] != "solutions":
                 staged.append(src / rel)
+        if lang == "zh":
+            caption = caption.split(" · ")[0]
         parts.append({"caption": caption, "chapters": chapters})
     toc = {"format": "jb-book", "root": "intro", "parts": parts}
     (src / "_toc.yml").write_text(yaml.safe_dump(toc, allow_unicode=True, sort_keys=False))
     for folder in ("notebooks", "exercises"):  # relative links between pages and READMEs
-        readme = ROOT / folder / "README.md"
+        readme = base / folder / "README.md"
         if readme.exists() and (src / folder).is_dir():
             shutil.copy(readme, src / folder / "README.md")
     return staged
+
+
+ZH_BANNER_ID = "zh-generated-banner"  # tools/i18n.py's "generated, do not edit" cell
+
+
+def _drop_cell(path: Path, cell_id: str) -> None:
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    nb.cells = [c for c in nb.cells if c.get("id") != cell_id]
+    nbformat.write(nb, path)
 
 
 def caption_stills(nb, state: dict | None = None) -> int:
@@ -152,6 +195,8 @@ def caption_stills(nb, state: dict | None = None) -> int:
     from fmlib.widgets.client import WIDGET_VIEW, prune_outputs
 
     live = set((state or {}).get("state", {}))
+    zh = nb.metadata.get("fmlib_i18n", {}).get("lang") == "zh_CN"  # a Chinese notebook
+    caption = STILL_CAPTION_ZH if zh else STILL_CAPTION
     count = 0
     for cell in nb.cells:
         outputs = cell.get("outputs", [])
@@ -162,7 +207,7 @@ def caption_stills(nb, state: dict | None = None) -> int:
                 continue
             if WIDGET_VIEW in data and "image/png" in data:
                 outputs.insert(i + 1, nbformat.v4.new_output(
-                    "display_data", data={"text/html": STILL_CAPTION}
+                    "display_data", data={"text/html": caption}
                 ))  # fmt: skip
                 count += 1
     prune_outputs(nb, state)
@@ -241,11 +286,14 @@ def build(
     audience: str = "student",
     pdf: bool = False,
     only: str | None = None,
+    lang: str = "en",
 ) -> Path:
     if not (MATHJAX / "tex-chtml-full.js").exists():
         raise SystemExit(f"MathJax not found at {MATHJAX}: `make book` installs it from npm")
+    if lang == "zh" and not (ROOT / ZH_DIR / "notebooks").is_dir():
+        raise SystemExit(f"the Chinese edition is not in {ROOT / ZH_DIR}: run `make i18n`")
     src = out / "src"
-    notebooks = stage(src, settings, audience, only)
+    notebooks = stage(src, settings, audience, only, lang)
     if executed is not None:
         reused = [nb for nb in notebooks if reuse_executed(nb, executed / nb.relative_to(src))]
         print(f"reusing the outputs of {len(reused)} notebooks executed by the tests")
@@ -271,10 +319,53 @@ def build(
         text = page.read_text(encoding="utf-8")
         text = HUB_LAUNCH.sub(_hub_launch_into_course_folder, THEBE_SCRIPTS.sub("", text))
         page.write_text(text, encoding="utf-8")
-    print(f"site ({audience}): {html / 'index.html'}")
+    print(f"site ({audience}, {lang}): {html / 'index.html'}")
     if pdf:
         print(f"pdf: {print_pdf(html, html / PDF_NAME, audience)}")
     return html
+
+
+def build_both(out: Path, executed: Path | None = None, pdf: bool = False, **kwargs) -> Path:
+    """The English site in ``out``, the Chinese one in its folder zh/, each page linked to its
+    twin. ``executed`` (build/executed) holds the English runs, its zh/ the Chinese ones."""
+    html = build(out, executed=executed, pdf=pdf, lang="en", **kwargs)
+    zh_executed = executed / ZH_DIR if executed is not None else None
+    zh_html = build(out / ZH_DIR, executed=zh_executed, lang="zh", **kwargs)
+    shutil.rmtree(html / ZH_DIR, ignore_errors=True)
+    shutil.copytree(zh_html, html / ZH_DIR)
+    print(f"language switches: {link_languages(html, html / ZH_DIR)} pages")
+    return html
+
+
+SWITCH = (
+    '<p class="fm-lang-switch" style="text-align:right;margin:0 0 .5em;font-size:.9em">'
+    '<a href="{href}" hreflang="{code}" lang="{code}">{label}</a></p>'
+)
+ARTICLE = re.compile(r'(<article class="bd-article"[^>]*>)')
+
+
+def link_languages(en: Path, zh: Path) -> int:
+    """Give each page of either site a link to the same page in the other language (where the
+    other site has it); returns how many pages got one."""
+    import posixpath
+
+    count = 0
+    for site, other, code, label in ((en, zh, "zh-CN", "中文"), (zh, en, "en", "English")):
+        for page in site.rglob("*.html"):
+            rel = page.relative_to(site).as_posix()
+            if site == en and rel.startswith(f"{ZH_DIR}/"):
+                continue
+            if rel.startswith("_") or not (other / rel).exists():
+                continue
+            text = page.read_text(encoding="utf-8")
+            if "fm-lang-switch" in text or not ARTICLE.search(text):
+                continue
+            href = posixpath.relpath((other / rel).as_posix(), page.parent.as_posix())
+            link = SWITCH.format(href=href, code=code, label=label)
+            start = ARTICLE.search(text).end()
+            page.write_text(text[:start] + link + text[start:], "utf-8")
+            count += 1
+    return count
 
 
 # The explorers drawn in the page stay live on the site, with no kernel: myst-nb writes each
@@ -406,6 +497,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--pdf", action="store_true", help="also print the site into one PDF")
     parser.add_argument(
+        "--lang",
+        choices=(*LANGS, "both"),
+        default="both",
+        help="both (default): the English site with the Chinese one in its zh/ folder",
+    )
+    parser.add_argument(
         "--only",
         help="only the pages whose file name matches this glob (e.g. '6_2*'): a quick look",
     )
@@ -418,16 +515,17 @@ def main(argv: list[str] | None = None) -> None:
         "binder_url": os.environ.get("BINDER_URL", "https://mybinder.org"),
         "hub_url": os.environ.get("HUB_URL", "https://jupyterhub.example.edu"),
     }
-    build(
-        args.out.resolve(),
-        args.jobs,
-        settings,
+    common = dict(
+        jobs=args.jobs,
+        settings=settings,
         run=not args.no_execute,
-        executed=args.executed,
         audience=args.audience,
-        pdf=args.pdf,
         only=args.only,
     )
+    if args.lang == "both":
+        build_both(args.out.resolve(), executed=args.executed, pdf=args.pdf, **common)
+    else:
+        build(args.out.resolve(), executed=args.executed, pdf=args.pdf, lang=args.lang, **common)
 
 
 if __name__ == "__main__":

@@ -12,8 +12,8 @@ The tool writes the Chinese edition:
     "generated, do not edit" banner first, code cells identical except the opening cell's
     `fm.configure(...)`, which gains `lang="zh"` (fmlib then prints and draws in Chinese);
   * `zh/exercises/`: generated from `zh/solutions/` exactly as `make exercises` does;
-  * `README.zh-CN.md`, `TEACHING.zh-CN.md` beside their English, and the pages inside the trees
-    (`zh/notebooks/glossary.md`, `zh/notebooks/errata.md`, `zh/exercises/README.md`, ...).
+  * `README.zh-CN.md` beside README.md, and the other pages in `zh/` where the English is in the
+    repository (`zh/TEACHING.md`, `zh/notebooks/glossary.md`, `zh/notebooks/errata.md`, ...).
 Links are rewritten to the Chinese counterpart where there is one.
 
     python tools/i18n.py              # write the Chinese edition
@@ -53,12 +53,17 @@ def notebook_sources(root: Path = ROOT) -> list[str]:
     return [p.relative_to(root).as_posix() for p in found]
 
 
+# The Chinese tree zh/ mirrors the repository's layout, so that the links between its files, and
+# the course site built from it, work as the English ones do; README.zh-CN.md stays beside README.
 PAGES = {
     "README.md": "README.zh-CN.md",
-    "TEACHING.md": "TEACHING.zh-CN.md",
+    "TEACHING.md": f"{ZH_TREE}/TEACHING.md",
     "notebooks/glossary.md": f"{ZH_TREE}/notebooks/glossary.md",
     "exercises/README.md": f"{ZH_TREE}/exercises/README.md",
     "solutions/README.md": f"{ZH_TREE}/solutions/README.md",
+    "book/intro.md": f"{ZH_TREE}/book/intro.md",
+    "book/worksheets/session-1.md": f"{ZH_TREE}/book/worksheets/session-1.md",
+    "book/worksheets/session-2.md": f"{ZH_TREE}/book/worksheets/session-2.md",
 }
 
 
@@ -266,9 +271,16 @@ def set_translation(src: str, key: str, zh: str, root: Path = ROOT) -> list[str]
 # --- writing the edition ---------------------------------------------------------------------
 
 
+# pages whose links are relative to the course site's root, not to their own folder: the landing
+# page (staged at the root of either site, where its links work as written)
+SITE_RELATIVE = {"book/intro.md"}
+
+
 def rewrite_links(text: str, src: str, pairs: dict[str, str]) -> str:
     """Relative links of `src`'s text, made to work from target(src): to the Chinese counterpart
     where there is one, else to the English file."""
+    if src in SITE_RELATIVE:
+        return text
     here, there = posixpath.dirname(src), posixpath.dirname(target(src))
 
     def fix(match: re.Match) -> str:
@@ -505,7 +517,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if failures else 0
     write(edition())
     write(derived())
-    print(f"i18n: wrote the Chinese edition under {ZH_TREE}/ and the *.zh-CN.md pages")
+    print(f"i18n: wrote the Chinese edition under {ZH_TREE}/ and README.zh-CN.md")
     return 0
 
 
