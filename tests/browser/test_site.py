@@ -37,6 +37,12 @@ BUILD = _build_book_module()
 SECTIONS = [
     p.relative_to(ROOT).with_suffix(".html") for p in BUILD.pages()[next(iter(BUILD.pages()))]
 ]
+# the Chinese site is the folder zh/ of the English one, page for page
+_ZH_PAGES = BUILD.pages(lang="zh")
+ZH_SECTIONS = [
+    Path(BUILD.ZH_DIR) / p.relative_to(BUILD.tree("zh")).with_suffix(".html")
+    for p in _ZH_PAGES[next(iter(_ZH_PAGES))]
+]
 
 
 SITE_DIRS: dict[str, Path] = {}  # served address -> the folder it serves
@@ -50,7 +56,7 @@ def site(tmp_path_factory):
     """
     prebuilt = os.environ.get("FMLIB_SITE_HTML")
     out = tmp_path_factory.mktemp("book")
-    html = Path(prebuilt) if prebuilt else BUILD.build(out, jobs=1, settings={
+    html = Path(prebuilt) if prebuilt else BUILD.build_both(out, jobs=1, settings={
         "repo_url": "https://github.com/ORG/flow-matching-interactively", "branch": "student",
         "binder_url": "https://mybinder.org", "hub_url": "https://jupyterhub.example.edu",
     }, pdf=True)  # fmt: skip
@@ -132,7 +138,11 @@ CJK_GLYPHS_DIFFER = """() => {
 }"""
 
 
-@pytest.mark.parametrize("section", SECTIONS, ids=[s.stem for s in SECTIONS])
+@pytest.mark.parametrize(
+    "section",
+    SECTIONS + ZH_SECTIONS,
+    ids=[s.stem for s in SECTIONS] + [f"zh-{s.stem}" for s in ZH_SECTIONS],
+)
 def test_a_section_page_reads_well_offline(site, browser, section):
     labmod.ARTIFACTS_DIR.mkdir(exist_ok=True)
     with reader(browser) as (page, seen):
@@ -374,3 +384,49 @@ def _tool(name: str):
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def test_the_chinese_site_is_chinese_and_each_page_links_to_its_twin(site, browser):
+    """The Chinese pages render their glyphs, are written in Chinese (not a copy of the English),
+    and the language switch leads from each page to the same page in the other language."""
+    assert len(ZH_SECTIONS) == len(SECTIONS)
+    with reader(browser) as (page, seen):
+        for en, zh in zip(SECTIONS, ZH_SECTIONS, strict=True):
+            page.goto(f"{site}/{zh.as_posix()}")
+            assert page.evaluate(CJK_GLYPHS_DIFFER), f"{zh}: Chinese renders as boxes"
+            prose = page.evaluate(
+                "[...document.querySelectorAll('article p')].map(p => p.innerText).join('')"
+            )
+            cjk = sum("\u4e00" <= ch <= "\u9fff" for ch in prose)
+            assert cjk > 0.3 * len(prose.replace(" ", "")), f"{zh}: the prose is not Chinese"
+            switch = page.locator(".fm-lang-switch a")
+            assert switch.inner_text() == "English"
+            switch.click()
+            page.wait_for_load_state()
+            assert urlparse(page.url).path == f"/{en.as_posix()}", page.url
+            back = page.locator(".fm-lang-switch a")
+            assert back.inner_text() == "中文"
+            back.click()
+            page.wait_for_load_state()
+            assert urlparse(page.url).path == f"/{zh.as_posix()}", page.url
+        page.goto(f"{site}/{ZH_DIR_INTRO}")
+        nav = page.locator("nav.bd-links").inner_text()
+        assert "第6章 流匹配" in nav and "Chapter 6" not in nav, nav
+        page.screenshot(path=str(labmod.ARTIFACTS_DIR / "site-zh-intro.png"))
+        assert not seen["outside"] and not seen["page"] and not seen["console"], seen
+
+
+ZH_DIR_INTRO = f"{BUILD.ZH_DIR}/intro.html"
+
+
+def test_chinese_search_finds_the_divergence_sections_offline(site, browser):
+    """Sphinx splits the Chinese pages' words with jieba: "散度" (divergence) finds the sections
+    about it (6.1's Hutchinson estimator and 6.3's continuity equation speak of nothing else)."""
+    with reader(browser) as (page, seen):
+        page.goto(f"{site}/{BUILD.ZH_DIR}/search.html?q=散度")
+        page.wait_for_selector("#search-results li", timeout=15_000)
+        found = page.locator("#search-results li a").evaluate_all("as => as.map(a => a.href)")
+        assert any("6_1_" in h for h in found) and any("6_3_" in h for h in found), found
+        assert all(f"/{BUILD.ZH_DIR}/" in h for h in found), found
+        page.screenshot(path=str(labmod.ARTIFACTS_DIR / "site-zh-search.png"))
+        assert not seen["outside"], seen["outside"]
