@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 STAMP  := $(VENV)/.fmlib-installed
 
-.PHONY: lab test setup bench lint format clean-notebooks clean links book book-teacher errata \
+.PHONY: lab lab-zh test setup bench lint format clean-notebooks clean links book book-teacher errata \
         cell-times exercises check-exercises i18n check-i18n mutants scan student-release load-test
 
 setup: $(STAMP)
@@ -39,6 +39,10 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(ROOT_FLAG) notebooks/
+
+# 中文版：the Chinese edition's notebooks (zh/notebooks), written by `make i18n`.
+lab-zh: $(STAMP)
+	$(BIN)/jupyter lab $(ROOT_FLAG) zh/notebooks/
 
 # Every test, on two workers (one file, so one notebook, per work unit), the Chinese edition's
 # notebooks (zh/) included; then the course site, English and Chinese, is built from the outputs
@@ -87,7 +91,8 @@ errata:
 # nbgitpuller links for a hub, to the students' release (never main, which holds the solutions):
 # make links HUB=https://hub.example.edu REPO=https://github.com/ORG/REPO BRANCH=v0.4.0-student
 links:
-	@$(PYTHON) deploy/links.py --hub "$(HUB)" --repo "$(REPO)" --branch "$(or $(BRANCH),student)"
+	@$(PYTHON) deploy/links.py --hub "$(HUB)" --repo "$(REPO)" --branch "$(or $(BRANCH),student)" \
+	  $(if $(filter zh,$(EDITION)),--lang zh)
 
 # The students' tree (no solutions/, no teacher pages, exercises generated, scanned for answers)
 # in build/student, committed to the `student` branch; push it and tag it for the term.

@@ -2,6 +2,7 @@
 
     python deploy/links.py --hub https://hub.example.edu --repo https://github.com/ORG/REPO --branch v0.4.0-student
     make links HUB=https://hub.example.edu REPO=https://github.com/ORG/REPO BRANCH=v0.4.0-student
+    make links ... EDITION=zh   # the Chinese notebooks (zh/notebooks, zh/exercises)
 
 Prints a Markdown list with a link per section notebook (and exercise), ready for a course page or
 an LMS. The links pull the students' release (`make student-release`: the `student` branch, or a
@@ -36,13 +37,17 @@ def link(hub: str, repo: str, branch: str, path: str, folder: str) -> str:
     return f"{hub.rstrip('/')}/hub/user-redirect/git-pull?{query}"
 
 
-def course_notebooks(root: Path = ROOT) -> list[str]:
+def course_notebooks(root: Path = ROOT, lang: str = "en") -> list[str]:
     """The section notebooks, then the exercises, as paths in the students' release (which has the
-    same notebooks/ and exercises/ as this repository, exercises regenerated)."""
+    same notebooks/ and exercises/ as this repository, exercises regenerated); ``lang="zh"``: those
+    of the Chinese edition, in zh/."""
+    if lang not in ("en", "zh"):
+        raise ValueError(f"lang must be 'en' or 'zh'; got {lang!r}")
+    base = root if lang == "en" else root / "zh"
     return [
         str(p.relative_to(root))
         for folder in ("notebooks", "exercises")
-        for p in sorted((root / folder).glob("*.ipynb"))
+        for p in sorted((base / folder).glob("*.ipynb"))
     ]
 
 
@@ -54,10 +59,13 @@ def main(argv: list[str] | None = None) -> None:
         "--branch", default=STUDENT_BRANCH, help="the students' branch or, better, a tag on it"
     )
     parser.add_argument("--folder", default=FOLDER, help="folder in each student's home")
+    parser.add_argument(
+        "--lang", default="en", choices=("en", "zh"), help="zh: the Chinese notebooks (zh/)"
+    )
     args = parser.parse_args(argv)
     if args.branch in ("main", "master"):
         parser.error("links must pull the students' release (make student-release), not main")
-    for path in course_notebooks():
+    for path in course_notebooks(lang=args.lang):
         print(f"- [{Path(path).stem}]({link(args.hub, args.repo, args.branch, path, args.folder)})")
 
 

@@ -9,7 +9,9 @@ guide), so students are given another tree, built here:
     (tools/make_exercises.py), its banner replaced by one for students (the teacher's banner
     points at solutions/), and exercises/README.md without its section for teachers;
   * a short README for students;
-  * nothing else: no solutions/, TEACHING.md, deploy/, tools/, tests/, book/.
+  * the Chinese edition the same way (zh/notebooks/ as it is, zh/exercises/ generated afresh from
+    zh/solutions/, a Chinese README for students), written by `make i18n`;
+  * nothing else: no solutions/, TEACHING.md, deploy/, tools/, tests/, book/ (nor their Chinese).
 
 fmlib itself stays: the checks compare a student's function with its references, and the sections
 use it. So a task that re-derives a library function has a close reference there (fm.ot's kinetic
@@ -58,6 +60,26 @@ STUDENT_BANNER = (
     "**✔** or a hint. Written answers go where it says *YOUR ANSWER HERE*."
 )
 
+STUDENT_BANNER_ZH = (
+    "> **第 6 章练习。** 请从头到尾运行本笔记本：不解任何题它也能运行。把每个抛出 "
+    "`NotImplementedError` 的函数补写完整；其后的单元会打印 **✔** 或一条提示。书面回答写在标有 "
+    "*YOUR ANSWER HERE* 的地方。"
+)
+STUDENT_README_ZH = """\
+# 流匹配 · 交互式学习：第 6 章（学生版）
+
+- `zh/notebooks/`：第 6 章“流匹配”各节的中文笔记本与术语表。每本从头到尾运行一遍（约一分钟）；
+  **动手试试** 提示你可以改动什么。英文版在 `notebooks/`。
+- `zh/exercises/`：每节一本练习，另有教材的练习 6.2。每道题边做边检验。英文版在 `exercises/`。
+
+你的修改归你所有：老师发布更正后，再点一次课程链接即可取得更正，同时保留你的修改。你改过的笔记本中，
+若某个单元老师也改了，保留的是你的版本；想要老师的版本，请先给你的笔记本改名（File > Rename），
+再点一次链接。
+
+**一次只开一个笔记本。** 每个打开的笔记本都有一个 Python 内核，模型留在内存中。打开下一本之前，
+请关闭正在离开的那一本的内核（Kernel > Shut Down Kernel）。若内核崩溃（"Kernel Restarting"），
+请先关闭其他笔记本的内核，再选 Kernel > Restart and Run All Cells。
+"""
 STUDENT_README = """\
 # Flow Matching, Interactively: Chapter 6, students' copy
 
@@ -125,7 +147,8 @@ def leaks(tree: Path, solutions: Path = ROOT / "solutions") -> list[str]:
     secrets = answers(solutions)
     for path in sorted(p for p in tree.rglob("*") if p.is_file() and ".git" not in p.parts):
         rel = path.relative_to(tree)
-        if "solutions" in rel.parts or rel.parts[0] in TEACHER_ONLY:
+        top = rel.parts[1] if rel.parts[0] == "zh" and len(rel.parts) > 1 else rel.parts[0]
+        if "solutions" in rel.parts or top in TEACHER_ONLY:
             problems.append(f"{rel}: a teacher-only file")
             continue
         try:
@@ -164,9 +187,14 @@ def _source_text(path: Path, text: str) -> str:
 # Building the tree
 # ------------------------------------------------------------------------------------------------
 def _exercises_readme(text: str) -> str:
-    """exercises/README.md for students: the table and "For students", nothing for teachers."""
-    table = text.split("**Do not edit these files.**")[0].rstrip()
-    students = re.search(r"## For students\n(.*?)(?=\n## |\Z)", text, re.DOTALL)
+    """exercises/README.md for students: the table and "For students", nothing for teachers
+    (the Chinese page marks the same places with the same words in Chinese)."""
+    table = re.split(r"\*\*Do not edit these files\.\*\*|\*\*请勿编辑这些文件。\*\*", text)[
+        0
+    ].rstrip()
+    students = re.search(r"## (?:For students|给学生[^\n]*)\n(.*?)(?=\n## |\Z)", text, re.DOTALL)
+    if students and "给学生" in students.group(0).splitlines()[0]:
+        return f"{table}\n\n{students.group(0).rstrip()}\n"
     body = f"\n\n## For students\n{students.group(1).rstrip()}" if students else ""
     return f"{table}{body}\n"
 
@@ -192,6 +220,20 @@ def build(out: Path, root: Path = ROOT) -> Path:
     if readme.exists():
         (out / "exercises" / "README.md").write_text(_exercises_readme(readme.read_text()))
     (out / "README.md").write_text(STUDENT_README)
+    zh = root / "zh"
+    if (zh / "notebooks").is_dir():  # the Chinese edition, laid out the same way
+        shutil.copytree(zh / "notebooks", out / "zh" / "notebooks", ignore=IGNORED)
+        (out / "zh" / "exercises").mkdir(parents=True)
+        for solution in sorted((zh / "solutions").glob("*.ipynb")):
+            nb = nbformat.reads(make_exercises.exercise(solution), as_version=4)
+            banner = next(c for c in nb.cells if c.get("id") == make_exercises.BANNER_ID)
+            banner.source = STUDENT_BANNER_ZH
+            nbformat.write(nb, out / "zh" / "exercises" / solution.name)
+        readme = zh / "exercises" / "README.md"
+        if readme.exists():
+            text = _exercises_readme(readme.read_text())
+            (out / "zh" / "exercises" / "README.md").write_text(text)
+        (out / "README.zh-CN.md").write_text(STUDENT_README_ZH)
     (out / ".gitignore").write_text(".ipynb_checkpoints/\n__pycache__/\n*.egg-info/\n")
     return out
 
@@ -235,6 +277,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     tree = args.check or build(args.out)
     problems = leaks(tree)
+    if (ROOT / "zh" / "solutions").is_dir():  # the Chinese model answers are other words
+        problems += [p for p in leaks(tree, ROOT / "zh" / "solutions") if p not in problems]
     for problem in problems:
         print(f"LEAK {problem}")
     if problems:

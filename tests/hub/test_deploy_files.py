@@ -138,3 +138,15 @@ def test_every_section_notebook_gets_a_link(capsys):
         _links().main(["--hub", "https://h.example.edu", "--repo", "r", "--branch", "main"])
     for nb in sorted((DEPLOY.parent / "notebooks").glob("*.ipynb")):
         assert f"notebooks%2F{nb.name}" in out or f"notebooks/{nb.name}" in out
+
+
+def test_the_chinese_links_open_the_chinese_notebooks(capsys):
+    args = ["--hub", "https://hub.example.edu", "--repo", "https://example.invalid/r"]
+    _links().main([*args, "--lang", "zh"])
+    out = capsys.readouterr().out
+    for nb in sorted((DEPLOY.parent / "zh" / "notebooks").glob("*.ipynb")):
+        assert f"zh%2Fnotebooks%2F{nb.name}" in out, nb.name
+    assert "zh%2Fexercises%2F" in out and "(https://hub.example.edu" in out
+    assert "flow-matching%2Fnotebooks" not in out  # no English notebook in the Chinese list
+    with pytest.raises(ValueError, match="lang must be"):
+        _links().course_notebooks(lang="fr")

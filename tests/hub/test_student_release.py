@@ -47,6 +47,29 @@ def test_the_tree_holds_the_course_and_nothing_for_teachers(tree):
     assert release.leaks(tree) == []
 
 
+def test_the_chinese_edition_is_there_the_same_way(tree):
+    assert not (tree / "zh" / "solutions").exists() and not (tree / "zh" / "TEACHING.md").exists()
+    for nb in (ROOT / "zh" / "notebooks").glob("*.ipynb"):
+        assert (tree / "zh" / "notebooks" / nb.name).read_bytes() == nb.read_bytes()
+    names = sorted(p.name for p in (tree / "zh" / "exercises").glob("*.ipynb"))
+    assert names == sorted(p.name for p in (ROOT / "zh" / "solutions").glob("*.ipynb"))
+    for path in (tree / "zh" / "exercises").glob("*.ipynb"):
+        nb = nbformat.read(path, as_version=4)
+        assert nb.cells[0].source == release.STUDENT_BANNER_ZH
+        assert "raise NotImplementedError" in "".join(c.source for c in nb.cells)
+        assert 'lang="zh"' in "".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "zh/notebooks" in (tree / "README.zh-CN.md").read_text()
+    # a Chinese model answer copied into a student's file is found like an English one
+    planted = tree / "zh" / "notebooks" / "planted.md"
+    answers = release.answers(ROOT / "zh" / "solutions")
+    written = next(lines for where, lines in answers if where.endswith("(model answer)"))
+    planted.write_text(written[0])
+    try:
+        assert release.leaks(tree, ROOT / "zh" / "solutions")
+    finally:
+        planted.unlink()
+
+
 def test_exercises_are_generated_stubs_with_a_banner_for_students(tree):
     for path in (tree / "exercises").glob("*.ipynb"):
         nb = nbformat.read(path, as_version=4)
