@@ -170,3 +170,12 @@ def test_every_chinese_notebook_has_the_english_code_and_asks_for_chinese():
         en_cell, zh_cell = changed[0]
         assert "fm.configure(" in en_cell and zh_cell.replace(', lang="zh"', "", 1) == en_cell, src
         assert zh["metadata"]["fmlib_i18n"] == {"lang": "zh_CN", "source": src}
+
+
+def test_a_formula_that_goes_on_to_the_next_line_is_one_formula():
+    en = "The field $v_w = v(\\cdot, \\varnothing) + w\\,(v(\\cdot, c) -\nv(\\cdot, \\varnothing))$ of 6.5.3."
+    zh = "6.5.3 节的场 $v_w = v(\\cdot, \\varnothing) + w\\,(v(\\cdot, c) - v(\\cdot, \\varnothing))$。"
+    assert i18n.problems_of(en, zh) == []
+    assert i18n.problems_of(en, zh.replace("w\\,", "")) != []
+    # never across a paragraph break: two lone dollars there are no formula
+    assert not i18n.math_spans("costs $5\n\nand $6")

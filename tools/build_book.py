@@ -78,7 +78,7 @@ STILL_CAPTION = (
     "or <code>make lab</code> in a copy of the course.</em></p>"
 )
 STILL_CAPTION_ZH = (
-    '<p class="fm-still-caption"><em>这是一个交互式探索器的静态画面。要拖动它的控件，请在线打开本页：'
+    '<p class="fm-still-caption"><em>这是一个交互演示的静态画面。要拖动它的控件，请在线打开本页：'
     "点页面顶部的火箭按钮（Binder 或你们课程的 JupyterHub），或在课程副本中运行 "
     "<code>make lab</code>。</em></p>"
 )

@@ -127,14 +127,17 @@ def sections(text: str) -> list[tuple[str, str]]:
     return result
 
 
-_MATH = re.compile(r"\$\$.+?\$\$|\$[^$\n]+?\$", re.S)
+# inline math may go on to the next line of its paragraph (never across a blank line)
+_MATH = re.compile(r"\$\$.+?\$\$|\$(?:[^$\n]|\n(?![ \t]*\n))+?\$", re.S)
 _LINK = re.compile(r"\]\(([^)\s]+)\)")
 _CODE = re.compile(r"`[^`\n]+`")
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?")
 
 
 def math_spans(text: str) -> Counter:
-    return Counter(m.group(0) for m in _MATH.finditer(text))
+    """The formulas of a text, each with its white space collapsed (a formula rewrapped onto one
+    line is the same formula)."""
+    return Counter(" ".join(m.group(0).split()) for m in _MATH.finditer(text))
 
 
 def links(text: str) -> Counter:
