@@ -101,6 +101,12 @@ def test_a_note_without_the_chapters_chinese_words_is_refused(tmp_path):
         ("A paragraph that mentions a note on the text in passing.", []),
         ("> **A note on the text.** One.\n\nText between.\n\n> **A note on the text.** Two \"二\".",
          ["6", "6"]),
+        # a paragraph that opens with the marker is a note up to its blank line; a subject may
+        # follow the marker after a colon; the Chinese notebooks' marker, with "6.2.3 节"
+        ("**Note on the text.** Section 6.3.3 says 「等价」.\nStill the note.\n\nNot the note 6.5.",
+         ["6.3.3"]),
+        ('> **A note on the text: "a subject".** Section 6.2.3 says 「路径」.', ["6.2.3"]),
+        ("> **关于正文的说明。** 教材 6.2.3 节说「路径」。", ["6.2.3"]),
     ],
 )  # fmt: skip
 def test_notes_are_found_as_blockquotes_that_open_with_the_marker(tmp_path, source, expected):

@@ -27,8 +27,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = Path("notebooks") / "errata.md"
 
+# a blockquote or a paragraph that opens with the marker, which may name its subject after a colon
+# (**A note on the text: "…".**)
 NOTE_OPENING = re.compile(
-    r"^>\s*\*\*(?:(?:A\s+)?notes?\s+on\s+the\s+text\.?|关于正文的说明。?)\*\*\.?", re.IGNORECASE
+    r"^(?:>\s*)?\*\*(?:(?:A\s+)?notes?\s+on\s+the\s+text(?:[.:][^*]*)?|关于正文的说明[^*]*)\*\*\.?",
+    re.IGNORECASE,
 )
 SECTION = re.compile(r"\b(?:Section|§)\s*(6\.\d(?:\.\d)?)")
 SECTION_ZH = re.compile(r"(6\.\d(?:\.\d)?)\s*节")
@@ -50,13 +53,14 @@ class Note:
 
 
 def _blockquote_notes(source: str) -> list[str]:
-    """The notes in one markdown cell: each blockquote that opens with the note's marker."""
-    notes, current = [], None
+    """The notes in one markdown cell: each blockquote, or paragraph, that opens with the note's
+    marker (a blockquote goes on while its lines start with ">", a paragraph to a blank line)."""
+    notes, current, quoted = [], None, False
     for line in source.splitlines():
         if NOTE_OPENING.match(line):
-            current = [line]
+            current, quoted = [line], line.startswith(">")
             notes.append(current)
-        elif current is not None and line.startswith(">"):
+        elif current is not None and (line.startswith(">") if quoted else line.strip()):
             current.append(line)
         else:
             current = None
