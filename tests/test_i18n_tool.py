@@ -179,3 +179,26 @@ def test_a_formula_that_goes_on_to_the_next_line_is_one_formula():
     assert i18n.problems_of(en, zh.replace("w\\,", "")) != []
     # never across a paragraph break: two lone dollars there are no formula
     assert not i18n.math_spans("costs $5\n\nand $6")
+
+
+def test_the_chinese_errata_page_has_every_note_on_the_text():
+    """Each note of the English notebooks is a note of the Chinese ones (the marker translated as
+    the tool expects), under the same section, quoting the chapter."""
+    errata = _tool("errata")
+    en = sorted((n.notebook.split("/")[-1], n.cell_id, n.section) for n in errata.all_notes())
+    zh_notes = [
+        n for p in sorted((ROOT / "zh" / "notebooks").glob("6_*.ipynb")) for n in errata.notes_in(p)
+    ]
+    zh = sorted((n.notebook.split("/")[-1], n.cell_id, n.section) for n in zh_notes)
+    assert zh == en
+    assert all(n.quotes for n in zh_notes), [n.cell_id for n in zh_notes if not n.quotes]
+
+
+def _tool(name: str):
+    import sys
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module

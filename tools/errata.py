@@ -40,6 +40,8 @@ HEADING_NUMBER = re.compile(r"^(6\.\d(?:\.\d)?)\b")
 CJK = re.compile(r"[\u3400-\u9fff]")
 # the chapter's words: in quotes, or a Chinese term in parentheses after its English, "(数值稳定性)"
 QUOTED = re.compile(r"\"([^\"\n]+)\"|“([^”\n]+)”|「([^」\n]+)」|\(([^()\n]+)\)|（([^）\n]+)）")
+# in Chinese prose parentheses hold Chinese as a matter of course: there only quotes are quotes
+QUOTED_ZH = re.compile(r"“([^”\n]+)”|「([^」\n]+)」")
 
 
 @dataclass(frozen=True)
@@ -92,9 +94,10 @@ def notes_in(path: Path, root: Path = ROOT) -> list[Note]:
             own = HEADING_NUMBER.match(heading)
             section = numbers[0] if numbers else (own.group(1) if own else "6")
             text = _one_paragraph(blockquote)  # quotes may span the blockquote's lines
+            pattern = QUOTED_ZH if path.resolve().relative_to(root).parts[0] == "zh" else QUOTED
             quotes = tuple(
                 q.strip('"“”「」 ')
-                for groups in QUOTED.findall(text)
+                for groups in pattern.findall(text)
                 for q in groups
                 if q and CJK.search(q)
             )
