@@ -328,9 +328,14 @@ def build(
 def build_both(out: Path, executed: Path | None = None, pdf: bool = False, **kwargs) -> Path:
     """The English site in ``out``, the Chinese one in its folder zh/, each page linked to its
     twin. ``executed`` (build/executed) holds the English runs, its zh/ the Chinese ones."""
-    html = build(out, executed=executed, pdf=pdf, lang="en", **kwargs)
+    from concurrent.futures import ThreadPoolExecutor
+
     zh_executed = executed / ZH_DIR if executed is not None else None
-    zh_html = build(out / ZH_DIR, executed=zh_executed, lang="zh", **kwargs)
+    # the two Jupyter Book builds are separate processes: run them side by side (one per core)
+    with ThreadPoolExecutor(1) as pool:
+        zh_build = pool.submit(build, out / ZH_DIR, executed=zh_executed, lang="zh", **kwargs)
+        html = build(out, executed=executed, pdf=pdf, lang="en", **kwargs)
+        zh_html = zh_build.result()
     shutil.rmtree(html / ZH_DIR, ignore_errors=True)
     shutil.copytree(zh_html, html / ZH_DIR)
     print(f"language switches: {link_languages(html, html / ZH_DIR)} pages")
