@@ -45,15 +45,38 @@ def _browser_available() -> bool:
     return lab.unavailable_reason() is None
 
 
+# Under `--dist loadfile` a worker takes the next file when it is done with one, in collection
+# order; a long file taken last keeps one worker busy while the other idles. So the files that
+# run a whole notebook (a minute each) go first, the many short ones fill in after them.
+LONG_FILES = re.compile(
+    r"^(tests/browser/test_notebook_\d_\d\.py|zh/notebooks/6_.*\.ipynb|notebooks/6_.*\.ipynb"
+    r"|tests/test_cache_notebook\.py|tests/hub/test_hub\.py|.*exercise_6_2_.*\.ipynb)$"
+)
+
+
+def long_files_first(nodeids: list[str]) -> list[int]:
+    """The order (indices into ``nodeids``) that puts every file matching LONG_FILES first; each
+    file's items stay together and in their order (a notebook's cells share one kernel)."""
+    first_seen: dict[str, int] = {}
+    for i, nodeid in enumerate(nodeids):
+        first_seen.setdefault(nodeid.split("::")[0], i)
+
+    def key(i: int) -> tuple[int, int]:
+        path = nodeids[i].split("::")[0]
+        return (0 if LONG_FILES.match(path) else 1, first_seen[path])
+
+    return sorted(range(len(nodeids)), key=key)  # stable: order within a file is kept
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
     once = run_in_browser([item.nodeid for item in items], _browser_available())
-    if not once:
-        return
     dropped = [i for i in items if _is_notebook_cell(i) and i.nodeid.split("::")[0] in once]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = [i for i in items if i not in set(dropped)]
+    order = long_files_first([item.nodeid for item in items])
+    items[:] = [items[i] for i in order]
 
 
 def _is_notebook_cell(item) -> bool:

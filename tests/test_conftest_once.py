@@ -32,3 +32,17 @@ def test_every_section_notebook_has_its_browser_run():
         module = ROOT / "tests" / "browser" / f"test_notebook_{notebook.stem[:3]}.py"
         assert module.exists(), f"{notebook.name} has no browser run ({module.name})"
         assert notebook.stem in module.read_text(), f"{module.name} does not run {notebook.name}"
+
+
+def test_files_that_run_a_notebook_go_first_and_each_file_stays_in_order():
+    ids = [
+        "tests/test_a.py::test_1",
+        "notebooks/6_3_mathematical_foundations.ipynb::Cell 0",
+        "tests/test_a.py::test_2",
+        "notebooks/6_3_mathematical_foundations.ipynb::Cell 1",
+        "zh/notebooks/6_1_cnf_to_flow_matching.ipynb::Cell 0",
+        "tests/browser/test_notebook_6_2.py::test_notebook_runs_in_browser[6_2_optimal_transport]",
+        "zh/solutions/6_1_cnf_to_flow_matching.ipynb::Cell 0",
+    ]
+    order = [ids[i] for i in root_conftest.long_files_first(ids)]
+    assert order == [ids[1], ids[3], ids[4], ids[5], ids[0], ids[2], ids[6]]
