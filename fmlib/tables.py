@@ -4,7 +4,7 @@ Every number in a notebook's prose is printed by a cell; a ``Table`` does the fo
 aligned plain text for ``print`` and consoles, HTML in Jupyter, and the values stay readable
 (``tab["RK4"]``, ``tab.rows``) for the asserts that follow. Sections 6.1 to 6.5.
 
-The column names and the title are shown in the chosen language (``fmlib.i18n.term``: a name
+The column names, the title and text cells (a row's label) are shown in the chosen language (``fmlib.i18n.term``: a name
 the catalogue knows is translated, any other is shown as written); ``tab[name]`` takes the name
 as written in the code.
 """
@@ -85,7 +85,8 @@ class Table:
 
     def _cells(self) -> dict[str, list[str]]:
         return {
-            k: [format_value(v, self.formats.get(k)) for v in vs] for k, vs in self.columns.items()
+            k: [term(v) if isinstance(v, str) else format_value(v, self.formats.get(k)) for v in vs]
+            for k, vs in self.columns.items()
         }
 
     def _numeric(self, name: str) -> bool:

@@ -107,6 +107,35 @@ def test_no_chinese_entry_is_unused():
     assert unused == [], f"catalogue entries no t() call uses: {unused}"
 
 
+def _notebook_strings() -> set[str]:
+    """Every string literal in the code cells of the shipped notebooks (parsed with ``ast``)."""
+    import json
+
+    out = set()
+    for path in sorted((FMLIB.parent / "notebooks").glob("*.ipynb")):
+        for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+            if cell["cell_type"] != "code":
+                continue
+            lines = "".join(cell["source"]).splitlines()
+            source = "\n".join(s for s in lines if not s.lstrip().startswith(("%", "!")))
+            for node in ast.walk(ast.parse(source)):
+                if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                    out.add(node.value)
+    return out
+
+
+def test_every_notebook_term_is_written_in_a_notebook_and_translated():
+    strings = _notebook_strings()
+    assert len(strings) > 300  # the scan reads the notebooks' code
+    stale = sorted(set(i18n.TERMS) - strings)
+    assert stale == [], f"TERMS entries no notebook writes any more: {stale}"
+    # Chinese characters, or at least Chinese punctuation ("FM，ODE"), or the × of "x floor"
+    chinese = r"[\u4e00-\u9fff\u3000-\u303f\uff00-\uffef×]"
+    assert [k for k, v in i18n.TERMS.items() if not re.search(chinese, v)] == []
+    # one meaning per English name: TERMS does not contradict the catalogue
+    assert {k: v for k, v in i18n.TERMS.items() if i18n.ZH.get(k, v) != v} == {}
+
+
 def test_a_missing_entry_falls_back_to_english():
     i18n.set_language("zh")
     assert i18n.t("not in the catalogue: {x:.2f}", x=1.0) == "not in the catalogue: 1.00"
@@ -164,16 +193,17 @@ def test_checks_speak_the_chosen_language(capsys):
 
 
 def test_tables_show_known_names_in_chinese_aligned_by_display_width():
-    columns = {"RMS error": [0.5, 0.125], "method": ["欧拉", "RK4"]}
+    columns = {"RMS error": [0.5, 0.125], "method": ["midpoint", "RK4"]}
     i18n.set_language("zh")
     tab = tables.table(columns, formats={"RMS error": ".3f"}, title="error vs cost")
-    # a wide character takes two columns: the header "均方根误差" is 10 wide, "欧拉" 4
-    assert str(tab) == "误差与计算量\n均方根误差  method\n     0.500  欧拉\n     0.125  RK4"
+    # a wide character takes two columns: "均方根误差" is 10 wide, "方法" 4, "中点法" 6
+    assert str(tab) == "误差与计算量\n均方根误差  方法\n     0.500  中点法\n     0.125  RK4"
     assert '<th style="text-align:right">均方根误差</th>' in tab._repr_html_()
     assert "<caption>误差与计算量</caption>" in tab._repr_html_()
     assert tab["RMS error"] == [0.5, 0.125]  # the code's name still reads the column
+    assert tab["method"] == ["midpoint", "RK4"]
     i18n.set_language("en")
-    assert str(tab) == "error vs cost\nRMS error  method\n    0.500  欧拉\n    0.125  RK4"
+    assert str(tab) == "error vs cost\nRMS error  method\n    0.500  midpoint\n    0.125  RK4"
 
 
 def test_configure_and_finish_speak_the_chosen_language(capsys):
