@@ -26,6 +26,8 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
+from .i18n import t as _t
+
 ENV = "FMLIB_CACHE"
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 # inputs that change what a call does without changing what it computes are left out of the key
@@ -128,7 +130,13 @@ def cached(fn):
             model.load_state_dict(saved["state_dict"])
             model.eval()
             if dict(_flat(bound)).get("progress", True):
-                print(f"{_name(fn)}: loaded the trained weights from {file} (FMLIB_CACHE)")
+                print(
+                    _t(
+                        "{name}: loaded the trained weights from {file} (FMLIB_CACHE)",
+                        name=_name(fn),
+                        file=file,
+                    )
+                )
             return saved["history"]
         history = fn(*args, **kwargs)
         try:

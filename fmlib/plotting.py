@@ -8,7 +8,10 @@ again. One colour-blind-safe palette (Okabe and Ito) and font sizes that read on
 set explicitly per artist. Drawing never changes matplotlib's global ``rcParams``; the one
 function that does is the teacher's switch ``presentation()`` (projector mode, for pyplot figures
 too), which changes only the keys in ``_PROJECTOR_RC`` and restores them exactly when switched
-off. Serves Sections 6.1 to 6.5.
+off. The other is the language: with ``fm.configure(lang="zh")`` the labels and titles drawn here
+are Chinese (:mod:`fmlib.i18n`) and the font family is a CJK font (``i18n.apply_fonts``, also
+run when this module is imported). Titles and labels passed in go through ``i18n.term``.
+Serves Sections 6.1 to 6.5.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator
 from torch import Tensor
 
+from . import i18n
 from .grids import (
     Lims,
     as_lims,
@@ -41,6 +45,8 @@ from .grids import (
     grid,
     histogram_density,
 )
+from .i18n import t as _t
+from .i18n import term
 from .ot import W2Report
 from .solvers import SolverRun
 
@@ -196,7 +202,7 @@ def set_limits(ax: Axes, lims: Lims, equal: bool = True) -> None:
 
 def _title(ax: Axes, title: str | None) -> None:
     if title is not None:
-        ax.set_title(title, fontsize=FONT["title"])
+        ax.set_title(term(title), fontsize=FONT["title"])
 
 
 def label_axes(
@@ -204,9 +210,9 @@ def label_axes(
 ) -> Axes:
     """Axis labels and title in the house font sizes (None leaves one as it is)."""
     if xlabel is not None:
-        ax.set_xlabel(xlabel, fontsize=FONT["label"])
+        ax.set_xlabel(term(xlabel), fontsize=FONT["label"])
     if ylabel is not None:
-        ax.set_ylabel(ylabel, fontsize=FONT["label"])
+        ax.set_ylabel(term(ylabel), fontsize=FONT["label"])
     _title(ax, title)
     return ax
 
@@ -233,7 +239,7 @@ def draw_samples(
     pts = _to_numpy(x)
     if pts.ndim != 2 or pts.shape[1] != 2:
         raise ValueError(f"x must be (B, 2) points to draw; got shape {pts.shape}")
-    kw = dict(s=size, alpha=alpha, linewidths=0, label=label)
+    kw = dict(s=size, alpha=alpha, linewidths=0, label=None if label is None else term(label))
     if values is not None:
         sc = ax.scatter(
             pts[:, 0], pts[:, 1], c=_to_numpy(values), cmap=cmap, vmin=vmin, vmax=vmax, **kw
@@ -476,7 +482,9 @@ def draw_divergence(
 ) -> AxesImage:
     """Heatmap of div v(., t): red where mass spreads out, blue where it piles up. Section 6.1.1."""
     values = divergence_on_grid(v, t, lims, n) if callable(v) else v
-    return draw_signed(ax, values, lims, title=kw.pop("title", f"div v at t = {t:.2f}"), **kw)
+    return draw_signed(
+        ax, values, lims, title=kw.pop("title", _t("div v at t = {t:.2f}", t=t)), **kw
+    )
 
 
 def draw_curl(
@@ -484,7 +492,9 @@ def draw_curl(
 ) -> AxesImage:
     """Heatmap of the scalar curl of v(., t): red counter-clockwise, blue clockwise. Section 6.1.1."""
     values = curl_on_grid(v, t, lims, n) if callable(v) else v
-    return draw_signed(ax, values, lims, title=kw.pop("title", f"curl v at t = {t:.2f}"), **kw)
+    return draw_signed(
+        ax, values, lims, title=kw.pop("title", _t("curl v at t = {t:.2f}", t=t)), **kw
+    )
 
 
 def draw_circle(
@@ -506,7 +516,12 @@ def draw_circle(
 
 def _format_value(value: object) -> str:
     if isinstance(value, W2Report):
-        return f"{value.w2:.3f}  ({value.ratio:.2f} x noise floor {value.floor:.3f})"
+        return _t(
+            "{w2:.3f}  ({ratio:.2f} x noise floor {floor:.3f})",
+            w2=value.w2,
+            ratio=value.ratio,
+            floor=value.floor,
+        )
     if isinstance(value, bool) or isinstance(value, (int, np.integer)):
         return str(value)
     if isinstance(value, (float, np.floating)) or (
@@ -519,7 +534,7 @@ def _format_value(value: object) -> str:
 
 def format_metrics(metrics: Mapping[str, object]) -> str:
     """One ``name = value`` line per metric; a ``W2Report`` reads as W2 with its noise-floor ratio. Section 6.2.1."""
-    return "\n".join(f"{k} = {_format_value(v)}" for k, v in metrics.items())
+    return "\n".join(f"{term(k)} = {_format_value(v)}" for k, v in metrics.items())
 
 
 def draw_metrics(
@@ -571,16 +586,18 @@ def draw_series(
     xv = _to_numpy(x)
     style = "o-" if markers else "-"
     lines = [
-        ax.plot(xv, _to_numpy(y), style, color=PALETTE[i % len(PALETTE)], label=name, lw=1.8)[0]
+        ax.plot(xv, _to_numpy(y), style, color=PALETTE[i % len(PALETTE)], label=term(name), lw=1.8)[
+            0
+        ]
         for i, (name, y) in enumerate(series.items())
     ]
     if scale != "linear":
         ax.set_yscale("log")
     if scale == "loglog":
         ax.set_xscale("log")
-    ax.set_xlabel(xlabel, fontsize=FONT["label"])
+    ax.set_xlabel(term(xlabel), fontsize=FONT["label"])
     if ylabel:
-        ax.set_ylabel(ylabel, fontsize=FONT["label"])
+        ax.set_ylabel(term(ylabel), fontsize=FONT["label"])
     ax.legend(fontsize=FONT["legend"], frameon=False, loc=legend_loc)
     _title(ax, title)
     return lines
@@ -636,8 +653,8 @@ def draw_error_vs_nfe(ax: Axes, runs: Sequence[SolverRun]) -> list[Line2D]:
     if lines:
         ax.legend(fontsize=FONT["legend"], frameon=False)
     ax.set_xlabel("NFE", fontsize=FONT["label"])
-    ax.set_ylabel("RMS error at t = 1", fontsize=FONT["label"])
-    ax.set_title("error vs cost", fontsize=FONT["title"])
+    ax.set_ylabel(_t("RMS error at t = 1"), fontsize=FONT["label"])
+    ax.set_title(_t("error vs cost"), fontsize=FONT["title"])
     return lines
 
 
@@ -747,7 +764,7 @@ def panel_grid(
                 draw_density(ax, item, lims)
             if i == 0 and titles is not None:
                 _title(ax, titles[j])
-        label_axes(axes[i, 0], ylabel=name)
+        label_axes(axes[i, 0], ylabel=name)  # label_axes translates a known name (i18n.term)
     return fig
 
 
@@ -785,7 +802,7 @@ def error_map_panels(
         ax.contour(density, levels=[level * density.max()], extent=(x0, x1, y0, y1),
                    colors="white", linewidths=0.8)  # fmt: skip
         ax.scatter(*points[k_in].tolist(), marker="x", color="red", s=60, zorder=5)
-        _title(ax, f"|v_theta - u_t| at t = {s}")
+        _title(ax, _t("|v_theta - u_t| at t = {t}", t=s))
     return fig, found
 
 
@@ -812,7 +829,15 @@ def pair_panels(
         draw_segments(ax, pairs.x_0, pairs.x_1, max_lines=max_lines)
         draw_samples(ax, pairs.x_0[:max_lines], color=GREY, label="x_0")
         draw_samples(ax, pairs.x_1[:max_lines], color=OKABE_ITO["orange"], label="x_1")
-        _title(ax, f"{name}\nE|x_1 - x_0|^2 = {cost:.2f}, {crossing:.0%} of pairs cross")
+        _title(
+            ax,
+            _t(
+                "{name}\nE|x_1 - x_0|^2 = {cost:.2f}, {crossing:.0%} of pairs cross",
+                name=term(name),
+                cost=cost,
+                crossing=crossing,
+            ),
+        )
     np.atleast_1d(axes)[0].legend(loc="lower left", fontsize=FONT["legend"])
     return fig
 
@@ -835,8 +860,8 @@ def draw_plan(
     segs = np.stack([a[i], b[j]], axis=1)  # (L, 2, 2)
     lc = LineCollection(segs, colors=GREY, alpha=0.6, linewidths=width * pi[i, j] * len(a))
     ax.add_collection(lc)
-    draw_samples(ax, torch.as_tensor(a), color=OKABE_ITO["black"], size=50, label="x (source)")
-    draw_samples(ax, torch.as_tensor(b), color=OKABE_ITO["orange"], size=50, label="y (target)")
+    draw_samples(ax, torch.as_tensor(a), color=OKABE_ITO["black"], size=50, label=_t("x (source)"))
+    draw_samples(ax, torch.as_tensor(b), color=OKABE_ITO["orange"], size=50, label=_t("y (target)"))
     ax.set_aspect("equal", adjustable="datalim")
     return lc
 
@@ -846,7 +871,10 @@ def draw_plan_matrix(ax: Axes, plan: np.ndarray | Tensor, fmt: str = ".2f") -> A
     pi = _to_numpy(plan)
     im = ax.imshow(pi, cmap="Blues", vmin=0)
     ax.set(
-        xlabel="target j", ylabel="source i", xticks=range(pi.shape[1]), yticks=range(pi.shape[0])
+        xlabel=_t("target j"),
+        ylabel=_t("source i"),
+        xticks=range(pi.shape[1]),
+        yticks=range(pi.shape[0]),
     )
     for i, j in np.ndindex(*pi.shape):
         colour = "white" if pi[i, j] > 0.5 * pi.max() else "black"  # readable on dark cells
@@ -892,7 +920,10 @@ def draw_crossings(
     draw_samples(ax, xs[-1], color=OKABE_ITO["blue"], size=6)
     count = int(crosses.sum())
     if title is not None:
-        ax.set_title(f"{title}: {count} of {xs.shape[1]} cross", fontsize=FONT["text"])
+        ax.set_title(
+            _t("{title}: {count} of {n} cross", title=term(title), count=count, n=xs.shape[1]),
+            fontsize=FONT["text"],
+        )
     return count
 
 
@@ -932,7 +963,7 @@ def draw_image_grid(
     if row_labels is not None:
         if len(row_labels) != rows:
             raise ValueError(f"row_labels must name {rows} rows; got {len(row_labels)}")
-        ax.set_yticklabels(row_labels)
+        ax.set_yticklabels([term(r) for r in row_labels])
         ax.tick_params(length=0)
     for side in ax.spines.values():
         side.set_visible(False)
@@ -949,3 +980,6 @@ def update_image_grid(im: AxesImage, images: Tensor | np.ndarray) -> AxesImage:
         )
     im.set_data(np.clip(canvas, *im.get_clim()))
     return im
+
+
+i18n.apply_fonts()  # a CJK font when fm.configure(lang="zh") came before this import

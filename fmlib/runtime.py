@@ -12,6 +12,8 @@ import time
 import numpy as np
 import torch
 
+from .i18n import t as _t
+
 __all__ = [
     "seed_everything",
     "configure",
@@ -240,9 +242,14 @@ def configure(
             raise TypeError(f"requires must be a version string like '0.2'; got {requires!r}")
         if _version_tuple(__version__) != _version_tuple(requires):
             raise RuntimeError(
-                f"this notebook was written for fmlib {requires}, but fmlib {__version__} is "
-                f"installed (from {os.path.dirname(__file__)}). Fix: from the repository root run "
-                "`make setup`, or `pip install -e .`, then restart the kernel."
+                _t(
+                    "this notebook was written for fmlib {requires}, but fmlib {version} is "
+                    "installed (from {where}). Fix: from the repository root run "
+                    "`make setup`, or `pip install -e .`, then restart the kernel.",
+                    requires=requires,
+                    version=__version__,
+                    where=os.path.dirname(__file__),
+                )
             )
     torch.set_num_threads(threads)
     _watch_cells()
@@ -260,14 +267,20 @@ def configure(
         "seed": seed,
     }
     if verbose:
-        print("  ".join(f"{k}: {v}" for k, v in info.items()))
+        shown = {
+            "device": _t("device"),
+            "torch threads": _t("torch threads"),
+            "cpu cores": _t("cpu cores"),
+            "seed": _t("seed"),
+        }
+        print("  ".join(f"{shown.get(k, k)}: {v}" for k, v in info.items()))
     return info
 
 
 def elapsed() -> float:
     """Seconds since ``configure`` was called (the notebook's run time)."""
     if _START is None:
-        raise RuntimeError("call fmlib.runtime.configure() first (the notebook's opening cell)")
+        raise RuntimeError(_t("call fmlib.runtime.configure() first (the notebook's opening cell)"))
     return time.perf_counter() - _START
 
 
@@ -304,7 +317,7 @@ def finish(budget_s: float = 60.0, memory_budget_mib: float = 1024.0) -> dict:
     is close to the CPU time itself.
     """
     if _START is None or _START_CPU is None or _LOG is None:
-        raise RuntimeError("call fmlib.runtime.configure() first (the notebook's opening cell)")
+        raise RuntimeError(_t("call fmlib.runtime.configure() first (the notebook's opening cell)"))
     full_speed, slowdown = _LOG.full_speed_cpu_s()
     report = {
         "wall s": time.perf_counter() - _START,
@@ -314,17 +327,28 @@ def finish(budget_s: float = 60.0, memory_budget_mib: float = 1024.0) -> dict:
         "peak MiB": peak_memory_mib(),
     }
     print(
-        f"notebook run time: {report['wall s']:.0f} s wall, {report['cpu s']:.0f} s CPU, "
-        f"{full_speed:.0f} s at full speed (the machine ran {slowdown:.2f}x slower than when "
-        f"quiet; budget {budget_s:.0f} s); peak kernel memory {report['peak MiB']:.0f} MiB "
-        f"(budget {memory_budget_mib:.0f} MiB)"
+        _t(
+            "notebook run time: {wall:.0f} s wall, {cpu:.0f} s CPU, {full:.0f} s at full speed "
+            "(the machine ran {slowdown:.2f}x slower than when quiet; budget {budget:.0f} s); "
+            "peak kernel memory {peak:.0f} MiB (budget {memory_budget:.0f} MiB)",
+            wall=report["wall s"],
+            cpu=report["cpu s"],
+            full=full_speed,
+            slowdown=slowdown,
+            budget=budget_s,
+            peak=report["peak MiB"],
+            memory_budget=memory_budget_mib,
+        )
     )
-    assert full_speed <= budget_s, (
-        f"over the time budget: {full_speed:.0f} s CPU at full speed ({report['cpu s']:.0f} s "
-        f"measured, the machine {slowdown:.2f}x slower than when quiet)"
+    assert full_speed <= budget_s, _t(
+        "over the time budget: {full:.0f} s CPU at full speed ({cpu:.0f} s measured, the machine "
+        "{slowdown:.2f}x slower than when quiet)",
+        full=full_speed,
+        cpu=report["cpu s"],
+        slowdown=slowdown,
     )
-    assert report["peak MiB"] <= memory_budget_mib, (
-        f"over the memory budget: {report['peak MiB']:.0f} MiB"
+    assert report["peak MiB"] <= memory_budget_mib, _t(
+        "over the memory budget: {peak:.0f} MiB", peak=report["peak MiB"]
     )
     return report
 
@@ -369,7 +393,7 @@ def cell_times() -> list[float]:
     ``tools/cell_times.py`` (``make cell-times``) to find the slow cells of a notebook.
     """
     if _LOG is None:
-        raise RuntimeError("call fmlib.runtime.configure() first (the notebook's opening cell)")
+        raise RuntimeError(_t("call fmlib.runtime.configure() first (the notebook's opening cell)"))
     return [cpu_s / slowdown for cpu_s, slowdown in _LOG.cells]
 
 

@@ -3,6 +3,10 @@
 Every number in a notebook's prose is printed by a cell; a ``Table`` does the formatting once:
 aligned plain text for ``print`` and consoles, HTML in Jupyter, and the values stay readable
 (``tab["RK4"]``, ``tab.rows``) for the asserts that follow. Sections 6.1 to 6.5.
+
+The column names, the title and text cells (a row's label) are shown in the chosen language (``fmlib.i18n.term``: a name
+the catalogue knows is translated, any other is shown as written); ``tab[name]`` takes the name
+as written in the code.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import math
 from collections.abc import Mapping, Sequence
 
 from torch import Tensor
+
+from .i18n import term
 
 __all__ = ["Table", "table", "format_value"]
 
@@ -25,6 +31,21 @@ def format_value(value: object, fmt: str | None = None) -> str:
     if isinstance(value, float):
         return "inf" if math.isinf(value) else f"{value:.4g}"
     return str(value)
+
+
+def _width(text: str) -> int:
+    """Columns ``text`` takes in a monospaced console: two for a wide (CJK) character."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _rjust(text: str, width: int) -> str:
+    return " " * (width - _width(text)) + text
+
+
+def _ljust(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
 
 
 class Table:
@@ -64,7 +85,8 @@ class Table:
 
     def _cells(self) -> dict[str, list[str]]:
         return {
-            k: [format_value(v, self.formats.get(k)) for v in vs] for k, vs in self.columns.items()
+            k: [term(v) if isinstance(v, str) else format_value(v, self.formats.get(k)) for v in vs]
+            for k, vs in self.columns.items()
         }
 
     def _numeric(self, name: str) -> bool:
@@ -75,22 +97,23 @@ class Table:
 
     def __str__(self) -> str:
         cells = self._cells()
-        width = {k: max(len(k), *(len(c) for c in cs)) for k, cs in cells.items()}
-        align = {k: str.rjust if self._numeric(k) else str.ljust for k in cells}
+        head = {k: term(k) for k in cells}
+        width = {k: max(_width(head[k]), *(_width(c) for c in cs)) for k, cs in cells.items()}
+        align = {k: _rjust if self._numeric(k) else _ljust for k in cells}
 
         def line(items) -> str:
             return "  ".join(align[k](s, width[k]) for k, s in items).rstrip()
 
-        out = [line((k, k) for k in cells)]
+        out = [line((k, head[k]) for k in cells)]
         out += [line(zip(cells, row, strict=True)) for row in zip(*cells.values(), strict=True)]
-        return "\n".join(([self.title] if self.title else []) + out)
+        return "\n".join(([term(self.title)] if self.title else []) + out)
 
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
         cells = self._cells()
         style = {k: "text-align:right" if self._numeric(k) else "text-align:left" for k in cells}
-        head = "".join(f'<th style="{style[k]}">{html.escape(k)}</th>' for k in cells)
+        head = "".join(f'<th style="{style[k]}">{html.escape(term(k))}</th>' for k in cells)
         body = "".join(
             "<tr>"
             + "".join(
@@ -100,7 +123,7 @@ class Table:
             + "</tr>"
             for row in zip(*cells.values(), strict=True)
         )
-        caption = f"<caption>{html.escape(self.title)}</caption>" if self.title else ""
+        caption = f"<caption>{html.escape(term(self.title))}</caption>" if self.title else ""
         return f'<table class="fm-table">{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 

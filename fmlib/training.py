@@ -18,6 +18,7 @@ from ._validate import check_field, check_points, check_positive_int
 from .cache import cached
 from .couplings import independent, ot_pairing
 from .data import StandardGaussian
+from .i18n import t as _t
 from .likelihood import log_prob
 from .paths import AffinePath, linear_path
 
@@ -301,7 +302,7 @@ def train_cfm(
             y = torch.where(drop, torch.full_like(y, model.null_class), y)
         return cfm_loss(model, path, x_0, x_1, t, y)
 
-    return _loop(model, step_fn, options, f"CFM ({coupling})")
+    return _loop(model, step_fn, options, _t("CFM ({coupling})", coupling=coupling))
 
 
 @cached
@@ -340,7 +341,7 @@ def train_cnf_mle(
             generator=gen,
         ).mean()
 
-    return _loop(model, step_fn, options, "CNF (max. likelihood)")
+    return _loop(model, step_fn, options, _t("CNF (max. likelihood)"))
 
 
 def flat_grad(model: nn.Module, loss: Tensor) -> Tensor:

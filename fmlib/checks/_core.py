@@ -30,6 +30,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from ..i18n import t as _t
+
 
 class CheckResult:
     """What a check found: ``passed``, the ``message`` it printed, and the ``seed`` of its cases.
@@ -75,9 +77,12 @@ class Case:
         for k, (x, copy) in enumerate(zip(self.inputs, copies, strict=True)):
             if isinstance(x, Tensor) and not _same(x, copy):
                 raise StudentError(
-                    f"your function changed its input {_argument(function, k)} in place "
-                    "(x += ..., x[...] = ..., or a method ending in _): work on a copy or a new "
-                    "tensor, so that the caller's tensor stays as it was"
+                    _t(
+                        "your function changed its input {argument} in place "
+                        "(x += ..., x[...] = ..., or a method ending in _): work on a copy or a "
+                        "new tensor, so that the caller's tensor stays as it was",
+                        argument=_argument(function, k),
+                    )
                 )
         return out
 
@@ -99,10 +104,10 @@ def _argument(function: Callable, k: int) -> str:
         return (
             f"`{names[k]}`"
             if k < len(names) and not names[k].startswith("*")
-            else f"number {k + 1}"
+            else _t("number {k}", k=k + 1)
         )
     except (TypeError, ValueError):
-        return f"number {k + 1}"
+        return _t("number {k}", k=k + 1)
 
 
 def _fresh_seed(seed: int | None) -> int:
@@ -149,68 +154,142 @@ def compare(
     list or a NumPy array is told to become one), on the CPU. With ``differentiable`` the answer
     must carry a gradient.
     """
+    return _compare(out, ref, what, inputs, rtol, atol, differentiable)[0]
+
+
+def _compare(
+    out: object,
+    ref: Tensor,
+    what: str,
+    inputs: Sequence[Tensor] = (),
+    rtol: float = 1e-4,
+    atol: float = 1e-5,
+    differentiable: bool = False,
+) -> tuple[str | None, bool]:
+    """``compare``'s hint, and whether it is one about the values only (``generic``): a constant
+    or a common factor found across the cases says more than those, and nothing else (a shape, no
+    gradient, NaN) is replaced."""
+    hint = _compare_shape(out, ref, what, differentiable, rtol, atol)
+    if hint is not None:
+        return hint, False
+    got, ref = as_tensor(out).double(), ref.detach().double()
+    scalar = ref.ndim == 0
+    if scalar and got.numel() == 1:
+        got = got.reshape(())
+    if torch.allclose(got, ref, rtol, atol):
+        return None, False
+    if torch.allclose(got, -ref, rtol, atol):
+        return _t("{what}: wrong sign: you return minus the expected value", what=what), False
+    for x in inputs:
+        if isinstance(x, Tensor) and x.shape == got.shape and torch.allclose(got, x.double()):
+            return _t("{what}: you return one of the inputs unchanged", what=what), False
+    if not bool(got.any()):
+        return _t("{what}: you return zeros", what=what), True
+    if scalar:
+        return _t(
+            "{what}: the value differs: got {got:.6g}, expected {expected:.6g}",
+            what=what,
+            got=float(got),
+            expected=float(ref),
+        ), True
+    err = (got - ref).abs()
+    i = int(err.argmax())
+    return _t(
+        "{what}: values differ from the reference (largest error {error:.3g}: got {got:.5g} "
+        "where {expected:.5g} was expected)",
+        what=what,
+        error=float(err.max()),
+        got=float(got.flatten()[i]),
+        expected=float(ref.flatten()[i]),
+    ), True
+
+
+def _compare_shape(
+    out: object, ref: Tensor, what: str, differentiable: bool, rtol: float, atol: float
+) -> str | None:
+    """A hint if ``out`` is not a finite CPU tensor (or number) shaped as ``ref``; else None."""
     if out is None:
-        return f"{what}: your function returned None. Did you forget `return`?"
+        return _t("{what}: your function returned None. Did you forget `return`?", what=what)
     scalar = ref.ndim == 0
     if differentiable and not (isinstance(out, Tensor) and out.requires_grad):
-        return (
-            f"{what}: your result carries no gradient (got a {_kind(out)}"
-            + (" without grad_fn" if isinstance(out, Tensor) else "")
-            + "): return the tensor itself, without .item(), float() or torch.no_grad(), so that "
-            "loss.backward() can train the network"
+        if isinstance(out, Tensor):
+            return _t(
+                "{what}: your result carries no gradient (got a {kind} without grad_fn): return "
+                "the tensor itself, without .item(), float() or torch.no_grad(), so that "
+                "loss.backward() can train the network",
+                what=what,
+                kind=_kind(out),
+            )
+        return _t(
+            "{what}: your result carries no gradient (got a {kind}): return the tensor itself, "
+            "without .item(), float() or torch.no_grad(), so that loss.backward() can train the "
+            "network",
+            what=what,
+            kind=_kind(out),
         )
     if not isinstance(out, Tensor) and not scalar:
         got = as_tensor(out)
-        shape = "" if got is None else f" of shape {tuple(got.shape)}"
-        return (
-            f"{what}: expected a torch.Tensor of shape {tuple(ref.shape)}; got a "
-            f"{_kind(out)}{shape}"
-            + (": convert it with torch.as_tensor(...)" if got is not None else "")
+        if got is None:
+            return _t(
+                "{what}: expected a torch.Tensor of shape {shape}; got a {kind}",
+                what=what,
+                shape=tuple(ref.shape),
+                kind=_kind(out),
+            )
+        return _t(
+            "{what}: expected a torch.Tensor of shape {shape}; got a {kind} of shape {got}: "
+            "convert it with torch.as_tensor(...)",
+            what=what,
+            shape=tuple(ref.shape),
+            kind=_kind(out),
+            got=tuple(got.shape),
         )
     if isinstance(out, Tensor) and out.device.type != "cpu":
-        return (
-            f"{what}: your result is on {out.device} but the inputs are on the CPU: keep it "
-            "there (no .cuda() or .to(device) inside the function)"
+        return _t(
+            "{what}: your result is on {device} but the inputs are on the CPU: keep it there (no "
+            ".cuda() or .to(device) inside the function)",
+            what=what,
+            device=out.device,
         )
     got = as_tensor(out)
     if got is None or got.is_complex() or got.dtype == torch.bool:
-        return f"{what}: expected a torch.Tensor of shape {tuple(ref.shape)}; got a {_kind(out)}"
+        return _t(
+            "{what}: expected a torch.Tensor of shape {shape}; got a {kind}",
+            what=what,
+            shape=tuple(ref.shape),
+            kind=_kind(out),
+        )
     got, ref = got.double(), ref.detach().double()
     if scalar and got.numel() == 1:
         got = got.reshape(())
     if got.shape != ref.shape:
+        shapes = dict(what=what, got=tuple(got.shape), expected=tuple(ref.shape))
         if scalar:
-            return f"{what}: expected one number; got a tensor of shape {tuple(got.shape)}"
+            return _t(
+                "{what}: expected one number; got a tensor of shape {got}",
+                what=what,
+                got=shapes["got"],
+            )
         if (
             got.ndim == 2
             and got.shape == ref.shape[::-1]
             and torch.allclose(got.T, ref, rtol, atol)
         ):
-            return f"{what}: right numbers, but transposed: got shape {tuple(got.shape)}, expected {tuple(ref.shape)}"
+            return _t(
+                "{what}: right numbers, but transposed: got shape {got}, expected {expected}",
+                **shapes,
+            )
         if got.numel() == ref.numel() and torch.allclose(got.reshape(ref.shape), ref, rtol, atol):
-            return f"{what}: right numbers, wrong shape: got {tuple(got.shape)}, expected {tuple(ref.shape)}"
-        return f"{what}: wrong shape: got {tuple(got.shape)}, expected {tuple(ref.shape)}"
+            return _t(
+                "{what}: right numbers, wrong shape: got {got}, expected {expected}", **shapes
+            )
+        return _t("{what}: wrong shape: got {got}, expected {expected}", **shapes)
     if not bool(torch.isfinite(got).all()):
-        return (
-            f"{what}: your result contains NaN or inf (a division by zero, or log of a negative?)"
+        return _t(
+            "{what}: your result contains NaN or inf (a division by zero, or log of a negative?)",
+            what=what,
         )
-    if torch.allclose(got, ref, rtol, atol):
-        return None
-    if torch.allclose(got, -ref, rtol, atol):
-        return f"{what}: wrong sign: you return minus the expected value"
-    for x in inputs:
-        if isinstance(x, Tensor) and x.shape == got.shape and torch.allclose(got, x.double()):
-            return f"{what}: you return one of the inputs unchanged"
-    if not bool(got.any()):
-        return f"{what}: you return zeros"
-    if scalar:
-        return f"{what}: the value differs: got {float(got):.6g}, expected {float(ref):.6g}"
-    err = (got - ref).abs()
-    i = int(err.argmax())
-    return (
-        f"{what}: values differ from the reference (largest error {float(err.max()):.3g}: "
-        f"got {float(got.flatten()[i]):.5g} where {float(ref.flatten()[i]):.5g} was expected)"
-    )
+    return None
 
 
 class WithheldError(RuntimeError):
@@ -222,9 +301,11 @@ def _pretty(name: str) -> str:
 
 
 def withheld_message(name: str) -> str:
-    return (
-        f"`{_pretty(name)}` is the library's answer to this task; write this one yourself "
-        "(the library is there to compare with once your own passes)"
+    # starts with "`fm." in every language: _labelled shows it without the case's label
+    return _t(
+        "`{name}` is the library's answer to this task; write this one yourself "
+        "(the library is there to compare with once your own passes)",
+        name=_pretty(name),
     )
 
 
@@ -299,6 +380,13 @@ class StudentError(Exception):
 
 
 NOT_IMPLEMENTED = "not implemented yet: replace `raise NotImplementedError()` with your code"
+
+
+def not_implemented() -> str:
+    """``NOT_IMPLEMENTED`` in the chosen language."""
+    return _t("not implemented yet: replace `raise NotImplementedError()` with your code")
+
+
 _active_withheld: list[Sequence[tuple[str, types.FunctionType]]] = [()]
 
 
@@ -324,12 +412,19 @@ def student_call(function: Callable, *args, what: str = "your function", **kwarg
     if isinstance(error, StudentError):  # a nested student_call (a check's own wrapper)
         raise error
     if isinstance(error, NotImplementedError):
-        raise StudentError(NOT_IMPLEMENTED)
+        raise StudentError(not_implemented())
+    who = _t("your function") if what == "your function" else what
     if isinstance(error, SystemExit):
         raise StudentError(
-            f"{what} called exit() or sys.exit() (SystemExit: {error}); return a value instead"
+            _t(
+                "{what} called exit() or sys.exit() (SystemExit: {error}); return a value instead",
+                what=who,
+                error=error,
+            )
         )
-    raise StudentError(f"{what} raised {type(error).__name__}: {error}")
+    raise StudentError(
+        _t("{what} raised {kind}: {error}", what=who, kind=type(error).__name__, error=error)
+    )
 
 
 def run_check(
@@ -363,9 +458,9 @@ def run_check(
         with torch.random.fork_rng(devices=[]):
             todo = list(cases(generator))
             for case in todo:
-                message = _judge(function, case, hints, rtol, atol)
+                message, generic = _judge(function, case, hints, rtol, atol)
                 if message is not None:
-                    if isinstance(case.expected, Tensor) and any(g in message for g in _GENERIC):
+                    if isinstance(case.expected, Tensor) and generic:
                         message = (
                             _constant(function, todo, case)
                             or _factor(function, todo, rtol, atol)
@@ -375,50 +470,55 @@ def run_check(
     except StudentError as error:  # student code called while the cases were drawn
         message = str(error)
     except Exception as error:  # a bug in a check must not crash a student's kernel either
-        message = (
-            f"the check itself failed ({type(error).__name__}: {error}); please tell your teacher"
+        message = _t(
+            "the check itself failed ({kind}: {error}); please tell your teacher",
+            kind=type(error).__name__,
+            error=error,
         )
     finally:
         if pushed:
             _active_withheld.pop()
     passed = message is None
-    text = f"✔ {name}: correct{'. ' + ok if ok else ''}" if passed else f"✘ {name}: {message}"
+    if not passed:
+        text = _t("✘ {name}: {message}", name=name, message=message)
+    elif ok:
+        text = _t("✔ {name}: correct. {ok}", name=name, ok=ok)
+    else:
+        text = _t("✔ {name}: correct", name=name)
     if not quiet:
         print(text)
     return CheckResult(name, passed, text, seed)
 
 
-# compare's hints about the values only: a constant or a common factor found across the cases
-# says more than these, and nothing else (a shape, no gradient, NaN) is replaced
-_GENERIC = ("values differ from the reference", "the value differs:", "you return zeros")
-
-
 def _labelled(label: str, hint: str) -> str:
     """``label: hint``, unless the hint already names the case or needs no case."""
-    if hint == NOT_IMPLEMENTED or hint.startswith(label) or hint.startswith("`fm."):
+    if hint == not_implemented() or hint.startswith(label) or hint.startswith("`fm."):
         return hint
-    return f"{label}: {hint}"
+    return _t("{label}: {hint}", label=label, hint=hint)
 
 
-def _judge(function, case: Case, hints, rtol: float, atol: float) -> str | None:
-    """None if the answer to ``case`` is right; otherwise the message to print."""
+def _judge(function, case: Case, hints, rtol: float, atol: float) -> tuple[str | None, bool]:
+    """(None if the answer to ``case`` is right, otherwise the message to print; whether that
+    message is ``compare``'s generic one about the values)."""
     try:
         out = case.call(function)
         if not isinstance(case.expected, Tensor):  # a judge: right by a property
             hint = case.expected(out, *case.inputs)
-            return None if hint is None else _labelled(case.label, hint)
-        hint = compare(out, case.expected, case.label, case.inputs, rtol, atol, case.differentiable)
+            return (None if hint is None else _labelled(case.label, hint)), False
+        hint, generic = _compare(
+            out, case.expected, case.label, case.inputs, rtol, atol, case.differentiable
+        )
         if hint is None or hints is None:
-            return hint
+            return hint, generic
         try:
             special = hints(out, case)
         except StudentError:
             raise
         except Exception:  # a hint that cannot read this answer: keep the generic one
             special = None
-        return _labelled(case.label, special) if special else hint
+        return (_labelled(case.label, special), False) if special else (hint, generic)
     except StudentError as error:
-        return _labelled(case.label, str(error))
+        return _labelled(case.label, str(error)), False
 
 
 def _answers(function, todo: Sequence[Case]) -> list[Tensor | None]:
@@ -443,7 +543,10 @@ def _constant(function, todo: Sequence[Case], failed: Case) -> str | None:
     refs = [c.expected for c in todo if isinstance(c.expected, Tensor)]
     varying = bool(refs) and float(torch.cat([r.double().flatten() for r in refs]).std()) > 1e-9
     if bool((flat == flat[0]).all()) and (varying or not refs):
-        return f"your function returns {float(flat[0]):.4g} whatever the input (a constant?)"
+        return _t(
+            "your function returns {value:.4g} whatever the input (a constant?)",
+            value=float(flat[0]),
+        )
     return None
 
 
@@ -476,7 +579,7 @@ def _factor(function, todo: Sequence[Case], rtol: float, atol: float) -> str | N
         abs(s - k) > 1e-3 * abs(k) for s in scales
     ):
         return None
-    return f"off by a constant factor: yours is {k:.4g} x the expected value in every case"
+    return _t("off by a constant factor: yours is {k:.4g} x the expected value in every case", k=k)
 
 
 # Random test fields shared by the checks: a linear field with a closed-form Jacobian and a

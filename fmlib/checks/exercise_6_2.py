@@ -19,6 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from .. import data, ot, solvers
+from ..i18n import t as _t
 from ._core import (
     Case,
     CheckResult,
@@ -61,7 +62,7 @@ def yours_or_fmlib(task: str, yours: object, fmlib_version: object) -> object:
     fmlib's stand-in, saying so once."""
     if _passed.get(task, False):
         return yours
-    print(f"(using fmlib's {task} until yours passes its check)")
+    print(_t("(using fmlib's {task} until yours passes its check)", task=task))
     return fmlib_version
 
 
@@ -137,17 +138,27 @@ def check_time_embedding(
         args = t.double()[:, None] * freqs[None]
         ref = torch.cat([args.sin(), args.cos()], dim=1)  # (B, dim)
         if not isinstance(out, Tensor):
-            return (
-                f"expected a torch.Tensor of shape ({t.shape[0]}, {dim}); got {type(out).__name__}"
+            return _t(
+                "expected a torch.Tensor of shape {shape}; got {kind}",
+                shape=(t.shape[0], dim),
+                kind=type(out).__name__,
             )
         got = as_tensor(out).cpu()
         if got.shape != ref.shape and got.shape == (dim, t.shape[0]):
-            return f"transposed: got shape {tuple(got.shape)}, expected ({t.shape[0]}, {dim})"
+            return _t(
+                "transposed: got shape {got}, expected {expected}",
+                got=tuple(got.shape),
+                expected=(t.shape[0], dim),
+            )
         if got.shape != ref.shape:
-            return f"wrong shape: got {tuple(got.shape)}, expected ({t.shape[0]}, {dim})"
+            return _t(
+                "wrong shape: got {got}, expected {expected}",
+                got=tuple(got.shape),
+                expected=(t.shape[0], dim),
+            )
         got = got.double()
         if not bool(torch.isfinite(got).all()):
-            return "your embedding contains NaN or inf"
+            return _t("your embedding contains NaN or inf")
         unmatched = [
             k
             for k in range(dim)
@@ -158,11 +169,19 @@ def check_time_embedding(
         if all(torch.allclose(got[:, j], got[:, 0]) for j in range(dim)) or torch.allclose(
             got[0], got[-1]
         ):
-            return "your embedding does not change with t"
+            return _t("your embedding does not change with t")
         slow = (t.double()[:, None] * freqs[None] * 2 * math.pi).sin()
         if any(torch.allclose(got[:, j], slow[:, 1], 1e-3, 2e-3) for j in range(dim)):
-            return "off by a factor 2 pi in the frequencies: use sin(w_k t) with w_k from 1 to max_freq"
-        return f"{len(unmatched)} of the {dim} expected columns (sin(w_k t), cos(w_k t)) are missing; check the frequencies w_k"
+            return _t(
+                "off by a factor 2 pi in the frequencies: use sin(w_k t) with w_k from 1 to "
+                "max_freq"
+            )
+        return _t(
+            "{n} of the {dim} expected columns (sin(w_k t), cos(w_k t)) are missing; check the "
+            "frequencies w_k",
+            n=len(unmatched),
+            dim=dim,
+        )
 
     def cases(g):
         out = []
@@ -191,7 +210,9 @@ def check_time_embedding(
 
 def _tensor(out: object) -> Tensor:
     if not isinstance(out, Tensor) or out.device.type != "cpu":
-        raise StudentError(f"v(x, t) must be a torch.Tensor on the CPU; got {type(out).__name__}")
+        raise StudentError(
+            _t("v(x, t) must be a torch.Tensor on the CPU; got {kind}", kind=type(out).__name__)
+        )
     return out.detach().double()
 
 
@@ -213,9 +234,11 @@ def check_vector_field(model: object, seed: int | None = None, quiet: bool = Fal
         if not built:
             net = model
             if isinstance(net, type):  # a class: build one (its __init__ may be unsolved yet)
-                net = student_call(net, what="building your network, `VectorField()`,")
+                net = student_call(net, what=_t("building your network, `VectorField()`,"))
             if not callable(net):
-                raise StudentError(f"expected a network (a torch.nn.Module); got {net!r}")
+                raise StudentError(
+                    _t("expected a network (a torch.nn.Module); got {net!r}", net=net)
+                )
             built.append(net)
         return built[0]
 
@@ -233,51 +256,68 @@ def check_vector_field(model: object, seed: int | None = None, quiet: bool = Fal
 
     def judge(out: object, x: Tensor, t: Tensor) -> str | None:
         if not isinstance(out, Tensor):
-            return f"v(x, t) must be a torch.Tensor of shape {tuple(x.shape)}; got a {type(out).__name__}"
+            return _t(
+                "v(x, t) must be a torch.Tensor of shape {shape}; got a {kind}",
+                shape=tuple(x.shape),
+                kind=type(out).__name__,
+            )
         if out.shape != x.shape:
-            return f"v(x, t) must have the shape of x, {tuple(x.shape)}; got {tuple(out.shape)}"
+            return _t(
+                "v(x, t) must have the shape of x, {shape}; got {got}",
+                shape=tuple(x.shape),
+                got=tuple(out.shape),
+            )
         got = out.detach().double().cpu()
         if not bool(torch.isfinite(got).all()):
-            return "v(x, t) contains NaN or inf"
+            return _t("v(x, t) contains NaN or inf")
         for i in range(x.shape[0]):
             try:
-                one = student_call(forward, x[i : i + 1], float(t[i]), what="your network")
+                one = student_call(forward, x[i : i + 1], float(t[i]), what=_t("your network"))
             except StudentError as error:
-                return f"with a float t (t = {float(t[i]):.3f}, one point): {error}"
+                return _t(
+                    "with a float t (t = {t:.3f}, one point): {error}", t=float(t[i]), error=error
+                )
             if not isinstance(one, Tensor) or one.shape != (1, 2):
-                return f"with a float t, v(x, t) for one point must have shape (1, 2); got {getattr(one, 'shape', type(one).__name__)}"
+                return _t(
+                    "with a float t, v(x, t) for one point must have shape (1, 2); got {got}",
+                    got=getattr(one, "shape", type(one).__name__),
+                )
             if not torch.allclose(one.double().cpu()[0], got[i], 1e-4, 1e-5):
-                return (
-                    f"row {i} of v(x, t) with a (B,) tensor t differs from v(x[{i}:{i + 1}], "
-                    f"float(t[{i}])): does every row use its own t (t[:, None], not t[0])?"
+                return _t(
+                    "row {i} of v(x, t) with a (B,) tensor t differs from v(x[{i}:{j}], "
+                    "float(t[{i}])): does every row use its own t (t[:, None], not t[0])?",
+                    i=i,
+                    j=i + 1,
                 )
         try:  # dopri5 hands the network a 0-d tensor t
             zero_d = _tensor(
-                student_call(forward, x, torch.tensor(float(t[0])), what="your network")
+                student_call(forward, x, torch.tensor(float(t[0])), what=_t("your network"))
             )
         except StudentError as error:
-            return f"with a 0-d tensor t (as an adaptive solver passes it): {error}"
+            return _t("with a 0-d tensor t (as an adaptive solver passes it): {error}", error=error)
         if zero_d.shape != x.shape or not torch.allclose(
             zero_d, _tensor(student_call(forward, x, float(t[0]))), 1e-4, 1e-5
         ):
-            return "v(x, t) with a 0-d tensor t differs from v(x, t) with the same float t"
+            return _t("v(x, t) with a 0-d tensor t differs from v(x, t) with the same float t")
         if torch.allclose(
             _tensor(student_call(forward, x, t * 0 + 0.1)),
             _tensor(student_call(forward, x, t * 0 + 0.9)),
             1e-6,
             1e-7,
         ):
-            return "v(x, t) does not depend on t: feed the time embedding to the network"
+            return _t("v(x, t) does not depend on t: feed the time embedding to the network")
         if torch.allclose(
             _tensor(student_call(forward, x, t)),
             _tensor(student_call(forward, x + 1.0, t)),
             1e-6,
             1e-7,
         ):
-            return "v(x, t) does not depend on x"
+            return _t("v(x, t) does not depend on x")
         net = network()
         if not any(p.requires_grad for p in getattr(net, "parameters", list)()):
-            return "the model has no trainable parameters: make it a torch.nn.Module with layers"
+            return _t(
+                "the model has no trainable parameters: make it a torch.nn.Module with layers"
+            )
         if isinstance(model, type):  # the class: max_freq must reach the embedding
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(0)
@@ -290,7 +330,10 @@ def check_vector_field(model: object, seed: int | None = None, quiet: bool = Fal
             b = _tensor(student_call(forward, x, t))
             built[:] = [net]
             if torch.allclose(a, b, 1e-6, 1e-7):
-                return "VectorField(max_freq=1000.0) gives the same field as max_freq=30.0: pass max_freq on to time_embedding"
+                return _t(
+                    "VectorField(max_freq=1000.0) gives the same field as max_freq=30.0: pass "
+                    "max_freq on to time_embedding"
+                )
         return None
 
     def cases(g):
@@ -305,7 +348,7 @@ def check_vector_field(model: object, seed: int | None = None, quiet: bool = Fal
             cases,
             seed,
             quiet,
-            "Input (B, 2) and t, output (B, 2).",
+            _t("Input (B, 2) and t, output (B, 2)."),
             withheld=(
                 "fmlib.models.VectorFieldMLP.forward",
                 "fmlib.models.SinusoidalTimeEmbedding.forward",
@@ -366,7 +409,7 @@ def check_cfm_loss(cfm_loss: Callable, seed: int | None = None, quiet: bool = Fa
                 torch.rand(b, generator=g, dtype=torch.float64),
             )
             path = () if k < 2 else (_bent_path,)
-            label = f"B = {b}" + (", another path" if path else "")
+            label = _t("B = {b}, another path", b=b) if path else f"B = {b}"
             with torch.no_grad():
                 ref = _loss(v, x_0, x_1, t, *path)
             out.append(Case(label, (v, x_0, x_1, t, *path), ref, differentiable=True))
@@ -381,7 +424,7 @@ def check_cfm_loss(cfm_loss: Callable, seed: int | None = None, quiet: bool = Fa
             if math.isclose(float(got), straight, rel_tol=1e-4) or math.isclose(
                 float(got), straight / 2, rel_tol=1e-4
             ):
-                return "you ignore the `path` argument: take x_t, u_t = path(x_0, x_1, t)"
+                return _t("you ignore the `path` argument: take x_t, u_t = path(x_0, x_1, t)")
         return None
 
     return _record(
@@ -433,26 +476,33 @@ def check_training_loop(
 
     def judge(out, model, x_data, steps, generator, before):
         if any(not bool(torch.isfinite(p).all()) for p in model.parameters()):
-            return (
+            return _t(
                 "the model's parameters are NaN or inf after training: the loss diverged (is "
                 "the learning rate too large? about 5e-3 suits Adam here)"
             )
         after, w2 = _measure(model, torch.Generator().manual_seed(1))
         if not math.isfinite(after) or after > 1.1 * before:
-            return (
-                f"the CFM loss went up ({before:.3f} before, {after:.3f} after): the training "
+            return _t(
+                "the CFM loss went up ({before:.3f} before, {after:.3f} after): the training "
                 "diverged (a learning rate too large?) or steps go uphill (loss.backward() "
-                "on minus the loss, or the target reversed?)"
+                "on minus the loss, or the target reversed?)",
+                before=before,
+                after=after,
             )
         if after > 0.9 * before:
-            return (
-                f"the CFM loss did not drop ({before:.3f} before, {after:.3f} after): do you "
-                "call optimizer.step() on the model's parameters, after loss.backward()?"
+            return _t(
+                "the CFM loss did not drop ({before:.3f} before, {after:.3f} after): do you "
+                "call optimizer.step() on the model's parameters, after loss.backward()?",
+                before=before,
+                after=after,
             )
         if w2 > 0.35:
-            return (
-                f"the loss dropped ({before:.3f} -> {after:.3f}) but Euler samples are far from "
-                f"the moons (W2 = {w2:.3f}): check x_t and the target x_1 - x_0"
+            return _t(
+                "the loss dropped ({before:.3f} -> {after:.3f}) but Euler samples are far from "
+                "the moons (W2 = {w2:.3f}): check x_t and the target x_1 - x_0",
+                before=before,
+                after=after,
+                w2=w2,
             )
         return None
 
@@ -464,7 +514,7 @@ def check_training_loop(
 
     def judge_path(out, model, x_data, steps, generator, path):
         if not calls:
-            return "your loop ignores its `path` argument: pass it on to cfm_loss(..., path)"
+            return _t("your loop ignores its `path` argument: pass it on to cfm_loss(..., path)")
         return None
 
     def cases(g):
@@ -475,8 +525,8 @@ def check_training_loop(
         generator = torch.Generator().manual_seed(int(torch.randint(0, 2**31, (), generator=g)))
         short = (VectorFieldMLP(), x_data, 3, torch.Generator().manual_seed(0), spy)
         return [
-            Case(f"{steps} steps", (model, x_data, steps, generator, before), judge),
-            Case("3 steps along another path", short, judge_path),
+            Case(_t("{n} steps", n=steps), (model, x_data, steps, generator, before), judge),
+            Case(_t("3 steps along another path"), short, judge_path),
         ]
 
     def run(model, x_data, steps, generator, last):
@@ -491,7 +541,7 @@ def check_training_loop(
             cases,
             seed,
             quiet,
-            "The loss dropped and samples reach the moons.",
+            _t("The loss dropped and samples reach the moons."),
             withheld=("fmlib.training.train_cfm",),
         )
     )
@@ -514,11 +564,11 @@ def check_euler_sample(
             a = torch.randn(d, d, generator=g, dtype=torch.float64)
             # v = A x: n Euler steps multiply by (I + A / n)^n
             step = torch.linalg.matrix_power(torch.eye(d, dtype=torch.float64) + a / n, n)
-            out.append(Case(f"v = A x, {n} steps", (matrix_field(a), x_0, n), x_0 @ step.T))
+            out.append(Case(_t("v = A x, {n} steps", n=n), (matrix_field(a), x_0, n), x_0 @ step.T))
             # v = t c: Euler sums t_k / n at the left ends t_k = k / n, giving c (n - 1) / (2 n)
             c = torch.randn(d, generator=g, dtype=torch.float64)
             ref = x_0 + c * (n - 1) / (2 * n)
-            out.append(Case(f"v = t c, {n} steps", (_time_field(c), x_0, n), ref))
+            out.append(Case(_t("v = t c, {n} steps", n=n), (_time_field(c), x_0, n), ref))
         return out
 
     def hints(out, case):
@@ -527,12 +577,12 @@ def check_euler_sample(
         if got is None or got.shape != x_0.shape:
             return None
         if torch.allclose(got.double(), x_0):
-            return "you return x_0 unchanged: did the loop run?"
+            return _t("you return x_0 unchanged: did the loop run?")
         x = x_0
         for k in range(n):  # Euler with the slope at the end of each step
             x = x + v(x, (k + 1) / n) / n
         if not torch.allclose(x, case.expected) and torch.allclose(got.double(), x):
-            return "you evaluate v at the end of each step (t + dt); Euler uses the start, t"
+            return _t("you evaluate v at the end of each step (t + dt); Euler uses the start, t")
         return None
 
     return _record(
@@ -571,14 +621,32 @@ def time_in_gap(path: Callable, x_0: Tensor, x_1: Tensor, nodes: int = 65) -> tu
 
 def _pair(out: object, b: int, what: str) -> tuple[Tensor, Tensor]:
     if not (isinstance(out, tuple | list) and len(out) == 2):
-        raise StudentError(f"{what} must return two tensors, (x_t, u_t); got {type(out).__name__}")
+        raise StudentError(
+            _t(
+                "{what} must return two tensors, (x_t, u_t); got {kind}",
+                what=what,
+                kind=type(out).__name__,
+            )
+        )
     for name, z in zip(("x_t", "u_t"), out, strict=True):
         if not isinstance(z, Tensor) or z.shape != (b, 2):
             raise StudentError(
-                f"{what}: {name} must be a ({b}, 2) tensor; got {getattr(z, 'shape', type(z).__name__)}"
+                _t(
+                    "{what}: {name} must be a ({b}, 2) tensor; got {got}",
+                    what=what,
+                    name=name,
+                    b=b,
+                    got=getattr(z, "shape", type(z).__name__),
+                )
             )
         if not bool(torch.isfinite(z.detach()).all()):
-            raise StudentError(f"{what}: {name} contains NaN or inf (a division by |x_1 - x_0|?)")
+            raise StudentError(
+                _t(
+                    "{what}: {name} contains NaN or inf (a division by |x_1 - x_0|?)",
+                    what=what,
+                    name=name,
+                )
+            )
     return out[0], out[1]
 
 
@@ -593,20 +661,24 @@ def check_path(path: Callable, seed: int | None = None, quiet: bool = False) -> 
 
     def judge_valid(out, x_0, x_1, t):
         b = x_0.shape[0]
-        x_t, u_t = _pair(out, b, "your path")
+        x_t, u_t = _pair(out, b, _t("your path"))
         for s, end, name in ((0.0, x_0, "x_0"), (1.0, x_1, "x_1")):
             at, _ = _pair(
                 student_call(path, x_0.clone(), x_1.clone(), torch.full((b,), s, dtype=x_0.dtype)),
                 b,
-                f"your path at t = {s:.0f}",
+                _t("your path at t = {t:.0f}", t=s),
             )
             if not torch.allclose(at.detach().double(), end, 1e-5, 1e-6):
-                return f"x_t at t = {s:.0f} must be {name} (the boundary condition); it is not"
+                return _t(
+                    "x_t at t = {t:.0f} must be {name} (the boundary condition); it is not",
+                    t=s,
+                    name=name,
+                )
         tt = t.clone().requires_grad_(True)
         with torch.enable_grad():
-            x_tt, _ = _pair(student_call(path, x_0.clone(), x_1.clone(), tt), b, "your path")
+            x_tt, _ = _pair(student_call(path, x_0.clone(), x_1.clone(), tt), b, _t("your path"))
             if not x_tt.requires_grad:
-                return (
+                return _t(
                     "x_t does not depend on t through torch operations (float(t), .item() or "
                     "NumPy?): write it with torch so that d x_t / d t can be checked"
                 )
@@ -619,20 +691,26 @@ def check_path(path: Callable, seed: int | None = None, quiet: bool = False) -> 
             dx = torch.stack(grads, dim=1)
         if not torch.allclose(u_t.detach().double(), dx.double(), 1e-4, 1e-5):
             err = float((u_t.detach().double() - dx.double()).abs().max())
-            return f"u_t is not d x_t / d t (autograd's derivative differs by up to {err:.3g}): differentiate x_t in t"
+            return _t(
+                "u_t is not d x_t / d t (autograd's derivative differs by up to {err:.3g}): "
+                "differentiate x_t in t",
+                err=err,
+            )
         return None
 
     def judge_gap(out, x_0, x_1, t):
-        _pair(out, x_0.shape[0], "your path")
+        _pair(out, x_0.shape[0], _t("your path"))
         straight, per_straight = time_in_gap(linear_path, x_0, x_1)
         yours, per_yours = time_in_gap(lambda *a: student_call(path, *a), x_0, x_1)
         diff = per_yours - per_straight
         se = float(diff.std() / math.sqrt(diff.numel()))
         if float(diff.mean()) < -3 * se and yours < straight:
             return None
-        return (
-            f"a valid path, but it spends {yours:.3f} of its time in the gap, the straight path "
-            f"{straight:.3f} (the same pairs): bend or time it so that it crosses the gap less"
+        return _t(
+            "a valid path, but it spends {yours:.3f} of its time in the gap, the straight path "
+            "{straight:.3f} (the same pairs): bend or time it so that it crosses the gap less",
+            yours=yours,
+            straight=straight,
         )
 
     def cases(g):
@@ -645,8 +723,8 @@ def check_path(path: Callable, seed: int | None = None, quiet: bool = False) -> 
         z_1 = data.two_moons(n, generator=g).double()
         t_1 = torch.rand(n, generator=g, dtype=torch.float64)
         return [
-            Case(f"boundaries and u_t, B = {b}", (x_0, x_1, t), judge_valid),
-            Case(f"time in the gap, {n} pairs", (z_0, z_1, t_1), judge_gap),
+            Case(_t("boundaries and u_t, B = {b}", b=b), (x_0, x_1, t), judge_valid),
+            Case(_t("time in the gap, {n} pairs", n=n), (z_0, z_1, t_1), judge_gap),
         ]
 
     return _record(
@@ -656,7 +734,7 @@ def check_path(path: Callable, seed: int | None = None, quiet: bool = False) -> 
             cases,
             seed,
             quiet,
-            "A valid path that avoids the gap more than the straight one.",
+            _t("A valid path that avoids the gap more than the straight one."),
             withheld=("fmlib.paths.CurvedPath.sample", "fmlib.paths.AffinePath.sample"),
         )
     )

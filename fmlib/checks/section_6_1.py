@@ -8,6 +8,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
+from ..i18n import t as _t
 from ._core import (
     Case,
     CheckResult,
@@ -45,16 +46,16 @@ def _field_cases(g: torch.Generator, probes: bool) -> list[Case]:
         eps = torch.randn(b, d, generator=g, dtype=torch.float64) if probes else None
         v, a = linear_field(g, d)
         w = nonlinear_field(g, d)
-        for name, field, jacobian in (
-            ("linear field", v, ((1 + t) * a).expand(b, d, d)),
-            ("tanh field", w, jacobians(w, x, t)),
+        for label, field, jacobian in (
+            (_t("linear field, D = {d}", d=d), v, ((1 + t) * a).expand(b, d, d)),
+            (_t("tanh field, D = {d}", d=d), w, jacobians(w, x, t)),
         ):
             if probes:
                 ref = torch.einsum("bi,bij,bj->b", eps, jacobian, eps)
-                out.append(Case(f"{name}, D = {d}", (field, x, t, eps), ref))
+                out.append(Case(label, (field, x, t, eps), ref))
             else:
                 ref = torch.diagonal(jacobian, dim1=1, dim2=2).sum(1)
-                out.append(Case(f"{name}, D = {d}", (field, x, t), ref))
+                out.append(Case(label, (field, x, t), ref))
     return out
 
 
@@ -68,7 +69,7 @@ def check_divergence(
         lambda g: _field_cases(g, probes=False),
         seed,
         quiet,
-        "It costs D backward passes.",
+        _t("It costs D backward passes."),
         withheld=_LIKELIHOOD,
     )
 
@@ -83,7 +84,7 @@ def check_hutchinson(
         lambda g: _field_cases(g, probes=True),
         seed,
         quiet,
-        "One backward pass, whatever D.",
+        _t("One backward pass, whatever D."),
         withheld=_LIKELIHOOD,
     )
 
@@ -121,7 +122,16 @@ def check_linear_cnf_log_prob(
             x_1 = 1.5 * torch.randn(b, d, generator=g, dtype=torch.float64)
             ref = _linear_cnf_log_prob(x_1, a, alpha, beta)
             out.append(
-                Case(f"D = {d}, alpha = {alpha:.2f}, beta = {beta:.2f}", (x_1, a, alpha, beta), ref)
+                Case(
+                    _t(
+                        "D = {d}, alpha = {alpha:.2f}, beta = {beta:.2f}",
+                        d=d,
+                        alpha=alpha,
+                        beta=beta,
+                    ),
+                    (x_1, a, alpha, beta),
+                    ref,
+                )
             )
         return out
 
@@ -131,14 +141,14 @@ def check_linear_cnf_log_prob(
         if got is None:
             return None
         if torch.allclose(got, _linear_cnf_log_prob(x_1, a, alpha + beta / 2, beta)):
-            return (
+            return _t(
                 "the flow map is expm(int_0^1 (alpha + beta t) dt A) = expm((alpha + beta / 2) A)"
             )
         if torch.allclose(got, _linear_cnf_log_prob(x_1, a, alpha, 0.0)):
-            return "the time dependence beta t is missing"
+            return _t("the time dependence beta t is missing")
         tr = float(torch.trace(a)) * (alpha + beta / 2)
         if torch.allclose(got, _linear_cnf_log_prob(x_1, a, alpha, beta) + 2 * tr):
-            return "sign of the log-determinant: log p_1(x_1) = log p_0(x_0) - log|det M|"
+            return _t("sign of the log-determinant: log p_1(x_1) = log p_0(x_0) - log|det M|")
         return None
 
     return run_check(
@@ -179,11 +189,13 @@ def check_euler_log_density(
                 (x.shape[0],), (1 + t) * float(torch.trace(a)), dtype=x.dtype
             )  # noqa: E731
             ref = _euler_log_density(v, x, log_p, n, trace)[1]
-            out.append(Case(f"linear field, D = {d}, {n} steps", (v, x, log_p, n), ref))
+            out.append(
+                Case(_t("linear field, D = {d}, {n} steps", d=d, n=n), (v, x, log_p, n), ref)
+            )
             w = nonlinear_field(g, d)
             trace_w = lambda x, t, w=w: torch.diagonal(jacobians(w, x, t), dim1=1, dim2=2).sum(1)  # noqa: E731
             ref = _euler_log_density(w, x, log_p, n, trace_w)[1]
-            out.append(Case(f"tanh field, D = {d}, {n} steps", (w, x, log_p, n), ref))
+            out.append(Case(_t("tanh field, D = {d}, {n} steps", d=d, n=n), (w, x, log_p, n), ref))
         return out
 
     def hints(out, case):
@@ -193,11 +205,11 @@ def check_euler_log_density(
             return None
         trace = lambda x, t: torch.diagonal(jacobians(v, x, t), dim1=1, dim2=2).sum(1)  # noqa: E731
         if torch.allclose(got, 2 * log_p - _euler_log_density(v, x, log_p, n, trace)[1]):
-            return (
+            return _t(
                 "wrong sign: d log p / dt = - div v (mass spreads where the divergence is positive)"
             )
         if torch.allclose(got, log_p):
-            return "log p did not change: subtract dt * div v at every step"
+            return _t("log p did not change: subtract dt * div v at every step")
         return None
 
     return run_check(
@@ -232,31 +244,50 @@ def check_divergence_estimator(
             def vjp(eps, used=used):
                 used[0] += 1
                 if used[0] > k:
-                    raise StudentError(f"more than k = {k} vector-Jacobian products in one call")
+                    raise StudentError(
+                        _t("more than k = {k} vector-Jacobian products in one call", k=k)
+                    )
                 eps = torch.as_tensor(eps, dtype=torch.float64)
                 if eps.shape != (jac.shape[0], d):
                     raise StudentError(
-                        f"vjp takes probes of shape {(jac.shape[0], d)}; got {tuple(eps.shape)}"
+                        _t(
+                            "vjp takes probes of shape {shape}; got {got}",
+                            shape=(jac.shape[0], d),
+                            got=tuple(eps.shape),
+                        )
                     )
                 return torch.einsum("bi,bij->bj", eps, jac)
 
-            est = as_tensor(student_call(estimator, vjp, d, k, g, what="your estimator"))
+            est = as_tensor(student_call(estimator, vjp, d, k, g, what=_t("your estimator")))
             if est is None or est.shape != (jac.shape[0],):
-                return f"expected a ({jac.shape[0]},) tensor of estimates; got {getattr(est, 'shape', type(est).__name__)}"
+                return _t(
+                    "expected a ({b},) tensor of estimates; got {got}",
+                    b=jac.shape[0],
+                    got=getattr(est, "shape", type(est).__name__),
+                )
             estimates.append(est.double())
         est = torch.stack(estimates)  # (calls, B)
         if not bool(torch.isfinite(est).all()):
-            return "the estimates contain NaN or inf"
+            return _t("the estimates contain NaN or inf")
         exact = torch.diagonal(jac, dim1=1, dim2=2).sum(1)
         se = est.std(0) / calls**0.5
         z = ((est.mean(0) - exact).abs() / se.clamp_min(1e-12)).max()
         if float(z) > 4.5:
-            return f"biased: the mean of {calls} calls is {float(z):.1f} standard errors from tr J"
+            return _t(
+                "biased: the mean of {calls} calls is {z:.1f} standard errors from tr J",
+                calls=calls,
+                z=float(z),
+            )
         sym = (jac + jac.transpose(1, 2)) / 2
         gauss = 2 * sym.pow(2).sum((1, 2)) / k
         ratio = float((est.var(0) / gauss).max())
         if ratio > 0.5:
-            return f"unbiased, but the variance is {ratio:.2f} x that of {k} Gaussian probes; aim for at most 0.5 x"
+            return _t(
+                "unbiased, but the variance is {ratio:.2f} x that of {k} Gaussian probes; aim for "
+                "at most 0.5 x",
+                ratio=ratio,
+                k=k,
+            )
         return None
 
     def cases(g):
@@ -265,7 +296,7 @@ def check_divergence_estimator(
         noise = torch.randn(b, d, d, generator=g, dtype=torch.float64)
         jac = torch.diag_embed(1 + u) + 0.15 * noise
         g_seed = int(torch.randint(0, 2**31 - 1, (), generator=g))
-        return [Case(f"D = {d}, k = {k}", (jac, g_seed), verdict)]
+        return [Case(_t("D = {d}, k = {k}", d=d, k=k), (jac, g_seed), verdict)]
 
     return run_check(
         "divergence_estimator",

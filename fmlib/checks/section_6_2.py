@@ -7,6 +7,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
+from ..i18n import t as _t
 from ._core import Case, CheckResult, as_tensor, random_batch, run_check, shaped
 
 _OT = (
@@ -34,18 +35,22 @@ def check_kinetic_energy(
             x_1 = 2 * torch.randn(b, d, generator=g, dtype=torch.float64)
             straight = x_0 + ts[:, None, None] * (x_1 - x_0)  # (K, B, D): energy mean |x_1 - x_0|^2
             ref = (x_1 - x_0).pow(2).sum(1).mean().reshape(())
-            out.append(Case("straight lines", (straight, ts), ref))
+            out.append(Case(_t("straight lines"), (straight, ts), ref))
             # a piecewise-straight wiggle: each segment's energy |dx|^2 / dt, in closed form
             wiggle = straight + torch.randn(k, b, d, generator=g, dtype=torch.float64) * 0.3
             dx, dt = wiggle[1:] - wiggle[:-1], ts[1:] - ts[:-1]
             ref = sum(dx[i].pow(2).sum(1).mean() / dt[i] for i in range(k - 1)).reshape(())
-            out.append(Case("zig-zag paths", (wiggle, ts), ref))
+            out.append(Case(_t("zig-zag paths"), (wiggle, ts), ref))
         return out
 
     def hints(out, case):
         got = as_tensor(out)
         if got is not None and got.numel() > 1:
-            return f"expected one number (a float); got a tensor of shape {tuple(got.shape)}: average over particles and sum over steps"
+            return _t(
+                "expected one number (a float); got a tensor of shape {shape}: average over "
+                "particles and sum over steps",
+                shape=tuple(got.shape),
+            )
         return None
 
     return run_check(
@@ -71,25 +76,38 @@ def check_ot_pairing(
         b = x_0.shape[0]
         perm = as_tensor(out)
         if perm is None or perm.shape != (b,):
-            return f"expected a permutation, a ({b},) tensor of indices; got {getattr(perm, 'shape', out)}"
+            return _t(
+                "expected a permutation, a ({b},) tensor of indices; got {got}",
+                b=b,
+                got=getattr(perm, "shape", out),
+            )
         if perm.is_floating_point() or perm.dtype == torch.bool:
-            return (
-                f"expected integer indices (torch.long), got {perm.dtype}: x_0[perm] needs integers"
+            return _t(
+                "expected integer indices (torch.long), got {dtype}: x_0[perm] needs integers",
+                dtype=perm.dtype,
             )
         perm = perm.long()
         if not torch.equal(perm.sort().values, torch.arange(b)):
-            return "not a permutation: each index 0 .. B-1 must appear exactly once"
+            return _t("not a permutation: each index 0 .. B-1 must appear exactly once")
         m = torch.cdist(x_0, x_1).pow(2)
         best, mine = emd(m), float(m[perm, torch.arange(b)].mean())
         if abs(mine - best) <= 1e-6 * (1 + best):
             return None
         if abs(float(m[perm.argsort(), torch.arange(b)].mean()) - best) <= 1e-6 * (1 + best):
-            return "transposed: you return the inverse permutation (it reorders x_1); try perm.argsort()"
+            return _t(
+                "transposed: you return the inverse permutation (it reorders x_1); try "
+                "perm.argsort()"
+            )
         if torch.equal(perm, torch.arange(b)):
-            return "you return the identity: that is the independent pairing, not OT"
+            return _t("you return the identity: that is the independent pairing, not OT")
         if abs(mine + emd(-m)) <= 1e-6 * (1 + best):
-            return "wrong sign: your pairing maximises the total squared distance"
-        return f"not optimal: mean cost {mine:.4f}, the optimal pairing costs {best:.4f} (use squared distances)"
+            return _t("wrong sign: your pairing maximises the total squared distance")
+        return _t(
+            "not optimal: mean cost {mine:.4f}, the optimal pairing costs {best:.4f} (use "
+            "squared distances)",
+            mine=mine,
+            best=best,
+        )
 
     def cases(g):
         out = []
@@ -108,7 +126,7 @@ def check_ot_pairing(
         cases,
         seed,
         quiet,
-        "Minibatch OT in a few lines.",
+        _t("Minibatch OT in a few lines."),
         withheld=_OT,
     )
 
@@ -161,12 +179,12 @@ def check_gaussian_ot_map(
         root_0 = _sqrtm(s_0)
         naive = _sqrtm(s_1) @ torch.linalg.inv(root_0)  # pushes forward, but not symmetric
         if torch.allclose(got, m_1 + (x - m_0) @ naive.T):
-            return (
+            return _t(
                 "S_1^{1/2} S_0^{-1/2} carries N(m_0, S_0) to N(m_1, S_1) too, but it is not "
                 "symmetric, so not the gradient of a convex function: not the OT map"
             )
         if torch.allclose(got, m_1 + x @ naive.T):
-            return "centre first: T(x) = m_1 + A (x - m_0)"
+            return _t("centre first: T(x) = m_1 + A (x - m_0)")
         return None
 
     return run_check(
@@ -194,7 +212,8 @@ def check_sinkhorn_plan(
             eps = float(0.1 + 0.4 * torch.rand((), generator=g))
             w = np.full(b, 1 / b)
             ref = pot.sinkhorn(w, w, cost.numpy(), eps, numItermax=100_000, stopThr=1e-13)
-            out.append(Case(f"B = {b}, eps = {eps:.2f}", (cost, eps, 2000), torch.as_tensor(ref)))
+            label = f"B = {b}, eps = {eps:.2f}"
+            out.append(Case(label, (cost, eps, 2000), torch.as_tensor(ref)))
         return out
 
     def hints(out, case):
@@ -204,11 +223,20 @@ def check_sinkhorn_plan(
             return None
         b = cost.shape[0]
         if torch.allclose(got, torch.exp(-cost / eps) / torch.exp(-cost / eps).sum()):
-            return "that is the kernel exp(-C / eps) normalised once: alternate the row and column scalings"
+            return _t(
+                "that is the kernel exp(-C / eps) normalised once: alternate the row and column "
+                "scalings"
+            )
         if torch.allclose(got.sum(1), torch.ones(b, dtype=got.dtype)):
-            return "the rows sum to 1; a plan between two uniform batches has rows and columns summing to 1 / B"
+            return _t(
+                "the rows sum to 1; a plan between two uniform batches has rows and columns "
+                "summing to 1 / B"
+            )
         if not torch.allclose(got.sum(0), torch.full((b,), 1 / b, dtype=got.dtype), atol=1e-6):
-            return "the columns do not sum to 1 / B: end the iterations with the column scaling, or iterate longer"
+            return _t(
+                "the columns do not sum to 1 / B: end the iterations with the column scaling, or "
+                "iterate longer"
+            )
         return None
 
     return run_check(
@@ -242,9 +270,12 @@ def check_w2_1d(w2_1d: Callable, seed: int | None = None, quiet: bool = False) -
         got = float(got.double().reshape(()))
         w2 = (a.sort().values - b.sort().values).pow(2).mean()
         if abs(got - float(w2)) < 1e-6:
-            return "that is W2 squared; return its square root"
+            return _t("that is W2 squared; return its square root")
         if abs(got - float((a - b).pow(2).mean().sqrt())) < 1e-6:
-            return "that pairs the samples as given; sort both first (in 1-D the monotone pairing is optimal)"
+            return _t(
+                "that pairs the samples as given; sort both first (in 1-D the monotone pairing "
+                "is optimal)"
+            )
         return None
 
     return run_check("w2_1d", w2_1d, cases, seed, quiet, hints=hints, withheld=_OT)

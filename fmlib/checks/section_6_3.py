@@ -8,6 +8,7 @@ from collections.abc import Callable
 import torch
 
 from .. import analytic, paths
+from ..i18n import t as _t
 from ._core import Case, CheckResult, as_tensor, random_batch, run_check, shaped
 
 _EMPIRICAL = (
@@ -48,7 +49,8 @@ def _empirical_cases(g, which: str) -> list[Case]:
             ):
                 break
         ref = target.velocity(x, t) if which == "velocity" else post
-        out.append(Case(f"{n} data points, D = {d}, t = {t:.2f}", (x, t, points), ref))
+        label = _t("{n} data points, D = {d}, t = {t:.2f}", n=n, d=d, t=t)
+        out.append(Case(label, (x, t, points), ref))
     return out
 
 
@@ -62,7 +64,7 @@ def check_marginal_velocity(
         lambda g: _empirical_cases(g, "velocity"),
         seed,
         quiet,
-        "This is the field CFM learns from these points.",
+        _t("This is the field CFM learns from these points."),
         withheld=_EMPIRICAL,
     )
 
@@ -108,7 +110,9 @@ def check_sigma_min_velocity(
             x, t, points = _rows(g)
             sigma_min = float(0.05 + 0.3 * torch.rand((), generator=g))
             ref = analytic.empirical_target(points, paths.linear_path(sigma_min)).velocity(x, t)
-            label = f"{len(points)} points, sigma_min = {sigma_min:.2f}"
+            label = _t(
+                "{n} points, sigma_min = {sigma_min:.2f}", n=len(points), sigma_min=sigma_min
+            )
             out.append(Case(label, (x, t, points, sigma_min), ref))
         return out
 
@@ -119,7 +123,10 @@ def check_sigma_min_velocity(
             return None
         plain = analytic.empirical_target(points, paths.linear_path()).velocity(x, t)
         if torch.allclose(got, plain):
-            return "that is the sigma_min = 0 field; with sigma_min > 0 both the posterior and the conditional field change"
+            return _t(
+                "that is the sigma_min = 0 field; with sigma_min > 0 both the posterior and the "
+                "conditional field change"
+            )
         return None
 
     return run_check(
@@ -154,7 +161,8 @@ def check_marginal_score(
             x, t, points = _rows(g)
             xg = x.clone().requires_grad_(True)
             (ref,) = torch.autograd.grad(_log_density(xg, t, points).sum(), xg)
-            out.append(Case(f"{len(points)} points, D = {x.shape[1]}", (x, t, points), ref))
+            label = _t("{n} points, D = {d}", n=len(points), d=x.shape[1])
+            out.append(Case(label, (x, t, points), ref))
         return out
 
     def hints(out, case):
@@ -165,9 +173,9 @@ def check_marginal_score(
         q = torch.softmax(_log_density_terms(x, t, points), dim=1)
         s = (1 - t)[:, None]
         if torch.allclose(got, -(x - t[:, None] * (q @ points)) / s):
-            return "divide by the variance (1 - t)^2, not the standard deviation"
+            return _t("divide by the variance (1 - t)^2, not the standard deviation")
         if torch.allclose(got, -(x - q @ points) / s**2):
-            return "the conditional means are t x^(i), not x^(i)"
+            return _t("the conditional means are t x^(i), not x^(i)")
         return None
 
     return run_check(
@@ -193,7 +201,8 @@ def check_cfm_floor(
             x, t, points = _rows(g)
             target = analytic.empirical_target(points, paths.linear_path())
             ref = analytic.conditional_velocity_variance(target, x, t)
-            out.append(Case(f"{len(points)} points, D = {x.shape[1]}", (x, t, points), ref))
+            label = _t("{n} points, D = {d}", n=len(points), d=x.shape[1])
+            out.append(Case(label, (x, t, points), ref))
         return out
 
     def hints(out, case):
@@ -204,7 +213,10 @@ def check_cfm_floor(
         q = torch.softmax(_log_density_terms(x, t, points), dim=1)
         spread = q @ points.pow(2).sum(-1) - (q @ points).pow(2).sum(-1)
         if torch.allclose(got, spread):
-            return "that is tr Cov[x_1 | x_t = x]; the velocities are (x^(i) - x) / (1 - t), so scale by 1 / (1 - t)^2"
+            return _t(
+                "that is tr Cov[x_1 | x_t = x]; the velocities are (x^(i) - x) / (1 - t), so "
+                "scale by 1 / (1 - t)^2"
+            )
         return None
 
     return run_check("cfm_floor", cfm_floor, cases, seed, quiet, hints=hints, withheld=_EMPIRICAL)
@@ -225,31 +237,39 @@ def check_generalising_field(
     from ._core import StudentError, student_call
 
     def verdict(out, points, x_0, fresh):
-        field = student_call(make_field, points.clone(), what="your make_field")
+        field = student_call(make_field, points.clone(), what=_t("your make_field"))
         if not callable(field):
             raise StudentError(
-                f"make_field must return a field v(x, t); got {type(field).__name__}"
+                _t("make_field must return a field v(x, t); got {kind}", kind=type(field).__name__)
             )
 
         def v(x, t):
-            res = as_tensor(student_call(field, x, t, what="your field"))
+            res = as_tensor(student_call(field, x, t, what=_t("your field")))
             if res is None or res.shape != x.shape:
-                raise StudentError(f"your field must return a tensor of shape {tuple(x.shape)}")
+                raise StudentError(
+                    _t("your field must return a tensor of shape {shape}", shape=tuple(x.shape))
+                )
             return res.to(x.dtype)
 
         mine = solvers.solve(v, x_0, t1=0.999, method="dopri5").x
         if not bool(torch.isfinite(mine).all()):
-            return "the samples contain NaN or inf"
+            return _t("the samples contain NaN or inf")
         exact = analytic.empirical_target(points, paths.linear_path())
         replay = solvers.solve(exact, x_0, t1=0.999, method="dopri5").x
         near = float(torch.cdist(mine, points).min(dim=1).values.median())
         if near < 0.05:
-            return f"your samples copy the training points (median distance to the nearest one {near:.3f}, at least 0.05 asked)"
+            return _t(
+                "your samples copy the training points (median distance to the nearest one "
+                "{near:.3f}, at least 0.05 asked)",
+                near=near,
+            )
         w2_mine, w2_replay = ot.w2(mine, fresh), ot.w2(replay, fresh)
         if w2_mine > w2_replay:
-            return (
-                f"W2 to fresh data {w2_mine:.3f}, the replayed training set's {w2_replay:.3f}: "
-                "your samples must be at least as close to new data"
+            return _t(
+                "W2 to fresh data {mine:.3f}, the replayed training set's {replay:.3f}: "
+                "your samples must be at least as close to new data",
+                mine=w2_mine,
+                replay=w2_replay,
             )
         return None
 
@@ -257,7 +277,7 @@ def check_generalising_field(
         points = data.two_moons(50, g).double()
         x_0 = torch.randn(500, 2, generator=g, dtype=torch.float64)
         fresh = data.two_moons(500, g).double()
-        return [Case("50 training points", (points, x_0, fresh), verdict)]
+        return [Case(_t("50 training points"), (points, x_0, fresh), verdict)]
 
     return run_check(
         "generalising_field",
@@ -289,7 +309,8 @@ def check_marginal_divergence(
                     for i in range(len(x))
                 ]
             )
-            out.append(Case(f"{len(points)} points, D = {x.shape[1]}", (x, t, points), ref))
+            label = _t("{n} points, D = {d}", n=len(points), d=x.shape[1])
+            out.append(Case(label, (x, t, points), ref))
         return out
 
     def hints(out, case):
@@ -299,7 +320,7 @@ def check_marginal_divergence(
             return None
         s = 1 - t
         if torch.allclose(got, -x.shape[1] / s):
-            return "that treats the weights q(i | x) as constants; they depend on x too"
+            return _t("that treats the weights q(i | x) as constants; they depend on x too")
         return None
 
     return run_check(

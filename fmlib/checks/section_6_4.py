@@ -8,7 +8,17 @@ from collections.abc import Callable
 import torch
 
 from .. import analytic, paths, solvers
+from ..i18n import t as _t
 from ._core import Case, CheckResult, as_tensor, nonlinear_field, random_batch, run_check, shaped
+
+
+def _path_name(name: str) -> str:
+    """A case label's path name ("linear path"), in the chosen language."""
+    return {
+        "linear": _t("linear path"),
+        "cosine": _t("cosine path"),
+        "VP": _t("VP path"),
+    }[name]
 
 
 def _score_velocity_cases(g, direction: str) -> list[Case]:
@@ -33,9 +43,13 @@ def _score_velocity_cases(g, direction: str) -> list[Case]:
         alpha_t, sigma_t, d_alpha_t, d_sigma_t = path.coefficients(t, x)  # each (B, 1)
         given, ref = (score, velocity) if direction == "s2v" else (velocity, score)
         inputs = (given, x, alpha_t, sigma_t, d_alpha_t, d_sigma_t)
-        out.append(
-            Case(f"{name} path, t from {float(t.min()):.2f} to {float(t.max()):.2f}", inputs, ref)
+        label = _t(
+            "{path}, t from {lo:.2f} to {hi:.2f}",
+            path=_path_name(name),
+            lo=float(t.min()),
+            hi=float(t.max()),
         )
+        out.append(Case(label, inputs, ref))
     return out
 
 
@@ -120,7 +134,12 @@ def check_eps_to_velocity(
         out = []
         for name, target, x, t, coefficients, _, _ in _mixture_cases(g):
             eps = -coefficients[1] * target.score(x, t)  # E[x_0 | x] = -sigma_t grad log p_t
-            label = f"{name} path, t in [{float(t.min()):.2f}, {float(t.max()):.2f}]"
+            label = _t(
+                "{path}, t in [{lo:.2f}, {hi:.2f}]",
+                path=_path_name(name),
+                lo=float(t.min()),
+                hi=float(t.max()),
+            )
             out.append(Case(label, (eps, x, *coefficients), target.velocity(x, t)))
         return out
 
@@ -131,9 +150,9 @@ def check_eps_to_velocity(
             return None
         c = d_alpha_t * sigma_t**2 / alpha_t - d_sigma_t * sigma_t
         if torch.allclose(got, d_alpha_t / alpha_t * x + c * eps):
-            return "you used eps as the score; the score is -eps / sigma_t"
+            return _t("you used eps as the score; the score is -eps / sigma_t")
         if torch.allclose(got, d_alpha_t / alpha_t * x + c * eps / sigma_t):
-            return "wrong sign of the score: grad log p_t = -eps / sigma_t"
+            return _t("wrong sign of the score: grad log p_t = -eps / sigma_t")
         return None
 
     return run_check(
@@ -160,7 +179,12 @@ def check_velocity_to_denoiser(
         out = []
         for name, target, x, t, coefficients, means, variances in _mixture_cases(g):
             ref = _posterior_mean(x, means, variances, coefficients[0], coefficients[1])
-            label = f"{name} path, t in [{float(t.min()):.2f}, {float(t.max()):.2f}]"
+            label = _t(
+                "{path}, t in [{lo:.2f}, {hi:.2f}]",
+                path=_path_name(name),
+                lo=float(t.min()),
+                hi=float(t.max()),
+            )
             out.append(Case(label, (target.velocity(x, t), x, *coefficients), ref))
         return out
 
@@ -171,7 +195,10 @@ def check_velocity_to_denoiser(
             return None
         det = alpha_t * d_sigma_t - sigma_t * d_alpha_t
         if torch.allclose(got, (alpha_t * u - d_alpha_t * x) / det):
-            return "that is E[x_0 | x_t = x], the noise; the task asks for the data point E[x_1 | x_t = x]"
+            return _t(
+                "that is E[x_0 | x_t = x], the noise; the task asks for the data point "
+                "E[x_1 | x_t = x]"
+            )
         return None
 
     return run_check(
@@ -222,7 +249,13 @@ def check_gaussian_velocity(
             x = 2 * torch.randn(b, d, generator=g, dtype=torch.float64)
             coefficients = tuple(path.coefficients(t, x))
             ref = _gaussian_reference(x, mean, cov, *coefficients)
-            label = f"{name} path, D = {d}, t in [{float(t.min()):.2f}, {float(t.max()):.2f}]"
+            label = _t(
+                "{path}, D = {d}, t in [{lo:.2f}, {hi:.2f}]",
+                path=_path_name(name),
+                d=d,
+                lo=float(t.min()),
+                hi=float(t.max()),
+            )
             out.append(Case(label, (x, mean, cov, *coefficients), ref))
         return out
 
@@ -234,14 +267,17 @@ def check_gaussian_velocity(
         if torch.allclose(
             got, _gaussian_reference(x, mean, torch.diag(cov.diagonal()), *coefficients)
         ):
-            return "you used only the diagonal of cov: the covariance is full, so C_t is a matrix to solve with"
+            return _t(
+                "you used only the diagonal of cov: the covariance is full, so C_t is a matrix to "
+                "solve with"
+            )
         if torch.allclose(got, _gaussian_reference(x, 0 * mean, cov, *coefficients)):
-            return "the mean of the target is missing"
+            return _t("the mean of the target is missing")
         d_alpha_t = coefficients[2]
         if torch.allclose(
             got, _gaussian_reference(x, mean, cov, *coefficients[:2], d_alpha_t, 0 * d_alpha_t)
         ):
-            return "the noise's share d_sigma_t E[x_0 | x] is missing"
+            return _t("the noise's share d_sigma_t E[x_0 | x] is missing")
         return None
 
     return run_check(
@@ -291,16 +327,22 @@ def check_cosine_dsm_loss(
         got = got.double().reshape(())
         linear = (lambda t: t, lambda t: 1 - t)
         if torch.allclose(got, reference(eps_model, x_0, x_1, t, *linear)):
-            return "that is the linear path; the cosine path has alpha_t = sin(pi t / 2), sigma_t = cos(pi t / 2)"
+            return _t(
+                "that is the linear path; the cosine path has alpha_t = sin(pi t / 2), "
+                "sigma_t = cos(pi t / 2)"
+            )
         swapped = (cosine[1], cosine[0])
         if torch.allclose(got, reference(eps_model, x_0, x_1, t, *swapped)):
-            return "sin and cos are swapped: at t = 0 the path must be all noise"
+            return _t("sin and cos are swapped: at t = 0 the path must be all noise")
         if torch.allclose(got, reference(eps_model, x_1, x_0, t, *cosine)):
-            return (
+            return _t(
                 "x_0 and x_1 are swapped: x_0 is the noise (what eps_theta predicts), x_1 the data"
             )
         if torch.allclose(got, reference(eps_model, x_0, x_1, t, *cosine) / x_0.shape[1]):
-            return "you averaged over the coordinates too: sum the squares over D, average over the batch"
+            return _t(
+                "you averaged over the coordinates too: sum the squares over D, average over the "
+                "batch"
+            )
         return None
 
     return run_check(
@@ -346,16 +388,26 @@ def check_time_grid(
         def verdict(out, n, t_end, g_seed):
             grid = as_tensor(out)
             if grid is None:
-                return f"expected a tensor of {n + 1} times; got {type(out).__name__}"
+                return _t(
+                    "expected a tensor of {n} times; got {kind}", n=n + 1, kind=type(out).__name__
+                )
             grid = grid.double().flatten()
             if grid.numel() != n + 1:
-                return f"expected n + 1 = {n + 1} times (n steps); got {grid.numel()}"
+                return _t(
+                    "expected n + 1 = {n} times (n steps); got {got}", n=n + 1, got=grid.numel()
+                )
             if not bool(torch.isfinite(grid).all()):
-                return "the grid contains NaN or inf"
+                return _t("the grid contains NaN or inf")
             if abs(float(grid[0])) > 1e-6 or abs(float(grid[-1]) - t_end) > 1e-6:
-                return f"the grid must start at 0 and end at t_end = {t_end}; got {float(grid[0]):.4g} ... {float(grid[-1]):.6g}"
+                return _t(
+                    "the grid must start at 0 and end at t_end = {t_end}; got {first:.4g} ... "
+                    "{last:.6g}",
+                    t_end=t_end,
+                    first=float(grid[0]),
+                    last=float(grid[-1]),
+                )
             if not bool((grid[1:] > grid[:-1]).all()):
-                return "the times must increase strictly"
+                return _t("the times must increase strictly")
             g = torch.Generator().manual_seed(g_seed)
             target = _ring(g)
             x_init = torch.randn(400, 2, generator=g, dtype=torch.float64)
@@ -364,9 +416,13 @@ def check_time_grid(
             base = _euler_error(target, x_init, uniform, ref)
             mine = _euler_error(target, x_init, grid, ref)
             if mine > 0.8 * base:
-                return (
-                    f"with {n} Euler steps your grid's RMS error is {mine:.4f}, the uniform grid's "
-                    f"{base:.4f}: aim for at most 0.8 x uniform (where is the field hardest to follow?)"
+                return _t(
+                    "with {n} Euler steps your grid's RMS error is {mine:.4f}, the uniform grid's "
+                    "{base:.4f}: aim for at most 0.8 x uniform (where is the field hardest to "
+                    "follow?)",
+                    n=n,
+                    mine=mine,
+                    base=base,
                 )
             return None
 

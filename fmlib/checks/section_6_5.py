@@ -7,6 +7,7 @@ from collections.abc import Callable
 import torch
 
 from .. import analytic, ot, paths, solvers
+from ..i18n import t as _t
 from ._core import (
     Case,
     CheckResult,
@@ -19,6 +20,7 @@ from ._core import (
     shaped,
     student_call,
 )
+from .section_6_4 import _path_name
 
 
 def check_heun_step(
@@ -43,7 +45,7 @@ def check_heun_step(
             ref = solvers.heun_step(
                 w, x, torch.tensor(t, dtype=torch.float64), torch.tensor(dt, dtype=torch.float64)
             )
-            out.append(Case(f"time-dependent field, t = {t:.2f}", (w, x, t, dt), ref))
+            out.append(Case(_t("time-dependent field, t = {t:.2f}", t=t), (w, x, t, dt), ref))
         return out
 
     def hints(out, case):
@@ -53,15 +55,17 @@ def check_heun_step(
             return None
         k_1 = v(x, t)
         if torch.allclose(got, x + dt * k_1):
-            return "that is Euler's step: Heun also evaluates v at the Euler predictor and averages"
+            return _t(
+                "that is Euler's step: Heun also evaluates v at the Euler predictor and averages"
+            )
         if torch.allclose(got, x + dt * v(x + 0.5 * dt * k_1, t + 0.5 * dt)):
-            return "that is the midpoint step: Heun averages the slopes at both ends"
+            return _t("that is the midpoint step: Heun averages the slopes at both ends")
         if torch.allclose(got, x + 0.5 * dt * (k_1 + v(x + dt * k_1, t))):
-            return "evaluate the second slope at time t + dt, not t"
+            return _t("evaluate the second slope at time t + dt, not t")
         return None
 
     return run_check(
-        "heun_step", heun_step, cases, seed, quiet, "Second order for 2 evaluations.", hints
+        "heun_step", heun_step, cases, seed, quiet, _t("Second order for 2 evaluations."), hints
     )
 
 
@@ -84,9 +88,13 @@ def check_guided_velocity(
         if got is None:
             return None
         if w not in (0.0, 1.0) and torch.allclose(got, v_c + w * (v_c - v_u)):
-            return f"w = {w:.2f}: that is the (1 + w) convention; here w = 0 must give v_uncond and w = 1 v_cond"
+            return _t(
+                "w = {w:.2f}: that is the (1 + w) convention; here w = 0 must give v_uncond and "
+                "w = 1 v_cond",
+                w=w,
+            )
         if w not in (0.0, 1.0) and torch.allclose(got, v_c + w * (v_u - v_c)):
-            return f"w = {w:.2f}: v_uncond and v_cond are swapped"
+            return _t("w = {w:.2f}: v_uncond and v_cond are swapped", w=w)
         return None
 
     return run_check("guided_velocity", guided_velocity, cases, seed, quiet, hints=hints)
@@ -127,10 +135,12 @@ def check_heun_sample(
             h = 1.0 / n
             step = torch.eye(d, dtype=torch.float64) + h * a + 0.5 * h**2 * a @ a
             ref = x @ torch.linalg.matrix_power(step, n).T
-            out.append(Case(f"v = A x, {n} steps", (matrix_field(a), x, n), ref))
+            out.append(Case(_t("v = A x, {n} steps", n=n), (matrix_field(a), x, n), ref))
             w = nonlinear_field(g, d)
             out.append(
-                Case(f"time-dependent field, {n} steps", (w, x, n), _heun_reference(w, x, n))
+                Case(
+                    _t("time-dependent field, {n} steps", n=n), (w, x, n), _heun_reference(w, x, n)
+                )
             )
         return out
 
@@ -140,11 +150,17 @@ def check_heun_sample(
         if got is None:
             return None
         if torch.allclose(got, _euler_reference(v, x, n)):
-            return f"that is Euler's method with {n} steps; each Heun step also evaluates v at the Euler predictor"
+            return _t(
+                "that is Euler's method with {n} steps; each Heun step also evaluates v at the "
+                "Euler predictor",
+                n=n,
+            )
         if torch.allclose(got, _euler_reference(v, x, 2 * n)):
-            return f"that is Euler's method with {2 * n} steps (the same evaluations as Heun's)"
+            return _t(
+                "that is Euler's method with {n} steps (the same evaluations as Heun's)", n=2 * n
+            )
         if n > 1 and torch.allclose(got, _heun_reference(v, x, n - 1) if n > 1 else x):
-            return f"one step short: {n} steps of size 1 / {n} end at t = 1"
+            return _t("one step short: {n} steps of size 1 / {n} end at t = 1", n=n)
         return None
 
     return run_check(
@@ -193,15 +209,21 @@ def check_rk2_step(rk2_step: Callable, seed: int | None = None, quiet: bool = Fa
         if got is None:
             return None
         if torch.allclose(got, _rk2_reference(v, x, t, dt, c, 0.5, 0.5)):
-            return f"c = {c:.2f}: equal weights 1/2, 1/2 are second order only for c = 1 (Heun); derive the weights from the Taylor expansion"
+            return _t(
+                "c = {c:.2f}: equal weights 1/2, 1/2 are second order only for c = 1 (Heun); "
+                "derive the weights from the Taylor expansion",
+                c=c,
+            )
         if torch.allclose(got, _rk2_reference(v, x, t, dt, c, 0.0, 1.0)):
-            return f"c = {c:.2f}: weights 0, 1 are second order only for c = 1/2 (the midpoint)"
+            return _t(
+                "c = {c:.2f}: weights 0, 1 are second order only for c = 1/2 (the midpoint)", c=c
+            )
         if torch.allclose(got, _rk2_reference(v, x, t, dt, c, 0.5 / c, 1 - 0.5 / c)):
-            return "the two weights are swapped"
+            return _t("the two weights are swapped")
         k_1 = v(x, t)
         bad = x + dt * ((1 - 0.5 / c) * k_1 + 0.5 / c * v(x + c * dt * k_1, t))
         if torch.allclose(got, bad):
-            return "the second slope is taken at time t + c dt, not t"
+            return _t("the second slope is taken at time t + c dt, not t")
         return None
 
     return run_check(
@@ -236,9 +258,13 @@ def check_guided_velocity_gamma(
         if got is None:
             return None
         if torch.allclose(got, v_u + gamma * (v_c - v_u)):
-            return f"gamma = {gamma:.2f}: that is the section's convention (w = 0 unconditional); here gamma = 0 must give v_cond"
+            return _t(
+                "gamma = {gamma:.2f}: that is the section's convention (w = 0 unconditional); "
+                "here gamma = 0 must give v_cond",
+                gamma=gamma,
+            )
         if torch.allclose(got, (1 + gamma) * v_u - gamma * v_c):
-            return f"gamma = {gamma:.2f}: v_uncond and v_cond are swapped"
+            return _t("gamma = {gamma:.2f}: v_uncond and v_cond are swapped", gamma=gamma)
         return None
 
     return run_check(
@@ -287,7 +313,8 @@ def check_unconditional_velocity(
                 v_cond = torch.stack([c.velocity(x, t) for c in classes])
                 log_p = torch.stack([c.log_prob(x, t) for c in classes])
                 inputs = (v_cond, log_p, prior.log())
-                out.append(Case(f"{name} path, K = {k} classes", inputs, whole.velocity(x, t)))
+                label = _t("{path}, K = {k} classes", path=_path_name(name), k=k)
+                out.append(Case(label, inputs, whole.velocity(x, t)))
         return out
 
     def hints(out, case):
@@ -296,11 +323,14 @@ def check_unconditional_velocity(
         if got is None:
             return None
         if torch.allclose(got, (log_prior.exp()[:, None, None] * v_cond).sum(0)):
-            return "you weighted the classes by their prior p(y) alone: at x_t the weight is the posterior p(y | x_t), which needs log p_t(x | y) too"
+            return _t(
+                "you weighted the classes by their prior p(y) alone: at x_t the weight is the "
+                "posterior p(y | x_t), which needs log p_t(x | y) too"
+            )
         if torch.allclose(got, v_cond.mean(0)):
-            return "a plain average of the classes: weight each by its posterior p(y | x_t)"
+            return _t("a plain average of the classes: weight each by its posterior p(y | x_t)")
         if torch.allclose(got, (torch.softmax(log_p, 0)[:, :, None] * v_cond).sum(0)):
-            return "the prior p(y) is missing from the posterior weights"
+            return _t("the prior p(y) is missing from the posterior weights")
         return None
 
     return run_check(
@@ -328,15 +358,23 @@ def check_gap_avoiding_path(
 
     def verdict(out, x_0, x_1, t):
         def call(s):
-            res = student_call(path_sample, x_0.clone(), x_1.clone(), s, what="your path")
+            res = student_call(path_sample, x_0.clone(), x_1.clone(), s, what=_t("your path"))
             if not (isinstance(res, tuple | list) and len(res) == 2):
-                raise StudentError(f"expected a pair (x_t, u_t); got {type(res).__name__}")
+                raise StudentError(
+                    _t("expected a pair (x_t, u_t); got {kind}", kind=type(res).__name__)
+                )
             x_t, u_t = (as_tensor(r) for r in res)
             for r, what in ((x_t, "x_t"), (u_t, "u_t")):
                 if r is None or r.shape != x_0.shape:
-                    raise StudentError(f"{what} must be a tensor of shape {tuple(x_0.shape)}")
+                    raise StudentError(
+                        _t(
+                            "{what} must be a tensor of shape {shape}",
+                            what=what,
+                            shape=tuple(x_0.shape),
+                        )
+                    )
                 if not bool(torch.isfinite(r).all()):
-                    raise StudentError(f"{what} contains NaN or inf")
+                    raise StudentError(_t("{what} contains NaN or inf", what=what))
             return x_t.double(), u_t.double()
 
         b = x_0.shape[0]
@@ -344,16 +382,16 @@ def check_gap_avoiding_path(
         start, _ = call(torch.zeros(b, dtype=torch.float64))
         end, _ = call(torch.ones(b, dtype=torch.float64))
         if not torch.allclose(start, x_0, atol=1e-5):
-            return "at t = 0 the path must be at x_0 (the noise)"
+            return _t("at t = 0 the path must be at x_0 (the noise)")
         if not torch.allclose(end, x_1, atol=1e-5):
-            return "at t = 1 the path must be at x_1 (the data)"
+            return _t("at t = 1 the path must be at x_1 (the data)")
         h = 1e-5
         s = 0.05 + 0.9 * t
         x_plus, _ = call(s + h)
         x_minus, _ = call(s - h)
         _, u_mid = call(s)
         if not torch.allclose(u_mid, (x_plus - x_minus) / (2 * h), rtol=1e-3, atol=1e-3):
-            return "u_t is not the time derivative of x_t (compared with central differences)"
+            return _t("u_t is not the time derivative of x_t (compared with central differences)")
         ts = torch.linspace(0, 1, 65, dtype=torch.float64)
         steps = [call(torch.full((b,), float(s), dtype=torch.float64)) for s in ts]
         xs, us = (torch.stack([step[i] for step in steps]) for i in (0, 1))
@@ -362,14 +400,20 @@ def check_gap_avoiding_path(
         energy = float(torch.trapezoid(us.pow(2).sum(-1).mean(-1), ts))
         base_energy = float((x_1 - x_0).pow(2).sum(-1).mean())
         if mine > 0.8 * base:
-            return (
-                f"your path spends {mine:.1%} of its time in the gap, the straight one {base:.1%}: "
-                "aim for at most 0.8 x the straight path's share"
+            return _t(
+                "your path spends {mine:.1%} of its time in the gap, the straight one {base:.1%}: "
+                "aim for at most 0.8 x the straight path's share",
+                mine=mine,
+                base=base,
             )
         if energy > 2 * base_energy:
-            return (
-                f"less time in the gap ({mine:.1%} against {base:.1%}), but kinetic energy "
-                f"{energy:.2f} against the straight path's {base_energy:.2f}: at most 2 x"
+            return _t(
+                "less time in the gap ({mine:.1%} against {base:.1%}), but kinetic energy "
+                "{energy:.2f} against the straight path's {base_energy:.2f}: at most 2 x",
+                mine=mine,
+                base=base,
+                energy=energy,
+                base_energy=base_energy,
             )
         return None
 
@@ -377,7 +421,7 @@ def check_gap_avoiding_path(
         x_0 = torch.randn(2000, 2, generator=g, dtype=torch.float64)
         x_1 = data.two_moons(2000, g).double()
         t = torch.rand(2000, generator=g, dtype=torch.float64)
-        return [Case("2000 noise-data pairs", (x_0, x_1, t), verdict)]
+        return [Case(_t("2000 noise-data pairs"), (x_0, x_1, t), verdict)]
 
     return run_check(
         "gap_avoiding_path",

@@ -19,7 +19,8 @@ import torch
 from torch import Tensor
 
 from .. import ot, solvers
-from ._core import Case, CheckResult, as_tensor, run_check
+from ..i18n import t as _t
+from ._core import Case, CheckResult, as_tensor, not_implemented, run_check
 
 REFERENCE = {"method": "midpoint", "steps": 16}  # 32 evaluations
 
@@ -69,7 +70,8 @@ def check_frechet_distance(
                 d, generator=g, dtype=torch.float64
             )
             ref = torch.tensor(_frechet_variants(a, b)["right"], dtype=torch.float64)
-            out.append(Case(f"samples of {n} and {m} points in {d}-D", (a, b), ref))
+            label = _t("samples of {n} and {m} points in {d}-D", n=n, m=m, d=d)
+            out.append(Case(label, (a, b), ref))
         return out
 
     def hints(out, case):
@@ -79,15 +81,19 @@ def check_frechet_distance(
         got = float(got)
         variants = _frechet_variants(*case.inputs)
         said = {
-            "no mean term": "the mean term |mu_a - mu_b|^2 is missing",
-            "no root": "take the matrix square root of C_a C_b (scipy.linalg.sqrtm) inside the trace",
-            "biased": "use the unbiased covariances (divide by n - 1, as np.cov does by default)",
+            "no mean term": _t("the mean term |mu_a - mu_b|^2 is missing"),
+            "no root": _t(
+                "take the matrix square root of C_a C_b (scipy.linalg.sqrtm) inside the trace"
+            ),
+            "biased": _t(
+                "use the unbiased covariances (divide by n - 1, as np.cov does by default)"
+            ),
         }
         for key, hint in said.items():
             if math.isclose(got, variants[key], rel_tol=1e-4, abs_tol=1e-6):
                 return hint
         if math.isclose(got, math.sqrt(max(variants["right"], 0.0)), rel_tol=1e-4):
-            return "that is the square root: the Fréchet distance of FID is the squared W2"
+            return _t("that is the square root: the Fréchet distance of FID is the squared W2")
         return None
 
     return run_check(
@@ -96,7 +102,7 @@ def check_frechet_distance(
         cases,
         seed,
         quiet,
-        "The W2^2 of the Gaussian fits.",
+        _t("The W2^2 of the Gaussian fits."),
         hints,
     )
 
@@ -134,11 +140,17 @@ def check_few_step_sampler(
             few_step_sampler, field, labels, held_out, judge, budget, draws, seed
         )
     except Exception as error:  # a bug in the check must not crash a student's kernel either
-        message = (
-            f"the check itself failed ({type(error).__name__}: {error}); please tell your teacher"
+        message = _t(
+            "the check itself failed ({kind}: {error}); please tell your teacher",
+            kind=type(error).__name__,
+            error=error,
         )
     passed = message is None
-    text = f"✔ {name}: correct. {detail}" if passed else f"✘ {name}: {message}"
+    text = (
+        _t("✔ {name}: correct. {ok}", name=name, ok=detail)
+        if passed
+        else _t("✘ {name}: {message}", name=name, message=message)
+    )
     if not quiet:
         print(text)
     return CheckResult(name, passed, text, seed)
@@ -158,9 +170,14 @@ def _judge(sampler, field, labels, held_out, judge, budget, draws, seed):
             with torch.no_grad():
                 out = sampler(counted, x_0.clone())
         except NotImplementedError:
-            return "not implemented yet: replace `raise NotImplementedError()` with your code", ""
+            return not_implemented(), ""
         except Exception as error:  # the student's code may fail in any way
-            return f"your function raised {type(error).__name__}: {error}", ""
+            return _t(
+                "{what} raised {kind}: {error}",
+                what=_t("your function"),
+                kind=type(error).__name__,
+                error=error,
+            ), ""
         problem = _shape_problem(out, x_0, counted.calls, budget)
         if problem:
             return problem, ""
@@ -177,33 +194,52 @@ def _judge(sampler, field, labels, held_out, judge, budget, draws, seed):
     acc, acc_ref = statistics.median(answer_acc), statistics.median(ref_acc)
     fd_tol = max(2 * _spread(ref_fd), 0.05 * fd_ref)
     acc_tol = 3 * math.sqrt(max(acc_ref * (1 - acc_ref), 0.25 / b) / b)
-    said = (
-        f"Fréchet distance {fd:.3f} against the 32-evaluation reference's {fd_ref:.3f} "
-        f"(tolerance {fd_tol:.3f}); accuracy {acc:.3f} against {acc_ref:.3f}"
+    said = _t(
+        "Fréchet distance {fd:.3f} against the 32-evaluation reference's {fd_ref:.3f} "
+        "(tolerance {fd_tol:.3f}); accuracy {acc:.3f} against {acc_ref:.3f}",
+        fd=fd,
+        fd_ref=fd_ref,
+        fd_tol=fd_tol,
+        acc=acc,
+        acc_ref=acc_ref,
     )
     if fd > fd_ref + fd_tol:
-        hint = ""
         if abs(fd - statistics.median(euler_fd)) < 0.05 * fd_ref:
-            hint = (
-                f" That is what {budget} Euler steps give: spend the evaluations on higher order."
-            )
-        return f"the digits are not yet as good: {said}.{hint}", ""
+            return _t(
+                "the digits are not yet as good: {said}. That is what {budget} Euler steps give: "
+                "spend the evaluations on higher order.",
+                said=said,
+                budget=budget,
+            ), ""
+        return _t("the digits are not yet as good: {said}.", said=said), ""
     if acc < acc_ref - acc_tol:
-        return f"the judge recognises too few of the requested digits: {said}", ""
-    return None, said + "."
+        return _t("the judge recognises too few of the requested digits: {said}", said=said), ""
+    return None, _t("{said}.", said=said)
 
 
 def _shape_problem(out: object, x_0: Tensor, calls: int, budget: int) -> str | None:
     if out is None:
-        return "your function returned None. Did you forget `return`?"
+        return _t("your function returned None. Did you forget `return`?")
     if not isinstance(out, Tensor):
-        return f"expected a torch.Tensor of shape {tuple(x_0.shape)}; got a {type(out).__name__}"
+        return _t(
+            "expected a torch.Tensor of shape {shape}; got a {kind}",
+            shape=tuple(x_0.shape),
+            kind=type(out).__name__,
+        )
     if out.shape != x_0.shape:
-        return f"wrong shape: got {tuple(out.shape)}, expected {tuple(x_0.shape)}"
+        return _t(
+            "wrong shape: got {got}, expected {expected}",
+            got=tuple(out.shape),
+            expected=tuple(x_0.shape),
+        )
     if calls > budget:
-        return f"you called the field {calls} times; the budget is {budget} evaluations"
+        return _t(
+            "you called the field {calls} times; the budget is {budget} evaluations",
+            calls=calls,
+            budget=budget,
+        )
     if not bool(torch.isfinite(out).all()):
-        return "your samples contain NaN or inf"
+        return _t("your samples contain NaN or inf")
     if torch.equal(out.float(), x_0):
-        return "you return the noise x_0 unchanged: solve from t = 0 to t = 1"
+        return _t("you return the noise x_0 unchanged: solve from t = 0 to t = 1")
     return None

@@ -77,6 +77,9 @@ function arrowVerts(length, g) {
 
 function render({ model, el }) {
   const spec = model.get("spec");
+  // the page's words and font, in the kernel's language (older saved states have none)
+  const ui = Object.assign({ play: "play", pause: "pause", trails: "trails",
+    keys: "Space: play or pause; arrow keys: step t", font: "13px sans-serif" }, spec.ui || {});
   const get = arrays(model.get("blob"));
   const counts = spec.counts;
   const ctrls = spec.controls;
@@ -103,12 +106,12 @@ function render({ model, el }) {
   root.setAttribute("data-lm-suppress-shortcuts", "true");
   const bar = document.createElement("div");
   bar.className = "fm-client-controls";
-  bar.style.cssText = "display:flex;flex-wrap:wrap;align-items:center;gap:4px 12px;margin:2px 0 6px;font:13px sans-serif";
+  bar.style.cssText = "display:flex;flex-wrap:wrap;align-items:center;gap:4px 12px;margin:2px 0 6px;font:" + ui.font;
   const stage = document.createElement("div");
   stage.className = "fm-client-stage";
   stage.tabIndex = 0;
   stage.setAttribute("role", "img");
-  stage.setAttribute("aria-label", spec.alt + " (Space: play or pause; arrow keys: step t)");
+  stage.setAttribute("aria-label", spec.alt + " (" + ui.keys + ")");
   stage.style.cssText = `position:relative;width:${spec.width}px;max-width:100%;outline-offset:2px`;
   const still = document.createElement("img");
   still.alt = spec.alt;
@@ -137,10 +140,10 @@ function render({ model, el }) {
     const box = document.createElement("div");
     box.style.cssText = "display:flex;align-items:center;gap:6px";
     if (i === tPos) {
-      const label = document.createElement("span"); label.textContent = "play";
+      const label = document.createElement("span"); label.textContent = ui.play;
       playButton = document.createElement("button");
       playButton.className = "fm-client-play"; playButton.type = "button";
-      playButton.setAttribute("aria-label", "play");
+      playButton.setAttribute("aria-label", ui.play);
       playButton.textContent = "▶"; playButton.style.cssText = "min-width:2.6em";
       playButton.onclick = () => (playing ? stop() : start());
       box.append(label, playButton);
@@ -184,7 +187,7 @@ function render({ model, el }) {
     const label = document.createElement("label");
     const box = document.createElement("input"); box.type = "checkbox"; box.className = "fm-client-trails";
     box.onchange = () => { trails = box.checked; draw(); };
-    label.append(box, " trails"); bar.append(label);
+    label.append(box, " " + ui.trails); bar.append(label);
   }
 
   function sync() { inputs.forEach((x) => x && x.sync()); }
@@ -399,12 +402,12 @@ function render({ model, el }) {
   function start() {
     if (tPos < 0) return;
     if (index[tPos] >= counts[tPos] - 1) { index[tPos] = 0; phase = 0; }
-    playing = true; last = 0; playButton.textContent = "❚❚"; playButton.setAttribute("aria-label", "pause");
+    playing = true; last = 0; playButton.textContent = "❚❚"; playButton.setAttribute("aria-label", ui.pause);
     raf = requestAnimationFrame(tick);
   }
   function stop() {
     playing = false; cancelAnimationFrame(raf); phase = 0;
-    if (playButton) { playButton.textContent = "▶"; playButton.setAttribute("aria-label", "play"); }
+    if (playButton) { playButton.textContent = "▶"; playButton.setAttribute("aria-label", ui.play); }
     draw();
   }
 

@@ -37,6 +37,7 @@ from matplotlib.quiver import Quiver
 from matplotlib.text import Text
 
 from .. import plotting as P
+from ..i18n import t as _t
 
 __all__ = ["ClientUnsupported", "ClientView", "export", "decode", "MAX_STATES"]
 
@@ -504,6 +505,7 @@ def _export(explorer) -> dict:
         "interval_ms": scene.time.interval_ms if scene.time is not None else 100,
         "alt": _alt(scene),
         "states": count,
+        "ui": _ui(),
     }
     return {
         "spec": spec,
@@ -511,6 +513,19 @@ def _export(explorer) -> dict:
         "still": still,
         "overlay": overlay or b"",
         "atlas": atlas or b"",
+    }
+
+
+def _ui() -> dict[str, str]:
+    """The page's own words and font, in the chosen language (fmlib.i18n)."""
+    from .. import i18n
+
+    return {
+        "play": _t("play"),
+        "pause": _t("pause"),
+        "trails": _t("trails"),
+        "keys": _t("Space: play or pause; arrow keys: step t"),
+        "font": i18n.CSS_FONTS[i18n.language()],
     }
 
 

@@ -16,6 +16,7 @@ from torch import Tensor
 from .. import plotting as P
 from .._validate import check_field, check_generator, check_points, check_positive_int
 from ..diffusion import VPSDE, reverse_sde_trajectory
+from ..i18n import t as _t
 from ..ot import kinetic_energy, straightness
 from ..solvers import solve
 from .flow import frame_index
@@ -46,12 +47,13 @@ class DiffusionFlowScene(Scene):
         }
 
     def controls(self, widgets):
-        options = [(label, key) for label, key in SAMPLERS.items() if key in self.data]
+        shown = {"ode": _t("probability-flow ODE"), "sde": _t("reverse SDE")}
+        options = [(shown[key], key) for key in SAMPLERS.values() if key in self.data]
         return {
             "sampler": widgets.Dropdown(
                 options=options,
                 value="ode",
-                description="diffusion",
+                description=_t("diffusion"),
                 style={"description_width": "70px"},
             )
         }
@@ -98,9 +100,11 @@ class DiffusionFlowScene(Scene):
         trails = self.trails if key == "ode" else max(1, self.trails // 4)
         a["diffusion_trails"].set_segments(P.trajectory_segments(d["xs"], trails))
         a["diffusion_metrics"].set_text(P.format_metrics(self.metrics(key)))
-        name = "diffusion, probability-flow ODE" if key == "ode" else "diffusion, reverse SDE"
-        a["diffusion_title"].set_text(f"{name}\nt = {t:.2f}")
-        a["flow_title"].set_text(f"flow matching, ODE\nt = {t:.2f}")
+        if key == "ode":
+            a["diffusion_title"].set_text(_t("diffusion, probability-flow ODE\nt = {t:.2f}", t=t))
+        else:
+            a["diffusion_title"].set_text(_t("diffusion, reverse SDE\nt = {t:.2f}", t=t))
+        a["flow_title"].set_text(_t("flow matching, ODE\nt = {t:.2f}", t=t))
         return a.values()
 
 

@@ -13,6 +13,7 @@ from torch import Tensor
 
 from .. import plotting as P
 from .._validate import check_points, check_positive_int
+from ..i18n import t as _t
 from ..models import guided_field
 from ..solvers import solve
 from .flow import frame_index
@@ -51,7 +52,7 @@ class DigitsScene(Scene):
 
     def controls(self, widgets):
         y = widgets.Dropdown(
-            options=list(range(self.model.num_classes)), value=0, description="digit"
+            options=list(range(self.model.num_classes)), value=0, description=_t("digit")
         )
         w = widgets.FloatSlider(value=1.0, min=0.0, max=self.w_max, step=0.5, description="w")
         w.continuous_update = False
@@ -66,7 +67,7 @@ class DigitsScene(Scene):
         y, w, t = int(state["y"]), float(state["w"]), float(state["t"])
         frames = self.frames(y, w)
         P.update_image_grid(self.artists["images"], frames[frame_index(t, frames.shape[0])])
-        self.artists["title"].set_text(f"digit {y}, w = {w:.1f}, t = {t:.2f}")
+        self.artists["title"].set_text(_t("digit {y}, w = {w:.1f}, t = {t:.2f}", y=y, w=w, t=t))
         return [self.artists["images"], self.artists["title"]]
 
 

@@ -11,6 +11,7 @@ from .. import fields, grids
 from .. import plotting as P
 from .._validate import check_field, check_positive_int
 from ..data import StandardGaussian
+from ..i18n import t as _t
 from ..likelihood import log_density_along_flow
 from .flow import frame_index
 from .shell import Explorer, Scene, TimeAxis
@@ -63,9 +64,16 @@ class DivergenceScene(Scene):
         P.draw_circle(ax_p, self.radius)
         P.set_limits(ax_p, self.lims)
         a["title"] = ax_p.set_title("", fontsize=P.FONT["title"])
-        series = {f"inside |x| < {self.radius:g}": d["mean_inside"], "outside": d["mean_outside"]}
+        series = {
+            _t("inside |x| < {radius:g}", radius=self.radius): d["mean_inside"],
+            _t("outside"): d["mean_outside"],
+        }
         a["inside"], a["outside"] = P.draw_series(
-            ax_s, d["ts"], series, ylabel="mean p_t(x_t)", title="density of the particles"
+            ax_s,
+            d["ts"],
+            series,
+            ylabel=_t("mean p_t(x_t)"),
+            title=_t("density of the particles"),
         )
         a["marker"] = P.draw_time_marker(ax_s, 0.0)
 
@@ -76,8 +84,8 @@ class DivergenceScene(Scene):
         P.update_signed(a["divergence"], grids.divergence_on_grid(self.field, t, self.lims, 60))
         P.update_field(a["field"], self.field, t)
         P.move_time_marker(a["marker"], t)
-        a["field_title"].set_text(f"div v and v at t = {t:.2f}")
-        a["title"].set_text(f"colour = log p_t(x_t), t = {t:.2f}")
+        a["field_title"].set_text(_t("div v and v at t = {t:.2f}", t=t))
+        a["title"].set_text(_t("colour = log p_t(x_t), t = {t:.2f}", t=t))
         return [
             a[k] for k in ("particles", "divergence", "field", "marker", "field_title", "title")
         ]

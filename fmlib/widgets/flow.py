@@ -10,6 +10,7 @@ from torch import Tensor
 from .. import grids
 from .. import plotting as P
 from .._validate import check_field, check_points, check_positive_int
+from ..i18n import t as _t
 from ..solvers import solve
 from .shell import Explorer, Scene, TimeAxis
 
@@ -59,9 +60,11 @@ class FlowScene(Scene):
         P.update_samples(a["particles"], self.xs[k])
         P.update_field(a["field"], self.v, t)
         P.update_density(a["density"], self.density_image(t, k))
-        label = "p_t (exact)" if self.density is not None else "particle histogram"
-        a["title"].set_text(f"v_t and particles, t = {t:.2f}")
-        a["density_title"].set_text(f"{label}, t = {t:.2f}")
+        if self.density is not None:
+            a["density_title"].set_text(_t("p_t (exact), t = {t:.2f}", t=t))
+        else:
+            a["density_title"].set_text(_t("particle histogram, t = {t:.2f}", t=t))
+        a["title"].set_text(_t("v_t and particles, t = {t:.2f}", t=t))
         return a.values()
 
 

@@ -10,6 +10,7 @@ from torch import Tensor
 
 from .. import plotting as P
 from .._validate import check_field, check_points, check_positive_int
+from ..i18n import t as _t
 from ..likelihood import divergence_exact, hutchinson_running_mean
 from .shell import Explorer, Scene
 
@@ -39,7 +40,9 @@ class HutchinsonScene(Scene):
 
     def controls(self, widgets):
         k = widgets.IntSlider(value=1, min=1, max=self.k_max, description="k")
-        probe = widgets.ToggleButtons(options=list(PROBES), value="gaussian", description="probe")
+        probe = widgets.ToggleButtons(
+            options=list(PROBES), value="gaussian", description=_t("probe")
+        )
         probe.style.button_width = "90px"
         return {"k": k, "probe": probe}
 
@@ -52,13 +55,13 @@ class HutchinsonScene(Scene):
         a = self.artists
         a["points"] = P.draw_samples(ax_s, torch.stack([self.exact, self.exact], 1), alpha=0.6)
         P.set_limits(ax_s, lims, equal=False)
-        P.label_axes(ax_s, "exact div v", "Hutchinson estimate")
+        P.label_axes(ax_s, _t("exact div v"), _t("Hutchinson estimate"))
         a["title"] = ax_s.set_title("", fontsize=P.FONT["title"])
         a["histogram"] = P.draw_histogram(
             ax_h, self.running["gaussian"][0] - self.exact, self.edges
         )
         ax_h.axvline(0.0, color=P.OKABE_ITO["black"], linewidth=1.2, linestyle=":")
-        P.label_axes(ax_h, "estimate − exact", None, "errors over the points")
+        P.label_axes(ax_h, _t("estimate − exact"), None, _t("errors over the points"))
         ax_h.set_ylim(0, 1.1 * float(self.top))
         a["metrics"] = P.draw_metrics(ax_h, {})
 
@@ -68,12 +71,22 @@ class HutchinsonScene(Scene):
         error = estimate - self.exact
         P.update_samples(a["points"], torch.stack([self.exact, estimate], dim=1))
         a["histogram"].set_data(values=np.histogram(error.numpy(), self.edges, density=True)[0])
-        a["title"].set_text(f"{probe}, k = {k}")
+        a["title"].set_text(
+            _t(
+                "{probe}, k = {k}",
+                probe={"gaussian": _t("gaussian"), "rademacher": _t("rademacher")}[probe],
+                k=k,
+            )
+        )
         # the sample mean of the errors over the points, with its standard error: the estimator
         # is unbiased for every k, so this mean is 0 up to a few standard errors
         mean, se = float(error.mean()), float(error.std() / len(error) ** 0.5)
         rms = float(error.pow(2).mean().sqrt())
-        metrics = {"k": k, "mean error (± SE)": f"{mean:.3g} ± {se:.2g}", "RMS error": rms}
+        metrics = {
+            "k": k,
+            _t("mean error (± SE)"): f"{mean:.3g} ± {se:.2g}",
+            _t("RMS error"): rms,
+        }
         a["metrics"].set_text(P.format_metrics(metrics))
         return a.values()
 

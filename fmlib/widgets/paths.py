@@ -11,9 +11,20 @@ from .. import grids
 from .. import plotting as P
 from .._validate import check_points, check_positive_int, check_same_shape
 from ..couplings import ot_pairing
+from ..i18n import t as _t
 from ..ot import conditional_energy, crossing_fraction
 from ..paths import CurvedPath, linear_path, vp_path
 from .shell import Explorer, Scene, TimeAxis
+
+
+def _path_names() -> dict[str, str]:
+    """Each panel's path name in the chosen language (read when drawn, not at import)."""
+    return {
+        "linear": _t("linear"),
+        "OT-coupled": _t("OT-coupled"),
+        "VP diffusion": _t("VP diffusion"),
+        "curved": _t("curved"),
+    }
 
 
 class PathScene(Scene):
@@ -62,7 +73,12 @@ class PathScene(Scene):
             P.set_limits(ax, self.lims)
             m = self.data["metrics"][name]
             energy = "∞" if math.isinf(m["energy"]) else f"{m['energy']:.2f}"
-            title = f"{name}\nenergy {energy}, crossing {m['crossing']:.0%}"
+            title = _t(
+                "{name}\nenergy {energy}, crossing {crossing:.0%}",
+                name=_path_names()[name],
+                energy=energy,
+                crossing=m["crossing"],
+            )
             ax.set_title(title, fontsize=P.FONT["text"])
             ax.tick_params(labelleft=ax is axes[0])
         self.artists["title"] = figure.suptitle("", fontsize=P.FONT["title"])
@@ -72,7 +88,9 @@ class PathScene(Scene):
         with torch.no_grad():
             for name, (path, _) in self.paths.items():
                 P.update_samples(self.artists[name], path.sample(*self.pair(name), t).x_t)
-        self.artists["title"].set_text(f"conditional paths x_0 → x_1 and x_t at t = {t:.2f}")
+        self.artists["title"].set_text(
+            _t("conditional paths x_0 → x_1 and x_t at t = {t:.2f}", t=t)
+        )
         return self.artists.values()
 
 

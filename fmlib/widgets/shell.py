@@ -29,6 +29,7 @@ from matplotlib.text import Text
 
 from .. import plotting as P
 from .._validate import check_positive_int
+from ..i18n import t as _t
 
 __all__ = [
     "Scene",
@@ -130,7 +131,7 @@ def time_controls(axis: TimeAxis):
         max=steps,
         step=1,
         interval=axis.interval_ms,
-        description="play",
+        description=_t("play"),
     )
     widgets.link(
         (play, "value"),
@@ -239,7 +240,10 @@ class Explorer:
             except ClientUnsupported as err:  # e.g. log axes: the kernel draws it, as before
                 import warnings
 
-                warnings.warn(f"{self.kind}: drawn by the kernel ({err})", stacklevel=2)
+                warnings.warn(
+                    _t("{kind}: drawn by the kernel ({err})", kind=self.kind, err=err),
+                    stacklevel=2,
+                )
                 self.scene.client = False
                 return self.shell
         return self._client
@@ -253,7 +257,7 @@ class Explorer:
     def _control_rows(self, widgets) -> list:
         rows, rest = [], dict(self.controls)
         if self.play is not None and self.time_key in rest:
-            label = widgets.Label("play", layout=widgets.Layout(width="auto"))
+            label = widgets.Label(_t("play"), layout=widgets.Layout(width="auto"))
             rows.append(widgets.HBox([label, self.play, rest.pop(self.time_key)]))
         for control in rest.values():
             if isinstance(
@@ -423,7 +427,7 @@ class Explorer:
         for ax, (value, shot) in zip(np.atleast_1d(axes).flat, shots, strict=False):
             ax.imshow(shot, interpolation="nearest")
             label = f"{value:.2f}" if isinstance(value, float) else str(value)
-            ax.set_title(f"{key} = {label}", fontsize=P.FONT["title"])
+            ax.set_title(f"{P.term(key)} = {label}", fontsize=P.FONT["title"])
         return fig
 
 

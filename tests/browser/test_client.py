@@ -140,3 +140,24 @@ def test_python_sets_the_state_the_page_shows(context):
     )
     assert page.inner_text(".fm-client-root .widget-readout") == "0.70"
     assert np.isfinite(H.composite(page)).all()
+
+
+def test_the_page_speaks_the_kernels_language(context):
+    """With fm.configure(lang="zh") the page's own words are Chinese, in a CJK-capable font."""
+    from fmlib import i18n
+
+    i18n.set_language("zh")
+    try:
+        page = H.open_explorer(context, explorer("flow"), context.folder)
+    finally:
+        i18n.set_language("en")
+    bar = page.inner_text(".fm-client-controls")
+    assert "播放" in bar and "轨迹" in bar
+    assert page.get_attribute(".fm-client-play", "aria-label") == "播放"
+    assert "空格键：播放或暂停" in page.get_attribute(".fm-client-stage", "aria-label")
+    family = page.evaluate(
+        "() => getComputedStyle(document.querySelector('.fm-client-controls')).fontFamily"
+    )
+    assert "WenQuanYi Micro Hei" in family and family.endswith("sans-serif")
+    page.screenshot(path=str(ARTIFACTS_DIR / "client-zh-flow.png"))
+    assert page.fm_errors == [] and context.blocked == []
