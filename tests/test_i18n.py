@@ -11,6 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import ast  # noqa: E402
+import os  # noqa: E402
 import re  # noqa: E402
 import string  # noqa: E402
 import warnings  # noqa: E402
