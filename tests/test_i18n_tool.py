@@ -37,7 +37,8 @@ def course(tmp_path: Path) -> Path:
     nbformat.write(nb, tmp_path / "notebooks" / "6_9_section.ipynb")
     (tmp_path / "notebooks" / "glossary.md").write_text("# Glossary\n\nflow: 流\n")
     (tmp_path / "README.md").write_text(
-        "# Course\n\nRun `make lab`.\n\n## Tests\n\n1468 tests; see [6.9](notebooks/6_9_section.ipynb).\n"
+        "# Course\n\nRun `make lab`.\n\n## Tests\n\n1468 tests; see [6.9](notebooks/6_9_section.ipynb)"
+        " in [the notebooks](notebooks/).\n"
     )
     return tmp_path
 
@@ -49,7 +50,7 @@ def translate_all(root: Path) -> None:
     assert i18n.set_translation(src, "note", note, root) == []
     i18n.set_translation("notebooks/glossary.md", "# Glossary", "# 术语表\n\nflow: 流\n", root)
     i18n.set_translation("README.md", "# Course", "# 课程\n\n运行 `make lab`。\n", root)
-    readme = "## 测试 · Tests\n\n1468 个测试；见 [6.9](notebooks/6_9_section.ipynb)。\n"
+    readme = "## 测试 · Tests\n\n1468 个测试；见[笔记本](notebooks/)中的 [6.9](notebooks/6_9_section.ipynb)。\n"
     assert i18n.set_translation("README.md", "## Tests", readme, root) == []
 
 
@@ -83,6 +84,7 @@ def test_a_translated_course_checks_clean_and_the_chinese_notebook_is_right(cour
     assert "](../../README.zh-CN.md)" in body[2].source
     readme = (course / "README.zh-CN.md").read_text()
     assert "1468 个测试" in readme and "](zh/notebooks/6_9_section.ipynb)" in readme
+    assert "[笔记本](zh/notebooks/)" in readme  # a folder of the edition: its Chinese twin
     errata = (course / "zh" / "notebooks" / "errata.md").read_text()
     assert "## 6.9" in errata and "「直线路径」" in errata and "3 次交叉" in errata
 

@@ -274,6 +274,7 @@ def set_translation(src: str, key: str, zh: str, root: Path = ROOT) -> list[str]
 # --- writing the edition ---------------------------------------------------------------------
 
 
+TRANSLATED_FOLDERS = {"notebooks", "solutions", "exercises"}
 # pages whose links are relative to the course site's root, not to their own folder: the landing
 # page (staged at the root of either site, where its links work as written)
 SITE_RELATIVE = {"book/intro.md"}
@@ -293,7 +294,11 @@ def rewrite_links(text: str, src: str, pairs: dict[str, str]) -> str:
         path, _, anchor = link.partition("#")
         resolved = posixpath.normpath(posixpath.join(here, path)) if path else src
         new = pairs.get(resolved, resolved)
+        if resolved in TRANSLATED_FOLDERS:  # a folder of the edition: its Chinese twin
+            new = f"{ZH_TREE}/{resolved}"
         rel = posixpath.relpath(new, there or ".") if path else ""
+        if path.endswith("/") and not rel.endswith("/"):
+            rel += "/"
         return f"]({rel}{'#' + anchor if anchor else ''})"
 
     return _LINK.sub(fix, text)
