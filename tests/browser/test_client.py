@@ -37,6 +37,8 @@ def explorer(name: str):
         return W.path_comparison(x_0[:64], x_1, frames=10, max_lines=32)
     if name == "divergence":
         return W.divergence_explorer(n=300, steps=20)
+    if name == "posterior":  # 11 x 11 x 21 states: x, y on a grid of 0.5, t in 20 steps
+        return W.posterior_explorer(x_1[:24], x=(1.0, 0.5), n=300)
     return W.diffusion_explorer(
         lambda x, t: x,  # grow: x_t = e^t x_0
         spin,
@@ -67,7 +69,7 @@ def context(lab, tmp_path_factory):
     ctx.close()
 
 
-@pytest.mark.parametrize("name", ["flow", "paths", "divergence", "diffusion"])
+@pytest.mark.parametrize("name", ["flow", "paths", "divergence", "diffusion", "posterior"])
 def test_canvas_paints_matplotlibs_picture_of_each_state(context, name):
     ex = explorer(name)
     page = H.open_explorer(context, ex, context.folder)
@@ -89,8 +91,20 @@ def test_canvas_paints_matplotlibs_picture_of_each_state(context, name):
         ref = H.reference(ex, {**ex.state, "t": 1.0, "sampler": "sde"})
         assert H.differs(sde, ref) < TOLERANCE, H.differs(sde, ref)
         assert H.differs(sde, shots[steps]) > 2 * max(right)
+    if name == "posterior":  # the x and y sliders: the picture of that query point, at t = 1
+        for i, value in ((0, 2), (1, 8)):  # x = -1.5, y = 1.5: as a drag sets the input
+            page.locator("input.fm-client-slider").nth(i).evaluate(
+                "(el, v) => { el.value = v; el.dispatchEvent(new Event('input')); }", value
+            )
+        moved = H.composite(page)
+        ref = H.reference(ex, {**ex.state, "t": 1.0, "x": -1.5, "y": 1.5})
+        assert H.differs(moved, ref) < TOLERANCE, H.differs(moved, ref)
+        assert H.differs(moved, shots[steps]) > 2 * max(right)
+        readouts = page.locator(".fm-client-root .widget-readout").all_inner_texts()
+        assert readouts == ["-1.50", "1.50", "1.00"], readouts
     ARTIFACTS_DIR.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS_DIR / f"client-{name}.png"))
+    H.composite_png(page, ARTIFACTS_DIR / f"client-{name}-composite.png")
     assert page.fm_errors == [] and context.blocked == []
 
 
@@ -140,3 +154,27 @@ def test_python_sets_the_state_the_page_shows(context):
     )
     assert page.inner_text(".fm-client-root .widget-readout") == "0.70"
     assert np.isfinite(H.composite(page)).all()
+
+
+def test_the_page_reports_the_state_it_shows_to_the_kernel(context):
+    """A slider moved in the page (keyboard, then Play to its end) is sent back as ``index``, a
+    few messages rather than one per key; fed to the explorer as the comm would, its state and
+    controls follow: ``explorer.state["t"]`` is what the student sees."""
+    ex = explorer("posterior")
+    page = H.open_explorer(context, ex, context.folder)
+    x_slider = page.locator("input.fm-client-slider").nth(0)
+    x_slider.focus()
+    for _ in range(3):
+        page.keyboard.press("ArrowLeft")  # x: 1.0 -> -0.5, three steps within REPORT_MS
+    page.wait_for_function("() => window.fmModel.saved.length >= 1")
+    page.wait_for_timeout(400)
+    saved = page.evaluate("() => window.fmModel.saved")
+    assert saved[-1] == [4, 6, 10] and len(saved) <= 2, saved  # x = -0.5, y = 0.5, t = 0.5
+    page.locator(".fm-client-play").click()
+    page.wait_for_function("() => !document.querySelector('.fm-client-root').fmClient.playing()")
+    page.wait_for_function("() => window.fmModel.saved.at(-1)[2] === 20", timeout=5_000)
+    view = ex.widget
+    view.index = page.evaluate("() => window.fmModel.saved.at(-1)")  # what the comm delivers
+    assert ex.state == {"t": 1.0, "x": -0.5, "y": 0.5}
+    assert ex.controls["t"].value == 1.0 and ex.controls["x"].value == -0.5
+    assert page.fm_errors == [] and context.blocked == []
