@@ -406,6 +406,22 @@ function render({ model, el }) {
     if (L.width > 0 && L.edge[3] > 0) { ctx.strokeStyle = rgba(L.edge); ctx.lineWidth = L.width; ctx.stroke(); }
   }
 
+  function drawMarks(L, s) { // a Line2D's markers (no line): matplotlib's polygon at each point
+    const xy = at(L.xyA, s), rgba = (c) => `rgba(${Math.round(c[0] * 255)},${Math.round(c[1] * 255)},${Math.round(c[2] * 255)},${c[3]})`;
+    ctx.fillStyle = rgba(L.face); ctx.strokeStyle = rgba(L.edge); ctx.lineWidth = L.edge_width; ctx.lineJoin = "round";
+    for (let p = 0; p < xy.length / 2; p++) {
+      const px = xy[2 * p], py = xy[2 * p + 1];
+      if (!isFinite(px) || !isFinite(py)) continue;
+      ctx.beginPath();
+      for (const poly of L.marker) {
+        for (let j = 0; j < poly.length; j += 2) j ? ctx.lineTo(px + poly[j], py - poly[j + 1]) : ctx.moveTo(px + poly[j], py - poly[j + 1]);
+        ctx.closePath();
+      }
+      if (L.face[3] > 0) ctx.fill();
+      if (L.edge_width > 0 && L.edge[3] > 0) ctx.stroke();
+    }
+  }
+
   function drawPolyline(L, s) {
     const xy = at(L.xyA, s), [r, g, b, a] = L.colour;
     ctx.strokeStyle = `rgba(${Math.round(r * 255)},${Math.round(g * 255)},${Math.round(b * 255)},${a})`;
@@ -441,6 +457,7 @@ function render({ model, el }) {
       else if (L.type === "text") drawText(L, s);
       else if (L.type === "polyline") drawPolyline(L, s);
       else if (L.type === "stairs") drawStairs(L, s);
+      else if (L.type === "marks") drawMarks(L, s);
       ctx.restore();
     }
     draws++;

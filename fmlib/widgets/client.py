@@ -15,6 +15,8 @@ buffer:
 - a ``StepPatch`` (``ax.stairs``): its values per state on fixed edges;
 - an image (``AxesImage``): its RGBA pixels per state;
 - a ``LineCollection``: its segments per state;
+- a ``Line2D`` of markers and no line (a marker on a curve, also on log axes): its points per
+  state in canvas pixels, with matplotlib's marker polygon;
 - a text: each distinct string rendered once by matplotlib into an atlas (exact glyphs, no font
   needed in the page).
 
@@ -35,12 +37,14 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.colors import to_rgba
 from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.image import AxesImage
 from matplotlib.lines import Line2D
 from matplotlib.patches import StepPatch
 from matplotlib.quiver import Quiver
 from matplotlib.text import Text
+from matplotlib.transforms import Bbox
 
 from .. import plotting as P
 from ..i18n import t as _t
@@ -136,6 +140,13 @@ def _controls(explorer) -> list[dict]:
     out = []
     for key, control in explorer.controls.items():
         values = explorer._values(key, None)
+        step = getattr(control, "step", None)
+        if step and key != explorer.time_key and not getattr(control, "options", None):
+            # every value of the slider (the static fallbacks thin long ones; the page does not)
+            count = int(round((control.max - control.min) / step)) + 1
+            values = np.linspace(control.min, control.max, count).tolist()
+            if isinstance(control.value, int):
+                values = [int(round(v)) for v in values]
         if key == explorer.time_key:
             steps = explorer.scene.time.steps
             values = [k / steps for k in range(steps + 1)]
@@ -193,11 +204,15 @@ def _ordered(controls: list[dict], time_key: str | None) -> list[dict]:
 
 
 # ------------------------------------------------------------------------------ the layers
+def _linear(ax: Axes) -> bool:
+    return ax.get_xscale() == "linear" and ax.get_yscale() == "linear"
+
+
 def _axes_spec(ax: Axes, height: float) -> dict:
-    if ax.get_xscale() != "linear" or ax.get_yscale() != "linear":
-        raise ClientUnsupported("only linear axes are drawn in the browser")
-    m = ax.transData.get_matrix()
     x0, y0, w, h = ax.bbox.bounds
+    if not _linear(ax):  # no affine: only layers in canvas pixels may move there
+        return {"affine": None, "box": [x0, height - y0 - h, w, h]}
+    m = ax.transData.get_matrix()
     # display (origin bottom left) -> canvas (origin top left): y' = height - y
     return {
         "affine": [m[0, 0], -m[1, 0], m[0, 1], -m[1, 1], m[0, 2], height - m[1, 2]],
@@ -259,11 +274,16 @@ class _Recorder:
         elif isinstance(artist, Text):
             self.type = "text"
         elif isinstance(artist, Line2D):
-            if artist.get_marker() not in ("None", "none", "", " ", None):
-                raise ClientUnsupported("a moving Line2D with markers")
-            self.type = "polyline"
+            if artist.get_marker() in ("None", "none", "", " ", None):
+                self.type = "polyline"
+            elif artist.get_linestyle() in ("None", "none", "", " "):
+                self.type = "marks"
+            else:
+                raise ClientUnsupported("a moving Line2D with both a line and markers")
         else:
             raise ClientUnsupported(f"a moving {type(artist).__name__}")
+        if self.type not in ("text", "polyline", "marks") and not _linear(artist.axes):
+            raise ClientUnsupported("only linear axes are drawn in the browser")
         if self.type != "text" and self.axes is None:
             raise ClientUnsupported(f"a moving {type(artist).__name__} outside any axes")
 
@@ -313,7 +333,7 @@ class _Recorder:
                     "width": np.asarray(a.get_linewidths(), np.float32).reshape(-1),
                 }
             )
-        elif self.type == "polyline":
+        elif self.type in ("polyline", "marks"):
             # in canvas pixels: whatever its transform (axvline mixes data and axes coordinates)
             xy = a.get_transform().transform(np.asarray(a.get_xydata(), float))
             xy[:, 1] = self.height - xy[:, 1]
@@ -406,6 +426,20 @@ class _Recorder:
             out["face"] = [float(c) for c in a.get_facecolor()]
             out["edge"] = [float(c) for c in a.get_edgecolor()]
             out["width"] = float(a.get_linewidth()) * dpi / 72
+        elif self.type == "marks":  # a marker at each point: polygons in pixels, filled, edged
+            out["xy"] = _per_state(pack, [r["xy"] for r in fill])
+            marker = a._marker
+            path = marker.get_path().transformed(marker.get_transform())
+            size = float(a.get_markersize()) * dpi / 72
+            out["marker"] = [
+                [float(v) * size for v in np.asarray(poly, float).reshape(-1)]
+                for poly in path.to_polygons(closed_only=False)
+            ]
+            face = a.get_markerfacecolor()
+            filled = marker.is_filled() and not (isinstance(face, str) and face.lower() == "none")
+            out["face"] = [float(c) for c in to_rgba(face)] if filled else [0.0, 0.0, 0.0, 0.0]
+            out["edge"] = [float(c) for c in to_rgba(a.get_markeredgecolor())]
+            out["edge_width"] = float(a.get_markeredgewidth()) * dpi / 72
         elif self.type == "polyline":
             out["xy"] = _per_state(pack, [r["xy"] for r in fill])
             out["colour"] = [float(c) for c in _colour(a)]
@@ -456,7 +490,11 @@ class _Sprites:
             text.set_text(s)
             renderer.clear()
             text.draw(renderer)
-            bb = text.get_window_extent(renderer).padded(2)
+            bb = text.get_window_extent(renderer)
+            box = text.get_bbox_patch()  # a boxed text (metrics): its box is part of the sprite
+            if box is not None and box.get_visible():
+                bb = Bbox.union([bb, box.get_window_extent(renderer)])
+            bb = bb.padded(2)
             H = int(self.figure.bbox.height)
             x0, x1 = max(int(np.floor(bb.x0)), 0), int(np.ceil(bb.x1))
             top, bottom = max(int(np.floor(H - bb.y1)), 0), min(int(np.ceil(H - bb.y0)), H)

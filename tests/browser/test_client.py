@@ -39,6 +39,16 @@ def explorer(name: str):
         return W.divergence_explorer(n=300, steps=20)
     if name == "posterior":  # 11 x 11 x 21 states: x, y on a grid of 0.5, t in 20 steps
         return W.posterior_explorer(x_1[:24], x=(1.0, 0.5), n=300)
+    if name == "solver":  # 5 methods x 12 step counts, on a spiral (a log-log error panel)
+        return W.solver_explorer(
+            lambda x, t: -x + 3 * t * torch.stack([-x[:, 1], x[:, 0]], 1), x_0, max_steps=12
+        )
+    if name == "guidance":  # 2 classes x 25 values of w, an untrained (seeded) model
+        from fmlib.models import VectorFieldMLP
+
+        torch.manual_seed(0)
+        model = VectorFieldMLP(dim=2, hidden=16, depth=2, num_classes=2)
+        return W.guidance_explorer(model, x_0=x_0, steps=4, class_names=["outer", "inner"])
     return W.diffusion_explorer(
         lambda x, t: x,  # grow: x_t = e^t x_0
         spin,
@@ -105,6 +115,52 @@ def test_canvas_paints_matplotlibs_picture_of_each_state(context, name):
     ARTIFACTS_DIR.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS_DIR / f"client-{name}.png"))
     H.composite_png(page, ARTIFACTS_DIR / f"client-{name}-composite.png")
+    assert page.fm_errors == [] and context.blocked == []
+
+
+# (state in the page's control order) for the explorers without a t axis
+CHOICES = {
+    "solver": [("euler", 1), ("rk4", 8), ("dopri5", 12), ("midpoint", 3)],
+    "guidance": [(0, 0.0), (1, 6.0), (0, 3.0), (1, 1.0)],
+}
+
+
+@pytest.mark.parametrize("name", ["solver", "guidance"])
+def test_canvas_paints_matplotlibs_picture_of_each_choice(context, name):
+    """The step count / w slider and the method / class buttons, in the page: each choice is
+    matplotlib's picture of that state, and not that of another."""
+    ex = explorer(name)
+    page = H.open_explorer(context, ex, context.folder)
+    spec_controls = ex.widget.spec["controls"]
+    keys = [c["key"] for c in spec_controls]
+    shots, right = [], []
+    for choice in CHOICES[name]:
+        for i, value in enumerate(choice):
+            H.show(page, i, spec_controls[i]["values"].index(value))
+        shots.append(H.composite(page))
+        ref = H.reference(ex, {**ex.state, **dict(zip(keys, choice, strict=True))})
+        right.append(H.differs(shots[-1], ref))
+        assert right[-1] < TOLERANCE, (name, choice, right[-1])
+    first = H.reference(ex, {**ex.state, **dict(zip(keys, CHOICES[name][0], strict=True))})
+    wrong = H.differs(shots[1], first)
+    assert wrong > 2 * max(right), (name, wrong, right)
+    # the controls as a student uses them: a button, then the slider by keyboard
+    label = {"solver": "rk4", "guidance": "inner"}[name]
+    page.get_by_role("radio", name=label).click()
+    slider = page.locator("input.fm-client-slider").first
+    slider.focus()
+    page.keyboard.press("End")
+    last = spec_controls[1]["values"][-1]
+    assert page.inner_text(".fm-client-root .widget-readout") == spec_controls[1]["labels"][-1]
+    value = {"solver": "rk4", "guidance": 1}[name]
+    ref = H.reference(ex, {**ex.state, keys[0]: value, keys[1]: last})
+    assert H.differs(H.composite(page), ref) < TOLERANCE
+    page.wait_for_function("() => window.fmModel.saved.length >= 1")
+    page.wait_for_timeout(300)
+    ex.widget.index = page.evaluate("() => window.fmModel.saved.at(-1)")  # as the comm would
+    assert ex.state[keys[0]] == value and ex.state[keys[1]] == last
+    ARTIFACTS_DIR.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS_DIR / f"client-{name}.png"))
     assert page.fm_errors == [] and context.blocked == []
 
 
