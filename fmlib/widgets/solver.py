@@ -12,8 +12,8 @@ import torch
 from torch import Tensor
 
 from .. import plotting as P
-from ..i18n import t as _t
 from .._validate import check_field, check_points, check_positive_int, check_same_shape
+from ..i18n import t as _t
 from ..solvers import METHODS, error_vs_nfe, solve
 from .shell import Explorer, Scene
 
