@@ -211,7 +211,9 @@ function render({ model, el }) {
       reportTimer = 0;
       const now = index.join(",");
       if (now === reported) return;
-      reported = now; model.set("index", index.slice()); model.save_changes();
+      reported = now;
+      try { model.set("index", index.slice()); model.save_changes(); }
+      catch (e) { /* a page with no kernel (the course site): nobody to tell */ }
     }, REPORT_MS);
   }
   function set(i, j) {
