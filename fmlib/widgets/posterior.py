@@ -41,7 +41,7 @@ class PosteriorScene(Scene):
     def __init__(self, points, x, t, sigma_min, n, lims, frames, seed, x_step=0.5):
         super().__init__()
         self.time = TimeAxis(frames, t)
-        self.x_step = x_step
+        self.x_step, self._lines_from = x_step, None
         order = torch.argsort(points[:, 0])  # bars left to right, as the points lie in the plane
         self.points, self.lims, self.x = points[order].float(), lims, x
         self.target = EmpiricalTarget(self.points, linear_path(sigma_min))
@@ -104,8 +104,10 @@ class PosteriorScene(Scene):
         e_x1 = r @ self.points  # the posterior mean E[x_1 | x_t = x]
         p_t = self.target.path.sample(*self.pair, t).x_t
         P.update_samples(a["p_t"], p_t)
-        segments = np.stack([np.broadcast_to(x.numpy(), self.points.shape), self.points], 1)
-        a["lines"].set_segments(segments)
+        if self._lines_from != tuple(x[0].tolist()):  # the lines' ends move with x only
+            self._lines_from = tuple(x[0].tolist())
+            segments = np.stack([np.broadcast_to(x.numpy(), self.points.shape), self.points], 1)
+            a["lines"].set_segments(segments)
         colours = np.tile(to_rgba(P.OKABE_ITO["blue"]), (len(r), 1))
         # line opacity ~ weight (the conditional u_t point there), in the 256 levels Agg draws
         colours[:, 3] = np.round(255 * (r / r.max()).numpy()) / 255
