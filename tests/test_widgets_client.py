@@ -283,3 +283,55 @@ def test_posterior_page_weight_and_state_count():
     assert data["spec"]["states"] == 11 * 11 * 21 <= C.MAX_STATES
     sent = sum(len(data[k]) for k in ("blob", "still", "overlay", "atlas")) * 4 / 3
     assert sent < 2.5e6, sent
+
+
+# ------------------------------------------------------------------ solver (6.5.2), guidance (6.5.3)
+def test_solver_export_holds_every_method_at_every_step_count():
+    """Every (method, steps): the page's samples are that solve's (checked against a solve
+    written here for Euler, x_{k+1} = x_k + h v(x_k)), and the ring on the log-log panel sits
+    where matplotlib puts it, in canvas pixels."""
+    x_0 = randn(30, seed=5, dtype=torch.float32)
+    ex = W.solver_explorer(lambda x, t: -x, x_0, max_steps=6)
+    data = C.export(ex)
+    spec = data["spec"]
+    assert [c["key"] for c in spec["controls"]] == ["method", "steps"]
+    assert spec["counts"] == [len(ex.scene.methods), 6] and spec["axes"][1]["affine"] is None
+    xy = rows(data, layer(data, "points", 0)["xy"])
+    ring = rows(data, layer(data, "marks", 1)["xy"])
+    height = ex.figure.bbox.height
+    for s, state in enumerate(C.states(ex)):
+        ex.render(state)
+        np.testing.assert_array_equal(xy[s], ex.artists["samples"].get_offsets().astype(np.float32))
+        line = ex.artists["current"]
+        display = line.get_transform().transform(line.get_xydata())
+        np.testing.assert_allclose(ring[s, :, 0], display[:, 0], atol=1e-3)
+        np.testing.assert_allclose(ring[s, :, 1], height - display[:, 1], atol=1e-3)
+        if state["method"] == "euler":
+            k = state["steps"]
+            np.testing.assert_allclose(xy[s], (x_0 * (1 - 1 / k) ** k).numpy(), rtol=1e-5)
+
+
+def test_guidance_export_holds_every_class_and_w():
+    from fmlib.models import VectorFieldMLP
+    from fmlib.solvers import solve
+
+    torch.manual_seed(0)
+    model = VectorFieldMLP(dim=2, hidden=8, depth=1, num_classes=2)
+    x_0 = randn(20, seed=6, dtype=torch.float32)
+    ex = W.guidance_explorer(model, x_0=x_0, steps=2, w_max=1.0)
+    data = C.export(ex)
+    assert data["spec"]["counts"] == [2, 5]  # 2 classes x w in 0, 0.25, ..., 1
+    pts = layer(data, "points", 0)
+    xy, colour = rows(data, pts["xy"]), rows(data, pts["rgba"])
+    for s, state in enumerate(C.states(ex)):
+        with torch.no_grad():
+
+            def guided(x, t, y=state["y"], w=state["w"]):  # v_null + w (v_y - v_null), here
+                null = model(x, t, torch.full((len(x),), model.null_class))
+                return null + w * (model(x, t, torch.full((len(x),), y)) - null)
+
+            expected = solve(guided, x_0, method="midpoint", steps=2).x
+        np.testing.assert_allclose(xy[s], expected.numpy(), atol=1e-6)
+        ex.render(state)
+        np.testing.assert_allclose(colour[s], ex.artists["samples"].get_facecolor(), atol=1e-7)
+    assert not np.allclose(colour[0], colour[-1])  # the class's colour changes with the class

@@ -159,6 +159,10 @@ def test_canvas_paints_matplotlibs_picture_of_each_choice(context, name):
     page.wait_for_timeout(300)
     ex.widget.index = page.evaluate("() => window.fmModel.saved.at(-1)")  # as the comm would
     assert ex.state[keys[0]] == value and ex.state[keys[1]] == last
+    # no t: no Play, and the picture's label says what it is without promising the keys
+    assert page.locator(".fm-client-play").count() == 0
+    assert page.get_attribute(".fm-client-stage img", "alt").startswith(f"{name} explorer")
+    assert "Space" not in page.get_attribute(".fm-client-stage", "aria-label")
     ARTIFACTS_DIR.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS_DIR / f"client-{name}.png"))
     assert page.fm_errors == [] and context.blocked == []
@@ -233,4 +237,16 @@ def test_the_page_reports_the_state_it_shows_to_the_kernel(context):
     view.index = page.evaluate("() => window.fmModel.saved.at(-1)")  # what the comm delivers
     assert ex.state == {"t": 1.0, "x": -0.5, "y": 0.5}
     assert ex.controls["t"].value == 1.0 and ex.controls["x"].value == -0.5
+    # the keyboard on the picture drives t, as in the other explorers; the still has its text
+    stage = page.locator(".fm-client-stage")
+    stage.focus()
+    page.keyboard.press("Home")
+    assert page.locator(".fm-client-root .widget-readout").all_inner_texts()[2] == "0.00"
+    page.keyboard.press("ArrowRight")
+    assert page.locator(".fm-client-root .widget-readout").all_inner_texts()[2] == "0.05"
+    page.keyboard.press(" ")
+    page.wait_for_function("() => document.querySelector('.fm-client-root').fmClient.playing()")
+    page.keyboard.press(" ")
+    assert page.get_attribute(".fm-client-stage img", "alt").startswith("posterior explorer")
+    assert "Space" in stage.get_attribute("aria-label")
     assert page.fm_errors == [] and context.blocked == []
