@@ -174,7 +174,9 @@ class Explorer:
     ``image`` (``ipywidgets.Image`` with the current PNG), ``shell`` (the kernel-drawn VBox, CSS
     classes ``fm-explorer fm-<kind>``), ``widget`` (what a notebook shows: ``shell``, or for a
     scene with ``client = True`` the browser-drawn ``client.ClientView``, made when first shown), ``artists`` and ``data`` (the scene's), ``render``
-    (state -> changed artists). A control change updates ``state``, renders and re-encodes.
+    (state -> changed artists). A control change updates ``state``, renders and re-encodes; in
+    a browser-drawn view, a control moved in the page updates ``state`` and the controls' values
+    (the page reports it) and the kernel redraws nothing until a still is asked for.
     The older form ``Explorer(figure, render, controls, kind=..., play=..., time_key=...,
     dynamic=[...])`` still works.
     """
