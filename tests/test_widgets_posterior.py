@@ -40,7 +40,13 @@ def test_weights_arrow_and_mean_are_bayes_rule(t, x):
     np.testing.assert_allclose(a["query"].get_offsets()[0], x, atol=1e-6)
     np.testing.assert_allclose(a["mean"].get_offsets()[0], w @ pts[order].numpy(), atol=1e-5)
     assert a["weights"].get_data().values.sum() == pytest.approx(1.0)
-    assert ex.artists["title"].get_text() == f"x = ({x[0]:.2f}, {x[1]:.2f}), t = {t:.2f}"
+    assert ex.artists["title"].get_text() == f"x = ({x[0]:.2f}, {x[1]:.2f})"
+    assert ex.artists["t_title"].get_text() == f"t = {t:.2f}"
+    # the box's three lines: 1 / sum q^2, the largest weight, |u_t(x)|, each on its own line
+    lines = [ex.artists[f"metrics_{k}"].get_text().splitlines()[k] for k in range(3)]
+    assert lines[0] == f"effective points 1/sum q^2 = {1 / (w**2).sum():4.1f}"
+    assert lines[1] == f"largest weight = {w.max():4.2f}"
+    assert lines[2] == f"|u_t(x)| = {np.linalg.norm(u):4.1f}"
 
 
 def test_at_t_0_every_point_weighs_the_same_and_at_t_1_the_nearest_point_wins():
@@ -48,7 +54,7 @@ def test_at_t_0_every_point_weighs_the_same_and_at_t_1_the_nearest_point_wins():
     ex = W.posterior_explorer(pts, x=(0.4, 0.1), sigma_min=0.05, n=40)
     ex.update(t=0.0)
     np.testing.assert_allclose(ex.artists["weights"].get_data().values, 1 / 20, atol=1e-9)
-    assert "effective points 1/sum q^2 = 20" in ex.artists["metrics"].get_text()
+    assert ex.artists["metrics_0"].get_text() == "effective points 1/sum q^2 = 20.0"
     ex.update(t=1.0)
     weights = ex.artists["weights"].get_data().values
     # the winner is the data point nearest to x (in bar order)

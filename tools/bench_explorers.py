@@ -2,15 +2,21 @@
 
     python tools/bench_explorers.py [--seconds 4]
 
-For the flow explorer of 6.1 (a 20 x 20 field, 1000 particles, 50 steps) and a path comparison
-(4 panels, 256 pairs, 64 paths, 50 frames), in headless Chromium on a page opened from file://
-(the renderer as the site and JupyterLab run it, without their chrome):
+For the flow explorer of 6.1 (a 20 x 20 field, 1000 particles, 50 steps), a path comparison
+(4 panels, 256 pairs, 64 paths, 50 frames), and the explorers of 6.3 and 6.5 as their notebooks
+build them (posterior: 40 data points, 600 samples of p_t, x and y on a grid of 0.5, 20 steps of
+t; solver: 2000 particles, 5 methods x 16 step counts; guidance: 500 samples, 2 classes x 25
+values of w), in headless Chromium on a page opened from file:// (the renderer as the site and
+JupyterLab run it, without their chrome):
   - frames painted per second during Play, with trails on, and the time one frame's drawing
-    takes (trails on; what bounds the frame rate on a machine with a core to spare);
+    takes (trails on; what bounds the frame rate on a machine with a core to spare; the solver
+    and guidance explorers have no Play);
   - slider step -> painted frame: from the key press to the end of the animation frame that
     shows the new state (median of 40 steps);
   - kernel CPU per slider step: the kernel shell's render + PNG encode (``frame_update_times``),
-    against none at all in the page;
+    against what the page costs it now: taking the page's report of its state (``index``) into
+    ``explorer.state`` (no drawing), one report per step at most;
+  - export: the kernel's CPU to compute every state once, when the explorer is shown;
   - page weight: what the page receives once (binary arrays and PNGs, base64 as stored in a
     site page) against ``animate()`` (to_jshtml, 26 frames) and ``frames()`` (a PNG grid).
 Prints a table. Shared machines are noisy: read the ratios.
@@ -58,6 +64,11 @@ DRAW_JS = """(n) => {
     const root = document.querySelector('.fm-client-root');
     root.fmClient.setTrails(true);
     const last = root.fmClient.index().length - 1;
+    if (!root.querySelector('.fm-client-play')) {  // no t: the last control's values in turn
+        const t0 = performance.now();
+        for (let i = 0; i < n; i++) { root.fmClient.set(last, i % 12); }
+        return (performance.now() - t0) / n;
+    }
     const t0 = performance.now();
     for (let i = 0; i < n; i++) { root.fmClient.set(last, 10 + (i % 20)); }
     return (performance.now() - t0) / n;
@@ -65,6 +76,7 @@ DRAW_JS = """(n) => {
 
 PLAY_JS = """async (ms) => {
     const root = document.querySelector('.fm-client-root');
+    if (!root.querySelector('.fm-client-play')) return null;  // no t axis, no Play
     root.fmClient.setTrails(true);
     root.fmClient.set(root.fmClient.index().length - 1, 0);
     const d0 = Number(root.dataset.draws), t0 = performance.now();
@@ -87,10 +99,47 @@ def explorers():
     def spin(x, t):
         return 2 * t * torch.stack([-x[:, 1], x[:, 0]], dim=1)
 
-    return {
-        "flow (1000 particles)": W.flow_explorer(spin, x_0),
-        "paths (4 x 256)": W.path_comparison(x_0[:256], x_1, t=0.0, max_lines=64),
+    from fmlib.models import VectorFieldMLP
+
+    torch.manual_seed(0)
+    guided = VectorFieldMLP(num_classes=2)  # the notebook's size, untrained: the same cost
+    field = VectorFieldMLP()
+    x_s = torch.randn(2000, 2, generator=g)
+    return {  # name: (explorer, the control a slider step moves, its values)
+        "flow (1000 particles)": (W.flow_explorer(spin, x_0), "t", [i / 50 for i in range(51)]),
+        "paths (4 x 256)": (
+            W.path_comparison(x_0[:256], x_1, t=0.0, max_lines=64),
+            "t",
+            [i / 50 for i in range(51)],
+        ),
+        "posterior (40 points)": (
+            W.posterior_explorer(x_1[:40], x=(1.0, 0.5), t=0.5),
+            "x",
+            [i / 2 - 2.5 for i in range(11)],
+        ),
+        "solver (2000, 5 x 16)": (
+            W.solver_explorer(field, x_s, max_steps=16),
+            "steps",
+            list(range(1, 17)),
+        ),
+        "guidance (500, 2 x 25)": (
+            W.guidance_explorer(guided, class_names=["outer moon", "inner moon"]),
+            "w",
+            [i / 4 for i in range(25)],
+        ),
     }
+
+
+def report_cpu_ms(explorer, key: str, values: list) -> float:
+    """Kernel CPU to take one report of the page's state (as the comm delivers ``index``)."""
+    view = explorer.widget
+    position = [k for k, _ in view.fm_values].index(key)
+    index = list(view.index)
+    start = time.process_time()
+    for i in range(len(values)):
+        index[position] = i
+        view.index = list(index)
+    return 1000 * (time.process_time() - start) / len(values)
 
 
 def weight(explorer) -> dict:
@@ -104,6 +153,7 @@ def weight(explorer) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--only", nargs="*", help="explorers whose name contains one of these")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -111,8 +161,12 @@ def main() -> None:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         ctx = browser.new_context(viewport={"width": 1100, "height": 700}, device_scale_factor=1)
-        for name, ex in explorers().items():
-            kernel = W.frame_update_times(ex, "t", [i / 50 for i in range(51)])
+        only = set(args.only or [])
+        for name, (ex, key, values) in explorers().items():
+            if only and not any(o in name for o in only):
+                continue
+            kernel = W.frame_update_times(ex, key, values)
+            frame_kib = len(ex.snapshot()) * 4 / 3 / 1024  # a PNG frame, base64 on the comm
             start = time.process_time()
             page = H.open_explorer(ctx, ex, tempfile.mkdtemp())
             export_cpu = time.process_time() - start
@@ -126,6 +180,8 @@ def main() -> None:
                     "step_ms": step,
                     "draw_ms": draw,
                     "kernel_ms_before": 1000 * statistics.median(kernel),
+                    "frame_kib_before": frame_kib,
+                    "kernel_ms_after": report_cpu_ms(ex, key, values),
                     "export_s": export_cpu,
                     **weight(ex),
                     "errors": len(page.fm_errors),
@@ -135,7 +191,12 @@ def main() -> None:
     keys = list(rows[0])
     print(" | ".join(keys))
     for r in rows:
-        print(" | ".join(f"{v:.1f}" if isinstance(v, float) else str(v) for v in r.values()))
+        print(
+            " | ".join(
+                f"{v:.1f}" if isinstance(v, float) else "—" if v is None else str(v)
+                for v in r.values()
+            )
+        )
 
 
 if __name__ == "__main__":

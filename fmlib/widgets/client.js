@@ -5,9 +5,12 @@
 // moving layers at every state (fmlib/widgets/client.py). This module draws a state on a canvas
 // between the two stills, with each axes' data -> pixel affine, and runs Play
 // (requestAnimationFrame, positions interpolated between saved states), the t slider and the
-// other controls itself. Sections 6.1-6.5.
+// other controls itself, and reports the state it shows back to the kernel (the `index` trait,
+// at most every REPORT_MS while a control moves, and when Play stops). An array is stored only
+// along the controls it depends on (`dims`). Sections 6.1-6.5.
 
 const TRAIL = 8; // saved states behind each particle when trails are on
+const REPORT_MS = 150; // the page tells the kernel its state at most this often
 
 function bytesOf(value) {
   if (!value) return new Uint8Array(0);
@@ -26,22 +29,30 @@ function pngURL(value) {
   return b.length ? URL.createObjectURL(new Blob([b], { type: "image/png" })) : null;
 }
 
-function arrays(blob) {
+function arrays(blob, counts) {
   const copy = bytesOf(blob).slice(); // own, aligned buffer
   return (ref) => {
     if (!ref || !ref.shape) return null;
     const n = ref.shape.reduce((a, b) => a * b, 1);
     const Type = ref.dtype === "uint8" ? Uint8Array : Float32Array;
-    return { data: new Type(copy.buffer, ref.offset, n), shape: ref.shape, per: !!ref.per_state };
+    const dims = ref.dims || counts.map((_, i) => i);
+    // a state's row: its indices along the controls this array depends on
+    const row = (s) => {
+      const idx = new Array(counts.length);
+      for (let i = counts.length - 1; i >= 0; i--) { idx[i] = s % counts[i]; s = Math.floor(s / counts[i]); }
+      let r = 0; for (const d of dims) r = r * counts[d] + idx[d];
+      return r;
+    };
+    return { data: new Type(copy.buffer, ref.offset, n), shape: ref.shape, per: !!ref.per_state, row };
   };
 }
 
-// row `s` of a per-state array (or the one array), as a subarray
+// the row of state `s` of a per-state array (or the one array), as a subarray
 function at(a, s) {
   if (!a) return null;
   if (!a.per) return a.data;
-  const size = a.data.length / a.shape[0];
-  return a.data.subarray(s * size, (s + 1) * size);
+  const size = a.data.length / a.shape[0], r = a.row(s);
+  return a.data.subarray(r * size, (r + 1) * size);
 }
 
 function css(rgba, i) {
@@ -77,11 +88,12 @@ function arrowVerts(length, g) {
 
 function render({ model, el }) {
   const spec = model.get("spec");
+  const counts = spec.counts;
+  const get = arrays(model.get("blob"), counts);
   // the page's words and font, in the kernel's language (older saved states have none)
   const ui = Object.assign({ play: "play", pause: "pause", trails: "trails",
     keys: "Space: play or pause; arrow keys: step t", font: "13px sans-serif" }, spec.ui || {});
-  const get = arrays(model.get("blob"));
-  const counts = spec.counts;
+  const words = ui;
   const ctrls = spec.controls;
   const tPos = ctrls.findIndex((c) => c.key === spec.time);
   let index = (model.get("index") || ctrls.map((c) => c.index)).slice();
@@ -90,7 +102,9 @@ function render({ model, el }) {
 
   const layers = spec.layers.map((L) => {
     const out = { ...L, visibleA: get(L.visible) };
-    for (const key of ["xy", "uv", "rgba", "radius", "segments", "width", "palette"]) out[key + "A"] = get(L[key]);
+    for (const key of ["xy", "uv", "rgba", "radius", "segments", "width", "palette", "values", "edges", "baseline"]) {
+      if (L[key] && L[key].shape) out[key + "A"] = get(L[key]);
+    }
     if (L.type === "image") {
       const a = out.rgbaA; const [h, w] = a.per ? a.shape.slice(1, 3) : a.shape.slice(0, 2);
       out.h = h; out.w = w; out.off = document.createElement("canvas");
@@ -111,7 +125,7 @@ function render({ model, el }) {
   stage.className = "fm-client-stage";
   stage.tabIndex = 0;
   stage.setAttribute("role", "img");
-  stage.setAttribute("aria-label", spec.alt + " (" + ui.keys + ")");
+  stage.setAttribute("aria-label", spec.alt + (tPos >= 0 ? ` (${words.keys})` : ""));
   stage.style.cssText = `position:relative;width:${spec.width}px;max-width:100%;outline-offset:2px`;
   const still = document.createElement("img");
   still.alt = spec.alt;
@@ -140,10 +154,10 @@ function render({ model, el }) {
     const box = document.createElement("div");
     box.style.cssText = "display:flex;align-items:center;gap:6px";
     if (i === tPos) {
-      const label = document.createElement("span"); label.textContent = ui.play;
+      const label = document.createElement("span"); label.textContent = words.play;
       playButton = document.createElement("button");
       playButton.className = "fm-client-play"; playButton.type = "button";
-      playButton.setAttribute("aria-label", ui.play);
+      playButton.setAttribute("aria-label", words.play);
       playButton.textContent = "▶"; playButton.style.cssText = "min-width:2.6em";
       playButton.onclick = () => (playing ? stop() : start());
       box.append(label, playButton);
@@ -156,7 +170,7 @@ function render({ model, el }) {
       const buttons = c.labels.map((text, j) => {
         const b = document.createElement("button"); b.type = "button"; b.textContent = text;
         b.className = "fm-client-option"; b.setAttribute("role", "radio");
-        b.onclick = () => set(i, j);
+        b.onclick = () => { set(i, j); report(); };
         group.append(b); return b;
       });
       inputs[i] = { sync: () => buttons.forEach((b, j) => { b.setAttribute("aria-checked", String(j === index[i])); b.style.fontWeight = j === index[i] ? "bold" : "normal"; b.style.background = j === index[i] ? "#cfe3f5" : ""; }) };
@@ -166,14 +180,14 @@ function render({ model, el }) {
       input.type = "range"; input.min = 0; input.max = counts[i] - 1; input.step = 1;
       input.className = "fm-client-slider"; input.setAttribute("aria-label", c.description);
       input.style.width = i === tPos ? "400px" : "160px";
-      input.oninput = () => { if (i === tPos) stop(); set(i, Number(input.value)); };
+      input.oninput = () => { if (i === tPos) stop(); set(i, Number(input.value)); report(); };
       input.addEventListener("keydown", (e) => { // the same steps in every front end
         const to = { ArrowRight: index[i] + 1, ArrowUp: index[i] + 1, ArrowLeft: index[i] - 1,
           ArrowDown: index[i] - 1, Home: 0, End: counts[i] - 1, PageUp: index[i] + 5, PageDown: index[i] - 5 }[e.key];
         if (to === undefined) return;
         e.preventDefault(); e.stopPropagation();
         if (i === tPos) stop();
-        set(i, to);
+        set(i, to); report();
       });
       const out = document.createElement("span"); out.className = "widget-readout";
       out.style.cssText = "min-width:3em;font-variant-numeric:tabular-nums";
@@ -187,10 +201,24 @@ function render({ model, el }) {
     const label = document.createElement("label");
     const box = document.createElement("input"); box.type = "checkbox"; box.className = "fm-client-trails";
     box.onchange = () => { trails = box.checked; draw(); };
-    label.append(box, " " + ui.trails); bar.append(label);
+    label.append(box, " " + words.trails); bar.append(label);
   }
 
   function sync() { inputs.forEach((x) => x && x.sync()); }
+  // the kernel learns the state shown (explorer.state), at most every REPORT_MS: a drag sends
+  // a few small messages, not one per pixel; Play reports where it stopped
+  let reportTimer = 0, reported = (model.get("index") || []).join(",");
+  function report() {
+    if (reportTimer) return;
+    reportTimer = setTimeout(() => {
+      reportTimer = 0;
+      const now = index.join(",");
+      if (now === reported) return;
+      reported = now;
+      try { model.set("index", index.slice()); model.save_changes(); }
+      catch (e) { /* a page with no kernel (the course site): nobody to tell */ }
+    }, REPORT_MS);
+  }
   function set(i, j) {
     index[i] = Math.max(0, Math.min(counts[i] - 1, j)); phase = 0; sync(); draw();
   }
@@ -251,6 +279,29 @@ function render({ model, el }) {
       ctx.globalAlpha = 1;
     }
     const one = rgba.length === 4;
+    if (L.marker) { // a polygon marker (X, star): matplotlib's vertices, scaled by the size
+      if (one) { ctx.fillStyle = ctx.strokeStyle = css(rgba, 0); }
+      ctx.lineWidth = L.edge; ctx.lineJoin = "round";
+      for (let p = 0; p < n; p++) {
+        let x = xy[2 * p], y = xy[2 * p + 1];
+        if (xy2) { x += f * (xy2[2 * p] - x); y += f * (xy2[2 * p + 1] - y); }
+        if (!isFinite(x) || !isFinite(y)) continue;
+        const px = A[0] * x + A[2] * y + A[4], py = A[1] * x + A[3] * y + A[5];
+        const k = 2 * (rad.length > 1 ? rad[p] : rad[0]); // sqrt(s) points, in pixels
+        if (!one) ctx.fillStyle = ctx.strokeStyle = colourOf(p);
+        ctx.beginPath();
+        for (const poly of L.marker) {
+          for (let j = 0; j < poly.length; j += 2) {
+            const X = px + k * poly[j], Y = py - k * poly[j + 1];
+            j ? ctx.lineTo(X, Y) : ctx.moveTo(X, Y);
+          }
+          ctx.closePath();
+        }
+        ctx.fill();
+        if (L.edge > 0) ctx.stroke();
+      }
+      return;
+    }
     if (one && rad.length === 1) { // one colour, one size: stamp a dot drawn once (fast)
       const dot = dotSprite(css(rgba, 0), rad[0]), half = dot.size / 2;
       for (let p = 0; p < n; p++) {
@@ -288,7 +339,7 @@ function render({ model, el }) {
 
   function drawQuiver(L, s, s2, f) {
     const A = spec.axes[L.axes].affine, g = L.arrow;
-    const xy = at(L.xyA, 0), uv = at(L.uvA, s), uv2 = s2 >= 0 ? at(L.uvA, s2) : null;
+    const xy = at(L.xyA, s), uv = at(L.uvA, s), uv2 = s2 >= 0 ? at(L.uvA, s2) : null;
     const rgba = at(L.rgbaA, s), one = rgba.length === 4;
     if (one) ctx.fillStyle = css(rgba, 0);
     const k = g.width * g.dots; // pixels per arrow-width unit
@@ -332,8 +383,9 @@ function render({ model, el }) {
   function drawLines(L, s) {
     const A = spec.axes[L.axes].affine, seg = at(L.segmentsA, s), rgba = at(L.rgbaA, s), w = at(L.widthA, s);
     const [m, k] = L.segmentsA.per ? L.segmentsA.shape.slice(1) : L.segmentsA.shape;
-    for (let i = 0; i < m; i++) {
-      ctx.beginPath(); ctx.strokeStyle = css(rgba, i); ctx.lineWidth = w.length > 1 ? w[i] : w[0];
+    if (L.paletteA && !L.paletteCss) L.paletteCss = Array.from({ length: L.paletteA.data.length / 4 }, (_, i) => css(L.paletteA.data, i));
+    for (let i = 0; i < m; i++) { // a colour a line, or one byte a line into the layer's colours
+      ctx.beginPath(); ctx.strokeStyle = L.paletteA ? L.paletteCss[rgba[i]] : css(rgba, i); ctx.lineWidth = w.length > 1 ? w[i] : w[0];
       let pen = false; // lifted at a NaN (padding)
       for (let j = 0; j < k; j++) {
         const q = 2 * (i * k + j), x = seg[q], y = seg[q + 1];
@@ -342,6 +394,36 @@ function render({ model, el }) {
         pen ? ctx.lineTo(px, py) : ctx.moveTo(px, py); pen = true;
       }
       ctx.stroke();
+    }
+  }
+
+  function drawStairs(L, s) { // matplotlib's StepPatch: steps on fixed edges, down to the baseline
+    const A = spec.axes[L.axes].affine, v = at(L.valuesA, s), e = at(L.edgesA, s), b = at(L.baselineA, s)[0];
+    const rgba = (c) => `rgba(${Math.round(c[0] * 255)},${Math.round(c[1] * 255)},${Math.round(c[2] * 255)},${c[3]})`;
+    ctx.beginPath();
+    let [px, py] = toPx(A, e[0], b); ctx.moveTo(px, py);
+    for (let i = 0; i < v.length; i++) {
+      [px, py] = toPx(A, e[i], v[i]); ctx.lineTo(px, py);
+      [px, py] = toPx(A, e[i + 1], v[i]); ctx.lineTo(px, py);
+    }
+    [px, py] = toPx(A, e[v.length], b); ctx.lineTo(px, py);
+    if (L.fill) { ctx.fillStyle = rgba(L.face); ctx.fill(); }
+    if (L.width > 0 && L.edge[3] > 0) { ctx.strokeStyle = rgba(L.edge); ctx.lineWidth = L.width; ctx.stroke(); }
+  }
+
+  function drawMarks(L, s) { // a Line2D's markers (no line): matplotlib's polygon at each point
+    const xy = at(L.xyA, s), rgba = (c) => `rgba(${Math.round(c[0] * 255)},${Math.round(c[1] * 255)},${Math.round(c[2] * 255)},${c[3]})`;
+    ctx.fillStyle = rgba(L.face); ctx.strokeStyle = rgba(L.edge); ctx.lineWidth = L.edge_width; ctx.lineJoin = "round";
+    for (let p = 0; p < xy.length / 2; p++) {
+      const px = xy[2 * p], py = xy[2 * p + 1];
+      if (!isFinite(px) || !isFinite(py)) continue;
+      ctx.beginPath();
+      for (const poly of L.marker) {
+        for (let j = 0; j < poly.length; j += 2) j ? ctx.lineTo(px + poly[j], py - poly[j + 1]) : ctx.moveTo(px + poly[j], py - poly[j + 1]);
+        ctx.closePath();
+      }
+      if (L.face[3] > 0) ctx.fill();
+      if (L.edge_width > 0 && L.edge[3] > 0) ctx.stroke();
     }
   }
 
@@ -379,6 +461,8 @@ function render({ model, el }) {
       else if (L.type === "lines") drawLines(L, s);
       else if (L.type === "text") drawText(L, s);
       else if (L.type === "polyline") drawPolyline(L, s);
+      else if (L.type === "stairs") drawStairs(L, s);
+      else if (L.type === "marks") drawMarks(L, s);
       ctx.restore();
     }
     draws++;
@@ -402,32 +486,40 @@ function render({ model, el }) {
   function start() {
     if (tPos < 0) return;
     if (index[tPos] >= counts[tPos] - 1) { index[tPos] = 0; phase = 0; }
-    playing = true; last = 0; playButton.textContent = "❚❚"; playButton.setAttribute("aria-label", ui.pause);
+    playing = true; last = 0; playButton.textContent = "❚❚"; playButton.setAttribute("aria-label", words.pause);
     raf = requestAnimationFrame(tick);
   }
   function stop() {
+    const was = playing;
     playing = false; cancelAnimationFrame(raf); phase = 0;
-    if (playButton) { playButton.textContent = "▶"; playButton.setAttribute("aria-label", ui.play); }
+    if (playButton) { playButton.textContent = "▶"; playButton.setAttribute("aria-label", words.play); }
     draw();
+    if (was) report();
   }
 
   stage.addEventListener("keydown", (e) => {
     if (tPos < 0) return;
     const keys = { ArrowRight: 1, ArrowUp: 1, ArrowLeft: -1, ArrowDown: -1 };
     if (e.key === " " || e.key === "k") { playing ? stop() : start(); }
-    else if (e.key in keys) { stop(); set(tPos, index[tPos] + keys[e.key]); }
-    else if (e.key === "Home") { stop(); set(tPos, 0); }
-    else if (e.key === "End") { stop(); set(tPos, counts[tPos] - 1); }
+    else if (e.key in keys) { stop(); set(tPos, index[tPos] + keys[e.key]); report(); }
+    else if (e.key === "Home") { stop(); set(tPos, 0); report(); }
+    else if (e.key === "End") { stop(); set(tPos, counts[tPos] - 1); report(); }
     else return;
     e.preventDefault(); e.stopPropagation();
   });
 
-  model.on("change:index", () => { stop(); index = model.get("index").slice(); sync(); draw(); });
+  model.on("change:index", () => { // set from Python (explorer.update): show that state
+    const next = model.get("index").slice();
+    if (next.join(",") === index.join(",")) return; // our own report, echoed
+    playing = false; cancelAnimationFrame(raf); phase = 0;
+    if (playButton) { playButton.textContent = "▶"; playButton.setAttribute("aria-label", words.play); }
+    index = next; reported = next.join(","); sync(); draw();
+  });
   const observer = new ResizeObserver(() => resize());
   observer.observe(still);
   still.addEventListener("load", resize);
   // for tests and the benchmark: the page's own view of the explorer
-  root.fmClient = { set, start, stop, draw, state: () => stateOf(index), index: () => index.slice(), playing: () => playing, setTrails: (on) => { trails = on; draw(); } };
+  root.fmClient = { set, start, stop, draw, report, state: () => stateOf(index), index: () => index.slice(), playing: () => playing, setTrails: (on) => { trails = on; draw(); } };
   sync(); resize();
   return () => { stop(); observer.disconnect(); };
 }

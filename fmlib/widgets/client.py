@@ -8,18 +8,25 @@ change); ``export`` visits every state once (the t grid times every value of the
 reads those artists back from matplotlib and packs them as float32 / uint8 arrays in one binary
 buffer:
 
-- a scatter (``PathCollection`` of circles): its offsets per state, in data coordinates, with its
-  colours and sizes;
-- a quiver: U, V per state, and the arrow geometry (matplotlib's own, redrawn by the page);
+- a scatter (``PathCollection`` of circles, or of one polygon marker such as ``X`` or ``*``): its
+  offsets per state, in data coordinates, with its colours and sizes;
+- a quiver: U, V (and its offsets) per state, and the arrow geometry (matplotlib's own, redrawn
+  by the page);
+- a ``StepPatch`` (``ax.stairs``): its values per state on fixed edges;
 - an image (``AxesImage``): its RGBA pixels per state;
 - a ``LineCollection``: its segments per state;
+- a ``Line2D`` of markers and no line (a marker on a curve, also on log axes): its points per
+  state in canvas pixels, with matplotlib's marker polygon;
 - a text: each distinct string rendered once by matplotlib into an atlas (exact glyphs, no font
   needed in the page).
 
 The page maps data to pixels with each axes' ``transData`` (an affine, exported with the axes'
 pixel box, scaled by the device-pixel ratio); the static artists that matplotlib would draw above
 the moving ones (spines, legends, lines) come as a second, transparent PNG laid over the canvas.
-Sections 6.1-6.5.
+An array is stored only along the controls it depends on (``dims``): the background samples of
+a scene that vary with t alone are sent once per t, not once per (t, x, y). The page reports the
+state it shows back to the kernel (the ``index`` traitlet), so ``explorer.state`` follows the
+slider a student moved in the page. Sections 6.1-6.5.
 """
 
 from __future__ import annotations
@@ -31,15 +38,18 @@ from pathlib import Path
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection, PathCollection
+from matplotlib.colors import to_rgba
 from matplotlib.image import AxesImage
 from matplotlib.lines import Line2D
+from matplotlib.patches import StepPatch
 from matplotlib.quiver import Quiver
 from matplotlib.text import Text
+from matplotlib.transforms import Bbox
 
 from .. import plotting as P
 from ..i18n import t as _t
 
-__all__ = ["ClientUnsupported", "ClientView", "export", "decode", "MAX_STATES"]
+__all__ = ["ClientUnsupported", "ClientView", "export", "decode", "expand", "MAX_STATES"]
 
 ESM = Path(__file__).with_name("client.js")
 MAX_STATES = 4000  # t grid x other controls: beyond this the kernel shell is the better choice
@@ -61,9 +71,10 @@ def anywidget():
 class _Pack:
     """Arrays appended to one buffer, 4-byte aligned; each one described by offset/dtype/shape."""
 
-    def __init__(self) -> None:
+    def __init__(self, counts: list[int] | None = None) -> None:
         self.parts: list[bytes] = []
         self.size = 0
+        self.counts = list(counts or [])  # states per control, in the page's order
 
     def add(self, a: np.ndarray) -> dict:
         a = np.ascontiguousarray(a)
@@ -87,14 +98,40 @@ def decode(blob: bytes, ref: dict) -> np.ndarray:
     return np.frombuffer(blob, dtype, count, ref["offset"]).reshape(ref["shape"])
 
 
+def expand(blob: bytes, ref: dict, counts: list[int]) -> np.ndarray:
+    """The array ``ref`` at every state (``counts``: states per control), as the page indexes it:
+    shape (states, ...), rows repeated along the controls it does not depend on."""
+    a = decode(blob, ref)
+    total = int(np.prod(counts)) if counts else 1
+    if not ref.get("per_state"):
+        return np.broadcast_to(a, (total, *a.shape))
+    dims = ref.get("dims", list(range(len(counts))))
+    kept = [counts[i] for i in dims]
+    grid = a.reshape(*kept, *a.shape[1:])
+    index = np.unravel_index(np.arange(total), counts) if counts else ()
+    return grid[tuple(index[i] for i in dims)]
+
+
+def _depends(stack: np.ndarray, axis: int) -> bool:
+    first = np.take(stack, [0], axis=axis)
+    nan = stack.dtype.kind == "f"
+    return not np.array_equal(stack, np.broadcast_to(first, stack.shape), equal_nan=nan)
+
+
 def _per_state(pack: _Pack, arrays: list[np.ndarray]) -> dict:
-    """One array for every state, or one for all when they are all equal (``per_state`` false)."""
+    """One array for every state, or one for all when they are all equal (``per_state`` false);
+    per state, kept only along the controls it varies with (``dims``, in the page's order)."""
     first = arrays[0]
     if all(a.shape == first.shape and np.array_equal(a, first) for a in arrays[1:]):
         return {**pack.add(first), "per_state": False}
     if any(a.shape != first.shape for a in arrays):
         raise ClientUnsupported("an artist changes its number of elements between states")
-    return {**pack.add(np.stack(arrays)), "per_state": True}
+    counts = pack.counts if int(np.prod(pack.counts or [1])) == len(arrays) else [len(arrays)]
+    stack = np.stack(arrays).reshape(*counts, *first.shape)
+    dims = [i for i in range(len(counts)) if _depends(stack, i)]
+    stack = stack[tuple(slice(None) if i in dims else slice(0, 1) for i in range(len(counts)))]
+    out = pack.add(stack.reshape(-1, *first.shape))
+    return {**out, "per_state": True, "dims": dims}
 
 
 # ------------------------------------------------------------------------------ the states
@@ -103,6 +140,13 @@ def _controls(explorer) -> list[dict]:
     out = []
     for key, control in explorer.controls.items():
         values = explorer._values(key, None)
+        step = getattr(control, "step", None)
+        if step and key != explorer.time_key and not getattr(control, "options", None):
+            # every value of the slider (the static fallbacks thin long ones; the page does not)
+            count = int(round((control.max - control.min) / step)) + 1
+            values = np.linspace(control.min, control.max, count).tolist()
+            if isinstance(control.value, int):
+                values = [int(round(v)) for v in values]
         if key == explorer.time_key:
             steps = explorer.scene.time.steps
             values = [k / steps for k in range(steps + 1)]
@@ -160,11 +204,15 @@ def _ordered(controls: list[dict], time_key: str | None) -> list[dict]:
 
 
 # ------------------------------------------------------------------------------ the layers
+def _linear(ax: Axes) -> bool:
+    return ax.get_xscale() == "linear" and ax.get_yscale() == "linear"
+
+
 def _axes_spec(ax: Axes, height: float) -> dict:
-    if ax.get_xscale() != "linear" or ax.get_yscale() != "linear":
-        raise ClientUnsupported("only linear axes are drawn in the browser")
-    m = ax.transData.get_matrix()
     x0, y0, w, h = ax.bbox.bounds
+    if not _linear(ax):  # no affine: only layers in canvas pixels may move there
+        return {"affine": None, "box": [x0, height - y0 - h, w, h]}
+    m = ax.transData.get_matrix()
     # display (origin bottom left) -> canvas (origin top left): y' = height - y
     return {
         "affine": [m[0, 0], -m[1, 0], m[0, 1], -m[1, 1], m[0, 2], height - m[1, 2]],
@@ -182,6 +230,17 @@ def _is_circle(sc: PathCollection) -> bool:
     circle = o.get_path().transformed(o.get_transform()).vertices
     v = paths[0].vertices
     return v.shape == circle.shape and np.allclose(v, circle)
+
+
+def _marker_polygons(sc: PathCollection) -> list[list[float]]:
+    """A scatter's one marker as closed polygons, in units of the marker's size (sqrt(s) points)."""
+    paths = sc.get_paths()
+    if len(paths) != 1:
+        raise ClientUnsupported("a scatter of several marker shapes")
+    polygons = paths[0].to_polygons(closed_only=False)
+    if not polygons:
+        raise ClientUnsupported("a scatter whose marker has no area")
+    return [[float(v) for v in np.asarray(poly, float).reshape(-1)] for poly in polygons]
 
 
 def _rgba(colors, n: int) -> np.ndarray:
@@ -202,9 +261,12 @@ class _Recorder:
         if isinstance(artist, Quiver):
             self.type = "quiver"
         elif isinstance(artist, PathCollection):
-            if not _is_circle(artist):
-                raise ClientUnsupported("a scatter whose marker is not a circle")
+            self.marker = None if _is_circle(artist) else _marker_polygons(artist)
             self.type = "points"
+        elif isinstance(artist, StepPatch):
+            if artist.orientation != "vertical":
+                raise ClientUnsupported("a horizontal StepPatch")
+            self.type = "stairs"
         elif isinstance(artist, LineCollection):
             self.type = "lines"
         elif isinstance(artist, AxesImage):
@@ -212,11 +274,16 @@ class _Recorder:
         elif isinstance(artist, Text):
             self.type = "text"
         elif isinstance(artist, Line2D):
-            if artist.get_marker() not in ("None", "none", "", " ", None):
-                raise ClientUnsupported("a moving Line2D with markers")
-            self.type = "polyline"
+            if artist.get_marker() in ("None", "none", "", " ", None):
+                self.type = "polyline"
+            elif artist.get_linestyle() in ("None", "none", "", " "):
+                self.type = "marks"
+            else:
+                raise ClientUnsupported("a moving Line2D with both a line and markers")
         else:
             raise ClientUnsupported(f"a moving {type(artist).__name__}")
+        if self.type not in ("text", "polyline", "marks") and not _linear(artist.axes):
+            raise ClientUnsupported("only linear axes are drawn in the browser")
         if self.type != "text" and self.axes is None:
             raise ClientUnsupported(f"a moving {type(artist).__name__} outside any axes")
 
@@ -241,10 +308,24 @@ class _Recorder:
                         np.float32
                     ),
                     "rgba": _rgba(a.get_facecolor(), 0),
+                    "xy": np.asarray(a.get_offsets(), np.float32).reshape(-1, 2),
+                }
+            )
+        elif self.type == "stairs":
+            data = a.get_data()
+            self.records.append(
+                {
+                    "values": np.asarray(data.values, np.float32).reshape(-1),
+                    "edges": np.asarray(data.edges, np.float32).reshape(-1),
+                    "baseline": np.asarray(data.baseline, np.float32).reshape(-1)[:1],
                 }
             )
         elif self.type == "lines":
-            segs = a.get_segments()
+            paths = a.get_paths()
+            if all(p.codes is None for p in paths) and len({len(p.vertices) for p in paths}) <= 1:
+                segs = [p.vertices for p in paths]  # what get_segments returns, much faster
+            else:
+                segs = a.get_segments()
             lens = {len(s) for s in segs}
             if len(lens) > 1:
                 raise ClientUnsupported("a LineCollection of lines of different lengths")
@@ -256,7 +337,7 @@ class _Recorder:
                     "width": np.asarray(a.get_linewidths(), np.float32).reshape(-1),
                 }
             )
-        elif self.type == "polyline":
+        elif self.type in ("polyline", "marks"):
             # in canvas pixels: whatever its transform (axvline mixes data and axes coordinates)
             xy = a.get_transform().transform(np.asarray(a.get_xydata(), float))
             xy[:, 1] = self.height - xy[:, 1]
@@ -295,9 +376,17 @@ class _Recorder:
             out["radius"] = _per_state(
                 pack, [(0.5 * np.sqrt(r["size"]) * dpi / 72).astype(np.float32) for r in fill]
             )
+            if self.marker is not None:  # a polygon of that size, filled and edged in its colour
+                out["marker"] = self.marker
+                width = float(np.asarray(a.get_linewidths(), float).reshape(-1)[:1].sum())
+                edge, face = np.asarray(a.get_edgecolor()), np.asarray(a.get_facecolor())
+                unedged = width == 0 or not len(edge) or edge[:, 3].max() == 0
+                if not unedged and not (edge.shape == face.shape and np.allclose(edge, face)):
+                    raise ClientUnsupported("a polygon marker edged in another colour")
+                out["edge"] = 0.0 if unedged else width * dpi / 72
         elif self.type == "quiver":
             a._init()
-            out["xy"] = pack.add(np.asarray(a.XY, np.float32))
+            out["xy"] = _per_state(pack, [r["xy"] for r in fill])
             out["uv"] = _per_state(pack, [r["uv"] for r in fill])
             out["rgba"] = _per_state(pack, [r["rgba"] for r in fill])
             if not (a.angles == "xy" and a.scale_units == "xy"):
@@ -324,8 +413,37 @@ class _Recorder:
                 seg[: r["segments"].shape[0], : r["segments"].shape[1]] = r["segments"]
                 padded.append(seg)
             out["segments"] = _per_state(pack, padded)
-            out["rgba"] = _per_state(pack, [r["rgba"] for r in fill])
+            colours = [r["rgba"] for r in fill]
+            if len({c.shape for c in colours}) == 1 and len(colours[0]) > 1:
+                stack = np.stack(colours)  # a colour a line (opacity by weight): few colours
+                palette, index = np.unique(stack.reshape(-1, 4), axis=0, return_inverse=True)
+                if len(palette) <= 256:
+                    out["palette"] = pack.add(palette.astype(np.float32))
+                    colours = list(index.reshape(stack.shape[:2]).astype(np.uint8))
+            out["rgba"] = _per_state(pack, colours)
             out["width"] = _per_state(pack, [(r["width"] * dpi / 72) for r in fill])
+        elif self.type == "stairs":
+            out["values"] = _per_state(pack, [r["values"] for r in fill])
+            out["edges"] = _per_state(pack, [r["edges"] for r in fill])
+            out["baseline"] = _per_state(pack, [r["baseline"] for r in fill])
+            out["fill"] = bool(a.get_fill())
+            out["face"] = [float(c) for c in a.get_facecolor()]
+            out["edge"] = [float(c) for c in a.get_edgecolor()]
+            out["width"] = float(a.get_linewidth()) * dpi / 72
+        elif self.type == "marks":  # a marker at each point: polygons in pixels, filled, edged
+            out["xy"] = _per_state(pack, [r["xy"] for r in fill])
+            marker = a._marker
+            path = marker.get_path().transformed(marker.get_transform())
+            size = float(a.get_markersize()) * dpi / 72
+            out["marker"] = [
+                [float(v) * size for v in np.asarray(poly, float).reshape(-1)]
+                for poly in path.to_polygons(closed_only=False)
+            ]
+            face = a.get_markerfacecolor()
+            filled = marker.is_filled() and not (isinstance(face, str) and face.lower() == "none")
+            out["face"] = [float(c) for c in to_rgba(face)] if filled else [0.0, 0.0, 0.0, 0.0]
+            out["edge"] = [float(c) for c in to_rgba(a.get_markeredgecolor())]
+            out["edge_width"] = float(a.get_markeredgewidth()) * dpi / 72
         elif self.type == "polyline":
             out["xy"] = _per_state(pack, [r["xy"] for r in fill])
             out["colour"] = [float(c) for c in _colour(a)]
@@ -376,7 +494,11 @@ class _Sprites:
             text.set_text(s)
             renderer.clear()
             text.draw(renderer)
-            bb = text.get_window_extent(renderer).padded(2)
+            bb = text.get_window_extent(renderer)
+            box = text.get_bbox_patch()  # a boxed text (metrics): its box is part of the sprite
+            if box is not None and box.get_visible():
+                bb = Bbox.union([bb, box.get_window_extent(renderer)])
+            bb = bb.padded(2)
             H = int(self.figure.bbox.height)
             x0, x1 = max(int(np.floor(bb.x0)), 0), int(np.ceil(bb.x1))
             top, bottom = max(int(np.floor(H - bb.y1)), 0), min(int(np.ceil(H - bb.y0)), H)
@@ -483,7 +605,7 @@ def _export(explorer) -> dict:
     overlay = None
     if above:
         overlay = _with_hidden(figure, [a for a in _all_artists(figure) if a not in keep], True)
-    pack, sprites = _Pack(), _Sprites(figure)
+    pack, sprites = _Pack([len(c["values"]) for c in controls]), _Sprites(figure)
     layers = [rec.layer(pack, figure, sprites) for rec in recorders]
     atlas = sprites.png()
     explorer.render(saved)
@@ -573,7 +695,19 @@ def ClientView(explorer):  # noqa: N802 - a factory for the class made on first 
     view.add_class("fm-explorer")
     view.add_class(f"fm-{explorer.kind}")
     view.add_class("fm-client")
+    # the control values behind each index, in the spec's order (the page reports indices)
+    view.fm_values = [
+        (c["key"], list(c["values"])) for c in _ordered(_controls(explorer), explorer.time_key)
+    ]
     return view
+
+
+def state_of(view, index: list[int]) -> dict:
+    """The control values (key -> value) of the page's ``index`` (one per control)."""
+    out = {}
+    for (key, values), i in zip(view.fm_values, index, strict=True):
+        out[key] = values[min(max(int(i), 0), len(values) - 1)]
+    return out
 
 
 def index_of(spec: dict, state: dict) -> list[int]:

@@ -1,4 +1,8 @@
-"""Classifier-free guidance: class y and scale w, samples of the guided field. Section 6.5.3."""
+"""Classifier-free guidance: class y and scale w, samples of the guided field. Section 6.5.3.
+
+Drawn in the browser (``client = True``): the samples for every class and every w of the slider
+are solved once, when the explorer is shown; the page switches between them.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from torch import Tensor
 
 from .. import plotting as P
 from .._validate import check_field, check_points, check_positive_int
+from ..i18n import t as _t
 from ..models import guided_field
 from ..solvers import solve
 from .shell import Explorer, Scene
@@ -18,6 +23,7 @@ class GuidanceScene(Scene):
     """Samples of the guided field for (y, w) over the unguided (w = 0) samples in grey."""
 
     kind, panels, size = "guidance-explorer", 1, (5.2, 4.6)
+    client = True  # drawn in the browser: every (class, w) solved once (client.py)
 
     def __init__(self, model, lims, steps, method, x_0, names, w_max):
         super().__init__()
@@ -37,14 +43,14 @@ class GuidanceScene(Scene):
 
     def controls(self, widgets):
         options = [(name, i) for i, name in enumerate(self.names)]
-        y = widgets.Dropdown(options=options, value=0, description="class")
-        w = widgets.FloatSlider(value=1.0, min=0.0, max=self.w_max, step=0.25, description="w")
+        y = widgets.Dropdown(options=options, value=0, description=_t("class"))
+        w = widgets.FloatSlider(value=1.0, min=0.0, max=self.w_max, step=0.25, description=_t("w"))
         w.continuous_update = False
         return {"y": y, "w": w}
 
     def draw(self, figure, ax) -> None:
         unguided = self.samples(0, 0.0)[0]
-        P.draw_samples(ax, unguided, color=P.GREY, size=5, alpha=0.4, label="w = 0")
+        P.draw_samples(ax, unguided, color=P.GREY, size=5, alpha=0.4, label=_t("w = 0"))
         self.artists["samples"] = P.draw_samples(ax, self.x_0, size=6, alpha=0.8)
         P.set_limits(ax, self.lims)
         self.artists["title"] = ax.set_title("", fontsize=P.FONT["title"])
@@ -55,7 +61,7 @@ class GuidanceScene(Scene):
         x, nfe = self.samples(y, w)
         P.update_samples(a["samples"], x)
         a["samples"].set_color(P.PALETTE[y % len(P.PALETTE)])
-        a["title"].set_text(f"{self.names[y]}, w = {w:.2f}")
+        a["title"].set_text(_t("{name}, w = {w:.2f}", name=self.names[y], w=w))
         a["metrics"].set_text(P.format_metrics({"NFE": nfe, "std": float(x.std(0).mean())}))
         return a.values()
 
@@ -76,6 +82,8 @@ def guidance_explorer(
     Samples are ``solve(guided_field(model, y, w), x_0, method, steps).x`` from fixed noise
     x_0: (n, 2) (drawn with ``seed`` when not given); grey points are the unguided (w = 0)
     samples for comparison. w = 1 is the conditional model, w > 1 pushes harder towards y.
+    Drawn in the page: every class and every w on the slider (steps of 0.25 up to ``w_max``)
+    is solved once, when the explorer is shown.
     """
     check_field(model, "model")
     num_classes = getattr(model, "num_classes", 0)

@@ -175,7 +175,9 @@ class Explorer:
     ``image`` (``ipywidgets.Image`` with the current PNG), ``shell`` (the kernel-drawn VBox, CSS
     classes ``fm-explorer fm-<kind>``), ``widget`` (what a notebook shows: ``shell``, or for a
     scene with ``client = True`` the browser-drawn ``client.ClientView``, made when first shown), ``artists`` and ``data`` (the scene's), ``render``
-    (state -> changed artists). A control change updates ``state``, renders and re-encodes.
+    (state -> changed artists). A control change updates ``state``, renders and re-encodes; in
+    a browser-drawn view, a control moved in the page updates ``state`` and the controls' values
+    (the page reports it) and the kernel redraws nothing until a still is asked for.
     The older form ``Explorer(figure, render, controls, kind=..., play=..., time_key=...,
     dynamic=[...])`` still works.
     """
@@ -212,6 +214,7 @@ class Explorer:
         self.artists, self.data = scene.artists, scene.data
         self.state = {name: control.value for name, control in self.controls.items()}
         self._blit, self._background = None, None
+        self._pushing = self._from_page = self._stale = False
         changed = self.render(self.state)
         # Lay out once with constrained layout, then freeze it: later frames only move artists.
         self.figure.canvas.draw()
@@ -246,7 +249,27 @@ class Explorer:
                 )
                 self.scene.client = False
                 return self.shell
+            self._client.observe(self._on_page, names="index")
         return self._client
+
+    def _on_page(self, change) -> None:
+        """The page moved a control (a student, in the browser): ``state`` and the controls follow,
+        without a kernel redraw (the page drew it); the kernel's frame is redrawn when needed."""
+        if self._pushing:
+            return
+        from .client import state_of
+
+        moved = {
+            k: v for k, v in state_of(self._client, change["new"]).items() if self.state[k] != v
+        }
+        if not moved:
+            return
+        self._from_page = True
+        try:
+            for name, value in moved.items():
+                self.controls[name].value = value
+        finally:
+            self._from_page = False
 
     # ---------------------------------------------------------------- wiring
     def _image_layout(self):
@@ -272,11 +295,18 @@ class Explorer:
 
     def _on_change(self, name: str, value: object) -> None:
         self.state[name] = value
+        if self._from_page:  # the page drew it: the kernel's frame waits until it is asked for
+            self._stale = True
+            return
         self.refresh()
         if self._client is not None:  # a control set from Python: the page shows that state
             from .client import index_of
 
-            self._client.index = index_of(self._client.spec, self.state)
+            self._pushing = True
+            try:
+                self._client.index = index_of(self._client.spec, self.state)
+            finally:
+                self._pushing = False
 
     def render(self, state: Mapping[str, object]) -> list[Artist] | None:
         """Move the scene's artists to ``state``; keep blitting right if new artists changed."""
@@ -287,6 +317,7 @@ class Explorer:
 
     def refresh(self) -> None:
         """Render the current state and send the new frame to the page."""
+        self._stale = False
         self.render(self.state)
         self.image.value = self.snapshot()
 
@@ -345,6 +376,9 @@ class Explorer:
 
     def snapshot(self) -> bytes:
         """The current frame as PNG bytes."""
+        if self._stale:  # the page moved a control: draw the state it shows
+            self._stale = False
+            self.render(self.state)
         self.draw()
         return P.png_bytes(self.figure, draw=False)
 
@@ -353,6 +387,8 @@ class Explorer:
         bundle = self.widget._repr_mimebundle_(**kwargs)
         if isinstance(bundle, tuple):  # anywidget: (data, metadata)
             bundle = dict(bundle[0])
+        if self._stale:  # the page moved on since the kernel last drew
+            self.refresh()
         bundle["image/png"] = base64.b64encode(self.image.value).decode("ascii")
         return bundle
 

@@ -1,4 +1,8 @@
-"""Solvers compared: samples at t = 1, NFE and error against a tight reference. Section 6.5.2."""
+"""Solvers compared: samples at t = 1, NFE and error against a tight reference. Section 6.5.2.
+
+Drawn in the browser (``client = True``): every method at every step count of the slider is
+solved once, when the explorer is shown; the page switches between them.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from torch import Tensor
 
 from .. import plotting as P
 from .._validate import check_field, check_points, check_positive_int, check_same_shape
+from ..i18n import t as _t
 from ..solvers import METHODS, error_vs_nfe, solve
 from .shell import Explorer, Scene
 
@@ -17,6 +22,7 @@ class SolverScene(Scene):
     """Left: the samples of the chosen solver over the reference; right: error against NFE."""
 
     kind, panels, size = "solver-explorer", 2, (9.0, 4.2)
+    client = True  # drawn in the browser: every (method, steps) solved once (client.py)
 
     def __init__(self, v, x_0, reference, lims, max_steps, methods, curves):
         super().__init__()
@@ -35,12 +41,14 @@ class SolverScene(Scene):
         return self.cache[key]
 
     def controls(self, widgets):
-        method = widgets.Dropdown(options=self.methods, value=self.methods[0], description="method")
+        method = widgets.Dropdown(
+            options=self.methods, value=self.methods[0], description=_t("method")
+        )
         steps = widgets.IntSlider(
             value=min(8, self.max_steps),
             min=1,
             max=self.max_steps,
-            description="steps",
+            description=_t("steps"),
             continuous_update=False,
         )
 
@@ -52,8 +60,8 @@ class SolverScene(Scene):
 
     def draw(self, figure, axes) -> None:
         ax_s, ax_e = axes
-        P.draw_samples(ax_s, self.reference, color=P.GREY, size=5, alpha=0.5, label="reference")
-        self.artists["samples"] = P.draw_samples(ax_s, self.reference, size=5, label="solver")
+        P.draw_samples(ax_s, self.reference, color=P.GREY, size=5, alpha=0.5, label=_t("reference"))
+        self.artists["samples"] = P.draw_samples(ax_s, self.reference, size=5, label=_t("solver"))
         P.set_limits(ax_s, self.lims)
         self.artists["title"] = ax_s.set_title("", fontsize=P.FONT["title"])
         self.artists["metrics"] = P.draw_metrics(ax_s, {})
@@ -64,7 +72,8 @@ class SolverScene(Scene):
         run, a = self.run(state["method"], state["steps"]), self.artists
         P.update_samples(a["samples"], run.x)
         a["current"].set_data([run.nfe], [max(run.rms_error, 1e-12)])
-        a["title"].set_text(f"{run.method}, steps = {run.steps or 'adaptive'}")
+        steps = run.steps or _t("adaptive")
+        a["title"].set_text(_t("{method}, steps = {steps}", method=run.method, steps=steps))
         a["metrics"].set_text(P.format_metrics({"NFE": run.nfe, "RMS error": run.rms_error}))
         return a.values()
 
@@ -84,7 +93,8 @@ def solver_explorer(
     ``reference`` (default: a tight dopri5 solve, rtol = atol = 1e-7, from the same x_0: (B, 2)).
     With ``curves``, error against NFE for every method on steps 1, 2, 4, ... is drawn once
     (``solvers.error_vs_nfe``), and the current choice is marked on it. dopri5 adapts and
-    ignores the steps.
+    ignores the steps. Drawn in the page: every method at every step count up to ``max_steps``
+    is solved once, when the explorer is shown.
     """
     check_field(v)
     check_points(x_0, "x_0", dim=2)

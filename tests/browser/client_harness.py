@@ -26,9 +26,11 @@ const b64 = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
 const values = {spec: data.spec, index: data.index, blob: new DataView(b64(data.blob).buffer),
   still: b64(data.still), overlay: b64(data.overlay), atlas: b64(data.atlas)};
 const handlers = {};
-const model = {get: (k) => values[k], set: (k, v) => { values[k] = v; }, save_changes() {},
+const saved = []; // what the page sent to the kernel (save_changes), in order
+const model = {get: (k) => values[k], set: (k, v) => { values[k] = v; },
+  save_changes() { saved.push(JSON.parse(JSON.stringify(values.index))); },
   on: (name, fn) => { handlers[name] = fn; }, off() {}};
-window.fmModel = {values, handlers};
+window.fmModel = {values, handlers, saved};
 // as anywidget loads it: the module's text as a blob URL (file:// pages may not import files)
 const url = URL.createObjectURL(new Blob([data.esm], {type: "text/javascript"}));
 const widget = (await import(url)).default;
@@ -113,3 +115,10 @@ def differs(a: np.ndarray, b: np.ndarray, level: int = 24) -> float:
     """Fraction of pixels whose blurred colour differs by more than ``level`` (of 255) in some
     channel."""
     return float((np.abs(_blur(a) - _blur(b)).max(-1) > level).mean())
+
+
+def composite_png(page, path) -> None:
+    """What a user sees (``composite``), saved as a PNG at the figure's size."""
+    from PIL import Image
+
+    Image.fromarray(composite(page), "RGBA").save(path)

@@ -126,6 +126,53 @@ def keep_executed(run: NotebookRun) -> Path | None:
     return target
 
 
+def kernel_print(run: NotebookRun, code: str, timeout_s: float = 30) -> str | None:
+    """What ``code`` prints, run in the notebook's own kernel (a second client of it, as the
+    explorers' state is asked for below); None when the kernel cannot be reached."""
+    from jupyter_client import BlockingKernelClient
+
+    server = run.page.server
+    sessions = [s for s in server.api("GET", "/api/sessions") if s.get("path") == run.path]
+    if len(sessions) != 1 or server._tmp is None:
+        return None
+    connection = Path(server._tmp.name) / "runtime" / f"kernel-{sessions[0]['kernel']['id']}.json"
+    client = BlockingKernelClient(connection_file=str(connection))
+    client.load_connection_file()
+    client.start_channels()
+    try:
+        text = []
+        reply = client.execute_interactive(
+            code,
+            timeout=timeout_s,
+            allow_stdin=False,
+            output_hook=lambda msg: (
+                text.append(msg["content"].get("text", ""))
+                if msg["msg_type"] == "stream" and msg["content"].get("name") == "stdout"
+                else None
+            ),
+        )
+        if reply["content"].get("status") != "ok":
+            return None
+    finally:
+        client.stop_channels()
+    return "".join(text)
+
+
+def wait_kernel_state(run: NotebookRun, name: str, want: dict, timeout_s: float = 15) -> dict:
+    """Poll ``name.state`` (an explorer in the notebook) until it holds ``want``; returns it."""
+    import ast
+    import time
+
+    deadline, state = time.monotonic() + timeout_s, None
+    while time.monotonic() < deadline:
+        text = kernel_print(run, f"print(dict({name}.state))")
+        state = ast.literal_eval(text.strip()) if text else None
+        if state and all(state.get(k) == pytest.approx(v) for k, v in want.items()):
+            return state
+        time.sleep(0.5)
+    raise AssertionError(f"{name}.state is {state}, expected {want}")
+
+
 def _explorer_state(run: NotebookRun, timeout_s: float = 60) -> dict | None:
     """The state of the explorers drawn in the page, asked of the notebook's own kernel (as the
     repository's ``conftest.py`` asks nbval's), so that the site keeps them live."""

@@ -1,7 +1,7 @@
 """Controls the section notebooks' tests do not move, in a real JupyterLab: ``fixtures/explorers.ipynb``.
 
 path_comparison (drawn in the page: its t slider and Play redraw the canvas with no kernel
-round trip) and the layout of a Play button and a probe toggle beside their labels. The solver and guidance explorers
+round trip, and the kernel's ``paths_view.state`` follows what the page shows) and the layout of a Play button and a probe toggle beside their labels. The solver and guidance explorers
 are driven inside notebook 6.5 (``test_notebook_6_5.py``). The fixture notebook is run once for all
 these tests (see ``notebook_runs.py``).
 """
@@ -44,6 +44,8 @@ def test_path_comparison_t_slider_and_play_in_the_page(executed):
     nr.wait_readout(run, PATHS, "0.55")
     state, _, new = nr.client_picture(run, PATHS)
     assert state == 11 and new != pic
+    # the kernel learns it: the explorer's state follows the page's slider (the index trait)
+    nr.wait_kernel_state(run, "paths_view", {"t": 0.55})
     nr.client_step(run, PATHS, "Home")
     nr.wait_readout(run, PATHS, "0.00")
     assert nr.client_picture(run, PATHS)[2] not in (pic, new)
@@ -51,7 +53,8 @@ def test_path_comparison_t_slider_and_play_in_the_page(executed):
     assert fps > 15, fps  # the kernel shell's Play ticks at 10 per second
     (ARTIFACTS_DIR / "explorers-play-fps.txt").write_text(f"{fps:.1f}\n")  # README, benchmark
     nr.wait_readout(run, PATHS, "1.00")
-    assert "| Idle" in page.status_text()
+    nr.wait_kernel_state(run, "paths_view", {"t": 1.0})  # where Play stopped
+    page.wait_idle(15)  # a report is a small message: the kernel is idle again at once
     page.screenshot(run.shot_name("path-comparison"), PATHS)
     assert page.errors() == []
 

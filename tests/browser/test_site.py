@@ -201,8 +201,10 @@ def wait_live_explorers(page, timeout_ms: int = 20_000) -> int:
 
 
 def test_explorers_drawn_in_the_page_are_live_offline(site, browser):
-    """The flow and path explorers run in the site with no kernel: Play and the t slider move
-    the picture, nothing leaves the machine, the console stays clean; the same from file://."""
+    """The explorers drawn in the page run in the site with no kernel: Play and the t slider
+    move the picture (the first explorer with a Play on each page), the other controls of the
+    posterior, solver and guidance explorers too; nothing leaves the machine, the console stays
+    clean; the same from file://."""
     live = {}
     html = _html_root(site)
     with reader(browser) as (page, seen):
@@ -212,7 +214,11 @@ def test_explorers_drawn_in_the_page_are_live_offline(site, browser):
             live[section.stem] = wait_live_explorers(page)
             if not live[section.stem]:
                 continue
-            root = page.locator(".fm-client-root").first
+            for kind in ("posterior", "solver", "guidance"):  # their own controls, no kernel
+                other = page.locator(f".fm-{kind}-explorer .fm-client-root")
+                if other.count():
+                    _moves_without_a_kernel(page, other.first)
+            root = page.locator(".fm-client-root:has(.fm-client-play)").first
             root.scroll_into_view_if_needed()
             start = root.get_attribute("data-state")
             root.locator(".fm-client-play").click()
@@ -220,15 +226,17 @@ def test_explorers_drawn_in_the_page_are_live_offline(site, browser):
                 "([el, s]) => el.dataset.state !== s", arg=[root.element_handle(), start]
             )
             root.locator(".fm-client-play").click()  # pause
-            slider = root.locator("input.fm-client-slider").first
+            slider = root.locator("input.fm-client-slider[aria-label='t']")
             slider.focus()
             page.keyboard.press("End")
-            assert root.locator(".widget-readout").first.inner_text() == "1.00"
+            t_readout = slider.locator("xpath=following-sibling::span[1]")  # t's own readout
+            assert t_readout.inner_text() == "1.00"
             page.screenshot(path=str(labmod.ARTIFACTS_DIR / f"site-live-{section.stem}.png"))
         assert not seen["outside"], seen["outside"][:5]
         assert not seen["page"] and not seen["console"], (seen["page"], seen["console"])
-    # 6.1: divergence and flow; 6.2: a flow explorer and the paths; 6.4: diffusion; 6.5: paths
-    expected = {"6_1": 2, "6_2": 2, "6_4": 1, "6_5": 1}
+    # 6.1: divergence and flow; 6.2: a flow explorer and the paths; 6.3: the posterior;
+    # 6.4: diffusion; 6.5: paths, solver, guidance
+    expected = {"6_1": 2, "6_2": 2, "6_3": 1, "6_4": 1, "6_5": 3}
     for stem, count in live.items():
         assert count >= expected.get(stem[:3], 0), live
     assert sum(live.values()) >= 1, live
@@ -240,6 +248,21 @@ def test_explorers_drawn_in_the_page_are_live_offline(site, browser):
         page.wait_for_load_state("load")
         assert wait_live_explorers(page) == live[stem]
         assert not seen["outside"] and not seen["page"] and not seen["console"], seen
+
+
+def _moves_without_a_kernel(page, root) -> None:
+    """A slider step (keyboard) and, where there are buttons, another button: each a new state
+    and a new picture, drawn by the page."""
+    root.scroll_into_view_if_needed()
+    canvas = root.locator("canvas")
+    before = (root.get_attribute("data-state"), canvas.evaluate("c => c.toDataURL()"))
+    root.locator("input.fm-client-slider").first.focus()
+    page.keyboard.press("ArrowLeft")
+    options = root.locator(".fm-client-option")
+    if options.count() > 1:
+        options.nth(1).click()
+    after = (root.get_attribute("data-state"), canvas.evaluate("c => c.toDataURL()"))
+    assert after[0] != before[0] and after[1] != before[1], (before[0], after[0])
 
 
 def test_an_animation_plays(site, browser):

@@ -101,4 +101,28 @@ MUTANTS = [
         ],
         "tests": ["tests/test_ot.py::test_straightness_is_the_mean_of_each_particles_ratio"],
     },
+    {
+        "name": "client export drops a control an array depends on",
+        "edits": [
+            (
+                "fmlib/widgets/client.py",
+                "    dims = [i for i in range(len(counts)) if _depends(stack, i)]\n",
+                "    dims = [i for i in range(len(counts)) if _depends(stack, i)][1:]\n",
+            )
+        ],
+        "tests": ["tests/test_widgets_client.py::test_posterior_export_equals_every_state"],
+    },
+    {
+        "name": "the page's report does not reach the explorer's controls",
+        "edits": [
+            (
+                "fmlib/widgets/shell.py",
+                "                self.controls[name].value = value\n",
+                "                self.state[name] = value\n",
+            )
+        ],
+        "tests": [
+            "tests/test_widgets_client.py::test_the_page_reports_its_state_back_to_the_explorer"
+        ],
+    },
 ]
