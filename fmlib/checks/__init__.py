@@ -26,6 +26,7 @@ from .section_6_1 import (
 )
 from .section_6_2 import (
     check_gaussian_ot_map,
+    check_hedged_plan,
     check_kinetic_energy,
     check_ot_pairing,
     check_sinkhorn_plan,
@@ -74,6 +75,7 @@ __all__ = [
     "check_gaussian_ot_map",
     "check_sinkhorn_plan",
     "check_w2_1d",
+    "check_hedged_plan",
     "check_marginal_velocity",
     "check_posterior",
     "check_sigma_min_velocity",
