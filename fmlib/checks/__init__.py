@@ -22,7 +22,7 @@ from .section_6_1 import (
     check_divergence_estimator,
     check_euler_log_density,
     check_hutchinson,
-    check_linear_cnf_log_prob,
+    check_rotating_cnf_log_prob,
 )
 from .section_6_2 import (
     check_gaussian_ot_map,
@@ -45,9 +45,9 @@ from .section_6_4 import (
     check_cosine_dsm_loss,
     check_eps_to_velocity,
     check_gaussian_velocity,
+    check_posterior_covariance,
     check_score_to_velocity,
     check_time_grid,
-    check_velocity_to_denoiser,
     check_velocity_to_score,
 )
 from .section_6_5 import (
@@ -67,7 +67,7 @@ __all__ = [
     "run_check",
     "check_divergence",
     "check_hutchinson",
-    "check_linear_cnf_log_prob",
+    "check_rotating_cnf_log_prob",
     "check_euler_log_density",
     "check_divergence_estimator",
     "check_kinetic_energy",
@@ -86,7 +86,7 @@ __all__ = [
     "check_score_to_velocity",
     "check_velocity_to_score",
     "check_eps_to_velocity",
-    "check_velocity_to_denoiser",
+    "check_posterior_covariance",
     "check_gaussian_velocity",
     "check_cosine_dsm_loss",
     "check_time_grid",
