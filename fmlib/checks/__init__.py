@@ -11,12 +11,13 @@ student's code does (``SystemExit`` included; ``KeyboardInterrupt`` still interr
 returns a ``CheckResult`` (truthy when passed) and never raises; grading cells ``assert`` it. The global
 random state is left untouched; ``CheckResult.seed`` replays the same cases. Exercises of
 Sections 6.1-6.5, one module each (``section_6_1`` ... ``section_6_5``), and the chapter's
-Exercise 6.2 in ``exercise_6_2``, all written as ``Case`` objects run by ``_core.run_check``.
+Exercise 6.2 in ``exercise_6_2``, the capstone's one-step sampler in ``capstone``, all written as ``Case`` objects run by ``_core.run_check``.
 """
 
 from __future__ import annotations
 
 from ._core import Case, CheckResult, compare, run_check
+from .capstone import check_one_step_sampler
 from .section_6_1 import (
     check_divergence,
     check_divergence_estimator,
@@ -87,6 +88,7 @@ __all__ = [
     "check_velocity_to_score",
     "check_eps_to_velocity",
     "check_posterior_covariance",
+    "check_one_step_sampler",
     "check_gaussian_velocity",
     "check_cosine_dsm_loss",
     "check_time_grid",
