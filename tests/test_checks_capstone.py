@@ -43,6 +43,7 @@ def independent_cfm(data, steps, seed):
     return model
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("design, seeds", [(ot_cfm, (0, 1)), (full_batch_ot_cfm, (0,))])
 def test_two_different_one_step_designs_pass(design, seeds):
     for seed in seeds:
@@ -61,7 +62,7 @@ def even_spread(data, steps, seed):
 
 
 WRONG = [
-    (independent_cfm, "aim for W2 at most 0.4"),
+    pytest.param(independent_cfm, "aim for W2 at most 0.4", marks=pytest.mark.slow),
     (even_spread, "on dark squares"),
     (lambda data, steps, seed: None, "returned None"),
     (lambda data, steps, seed: fm.VectorFieldMLP().state_dict(), "expected a model"),
