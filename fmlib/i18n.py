@@ -278,11 +278,6 @@ ZH: dict[str, str] = {
     "tanh field, D = {d}": "tanh 场，D = {d}",
     "It costs D backward passes.": "它需要 D 次反向传播。",
     "One backward pass, whatever D.": "无论 D 多大，都只需一次反向传播。",
-    "D = {d}, alpha = {alpha:.2f}, beta = {beta:.2f}": "D = {d}，alpha = {alpha:.2f}，beta = {beta:.2f}",
-    "the flow map is expm(int_0^1 (alpha + beta t) dt A) = expm((alpha + beta / 2) A)": (
-        "流映射是 expm(int_0^1 (alpha + beta t) dt A) = expm((alpha + beta / 2) A)"
-    ),
-    "the time dependence beta t is missing": "缺少了随时间变化的项 beta t",
     "sign of the log-determinant: log p_1(x_1) = log p_0(x_0) - log|det M|": (
         "对数行列式的符号：log p_1(x_1) = log p_0(x_0) - log|det M|"
     ),
@@ -403,9 +398,6 @@ ZH: dict[str, str] = {
     ),
     "wrong sign of the score: grad log p_t = -eps / sigma_t": (
         "分数函数的符号反了：grad log p_t = -eps / sigma_t"
-    ),
-    "that is E[x_0 | x_t = x], the noise; the task asks for the data point E[x_1 | x_t = x]": (
-        "这是 E[x_0 | x_t = x]，即噪声；题目要的是数据点 E[x_1 | x_t = x]"
     ),
     "you used only the diagonal of cov: the covariance is full, so C_t is a matrix to solve with": (
         "你只用了 cov 的对角线：协方差是满矩阵，所以 C_t 是一个需要求解的矩阵"
@@ -598,6 +590,29 @@ ZH: dict[str, str] = {
     "source i": "源 i",
     "{title}: {count} of {n} cross": "{title}：{n} 条中有 {count} 条相交",
     # ---- explorers (fmlib/widgets/)
+    # 6.1 Task 3 (a rotating linear flow) and 6.4 Task 2 (the posterior covariance)
+    "D = {d}": "D = {d}",
+    "that is the flow of dx/dt = A x: the rotation R_t of the field is missing": (
+        "这是 dx/dt = A x 的流：漏掉了向量场中的旋转 R_t"
+    ),
+    "right factors, wrong order: the rotation acts last, after the flow in the rotating frame": (
+        "因子对了，顺序错了：旋转最后作用，在旋转坐标系中的流之后"
+    ),
+    "in the rotating frame y_t = R_t^T x_t the field is not A y: differentiate R_t^T too": (
+        "在旋转坐标系 y_t = R_t^T x_t 中，向量场并不是 A y：R_t^T 也要求导"
+    ),
+    "that is the Jacobian of the denoiser E[x_1 | x_t = x]; the covariance is a multiple of it": (
+        "这是去噪器 E[x_1 | x_t = x] 的雅可比矩阵；协方差是它的一个倍数"
+    ),
+    "off by sigma_t^2 in every row: check the factor in front of the Jacobian": (
+        "每一行都差一个 sigma_t^2 因子：检查雅可比矩阵前面的系数"
+    ),
+    "that is Cov[alpha_t x_1 | x_t = x]; divide by alpha_t^2 for Cov[x_1 | x_t = x]": (
+        "这是 Cov[alpha_t x_1 | x_t = x]；除以 alpha_t^2 才得到 Cov[x_1 | x_t = x]"
+    ),
+    "velocity takes points of shape {shape} (one row per t); got {got}": (
+        "velocity 接受形状为 {shape} 的点（每个 t 一行）；实际得到 {got}"
+    ),
     # the posterior, solver and guidance explorers
     "{name}, w = {w:.2f}": "{name}，w = {w:.2f}",
     "class": "类别",

@@ -12,12 +12,45 @@ import fmlib as fm
 from fmlib import checks
 
 
-def linear_cnf_log_prob(x_1, a, alpha, beta):
-    """Instantaneous change of variables: x_0 = expm(-c A) x_1, log p_1 = log p_0(x_0) - c tr A."""
-    c = alpha + beta / 2
-    x_0 = x_1 @ torch.linalg.matrix_exp(-c * a).T
+def rotating_cnf_log_prob(x_1, a, omega):
+    """In the rotating frame y = R_t^T x the field is (A - omega) y: M = expm(omega) expm(A - omega),
+    log|det M| = tr A."""
+    m_inv = torch.linalg.matrix_exp(-(a - omega)) @ torch.linalg.matrix_exp(-omega)
+    x_0 = x_1 @ m_inv.T
     d = x_1.shape[1]
-    return -0.5 * x_0.pow(2).sum(1) - 0.5 * d * math.log(2 * math.pi) - c * torch.trace(a)
+    return -0.5 * x_0.pow(2).sum(1) - 0.5 * d * math.log(2 * math.pi) - torch.trace(a)
+
+
+def rotating_cnf_numerical(x_1, a, omega):
+    """A different route: integrate the flow backwards with RK4 and the log-determinant as the
+    time integral of tr A(t) = tr A (Liouville)."""
+    n = 400
+    h = 1.0 / n
+    x = x_1.clone()
+
+    def field(x, t):
+        r = torch.linalg.matrix_exp(t * omega)
+        return x @ (r @ a @ r.T).T
+
+    for i in range(n):
+        t = 1.0 - i * h
+        k1 = field(x, t)
+        k2 = field(x - h / 2 * k1, t - h / 2)
+        k3 = field(x - h / 2 * k2, t - h / 2)
+        k4 = field(x - h * k3, t - h)
+        x = x - h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+    d = x_1.shape[1]
+    return -0.5 * x.pow(2).sum(1) - 0.5 * d * math.log(2 * math.pi) - torch.trace(a)
+
+
+def _log_prob(m, x_1):
+    x_0 = x_1 @ torch.linalg.inv(m).T
+    d = x_1.shape[1]
+    return (
+        -0.5 * x_0.pow(2).sum(1)
+        - 0.5 * d * math.log(2 * math.pi)
+        - torch.linalg.slogdet(m).logabsdet
+    )
 
 
 def euler_log_density(v, x, log_p, steps):
@@ -66,7 +99,11 @@ def gaussian(vjp, d, k, generator):
 
 def test_right_answers_pass_on_many_seeds():
     for seed in range(25):
-        assert checks.check_linear_cnf_log_prob(linear_cnf_log_prob, seed=seed, quiet=True)
+        result = checks.check_rotating_cnf_log_prob(rotating_cnf_log_prob, seed=seed, quiet=True)
+        assert result, result.message
+    for seed in range(3):
+        result = checks.check_rotating_cnf_log_prob(rotating_cnf_numerical, seed=seed, quiet=True)
+        assert result, result.message
     for seed in range(10):
         assert checks.check_euler_log_density(euler_log_density, seed=seed, quiet=True)
 
@@ -80,18 +117,23 @@ def test_two_different_estimators_pass(design):
 
 WRONG = [
     (
-        checks.check_linear_cnf_log_prob,
-        lambda x, a, al, be: linear_cnf_log_prob(x, a, al + be / 2, be),
-        "expm((alpha + beta / 2) A)",
+        checks.check_rotating_cnf_log_prob,
+        lambda x, a, w: _log_prob(torch.linalg.matrix_exp(a), x),
+        "rotation R_t of the field is missing",
     ),
     (
-        checks.check_linear_cnf_log_prob,
-        lambda x, a, al, be: linear_cnf_log_prob(x, a, al, 0.0),
-        "beta t is missing",
+        checks.check_rotating_cnf_log_prob,
+        lambda x, a, w: _log_prob(torch.linalg.matrix_exp(a - w) @ torch.linalg.matrix_exp(w), x),
+        "wrong order",
     ),
     (
-        checks.check_linear_cnf_log_prob,
-        lambda x, a, al, be: linear_cnf_log_prob(x, a, al, be) + 2 * (al + be / 2) * torch.trace(a),
+        checks.check_rotating_cnf_log_prob,
+        lambda x, a, w: _log_prob(torch.linalg.matrix_exp(w) @ torch.linalg.matrix_exp(a), x),
+        "differentiate R_t^T too",
+    ),
+    (
+        checks.check_rotating_cnf_log_prob,
+        lambda x, a, w: rotating_cnf_log_prob(x, a, w) + 2 * torch.trace(a),
         "sign of the log-determinant",
     ),
     (

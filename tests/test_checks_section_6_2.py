@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import scipy.linalg
+import scipy.optimize
 import torch
 
 import fmlib as fm
@@ -126,3 +127,92 @@ SHORTCUTS = [
 def test_fmlib_shortcut_is_refused(check, answer, name):
     result = check(answer, seed=0, quiet=True)
     assert not result and name in result.message, result.message
+
+
+# The open task: a plan near exact OT in cost that spreads each point over several partners.
+
+
+def hedge_sinkhorn(x_0, x_1):
+    """One design: entropic OT in log space, eps a fixed fraction of the mean cost."""
+    cost = torch.cdist(x_0, x_1).pow(2)
+    return sinkhorn_log(cost, 0.01 * float(cost.mean()), 300)
+
+
+def hedge_jitter(x_0, x_1, k=32, s=0.2):
+    """A different design: the average of k exact OT permutations of jittered noise points."""
+    b = x_0.shape[0]
+    gen = torch.Generator().manual_seed(0)
+    plan = torch.zeros(b, b, dtype=x_0.dtype)
+    for _ in range(k):
+        jittered = x_0 + s * torch.randn(x_0.shape, generator=gen, dtype=x_0.dtype)
+        rows, cols = scipy.optimize.linear_sum_assignment(torch.cdist(jittered, x_1).pow(2).numpy())
+        plan[rows, cols] += 1 / (b * k)
+    return plan
+
+
+def exact_plan(x_0, x_1):
+    b = x_0.shape[0]
+    rows, cols = scipy.optimize.linear_sum_assignment(torch.cdist(x_0, x_1).pow(2).numpy())
+    plan = torch.zeros(b, b, dtype=x_0.dtype)
+    plan[rows, cols] = 1 / b
+    return plan
+
+
+def test_hedged_plan_measures_against_closed_forms():
+    """Exact OT: cost ratio 1 and one partner; the independent plan 1 / B^2: B partners
+    (entropy 2 log B) and the mean cost over POT's exact cost."""
+    import numpy as np
+    import ot as pot
+
+    from fmlib.checks.section_6_2 import hedged_plan_measures
+
+    g = torch.Generator().manual_seed(0)
+    x_0, x_1 = torch.randn(40, 2, generator=g).double(), torch.rand(40, 2, generator=g).double()
+    m = hedged_plan_measures(exact_plan(x_0, x_1), x_0, x_1)
+    assert abs(m["cost_ratio"] - 1) < 1e-9 and abs(m["partners"] - 1) < 1e-9
+    assert m["marginal_error"] < 1e-12
+    m = hedged_plan_measures(torch.full((40, 40), 1 / 40**2, dtype=torch.float64), x_0, x_1)
+    cost = torch.cdist(x_0, x_1).pow(2).numpy()
+    best = pot.emd2(np.full(40, 1 / 40), np.full(40, 1 / 40), cost)
+    assert abs(m["partners"] - 40) < 1e-9
+    assert abs(m["cost_ratio"] - cost.mean() / best) < 1e-9
+
+
+@pytest.mark.parametrize("design", [hedge_sinkhorn, hedge_jitter])
+def test_two_different_hedged_plans_pass(design):
+    for seed in range(6):
+        result = checks.check_hedged_plan(design, seed=seed, quiet=True)
+        assert result, result.message
+
+
+def mixed_with_independent(x_0, x_1, lam=0.02):
+    b = x_0.shape[0]
+    return (1 - lam) * exact_plan(x_0, x_1) + lam / b**2
+
+
+HEDGE_WRONG = [
+    (exact_plan, "a permutation"),
+    (lambda x_0, x_1: torch.full((x_0.shape[0],) * 2, 1 / x_0.shape[0] ** 2), "too expensive"),
+    (mixed_with_independent, "spreads too little"),
+    (lambda x_0, x_1: hedge_sinkhorn(x_0, x_1) * x_0.shape[0], "sum to B"),
+    (
+        lambda x_0, x_1: sinkhorn_log(torch.cdist(x_0, x_1).pow(2), 0.02, 2),
+        "marginals are off",
+    ),
+    (
+        lambda x_0, x_1: sinkhorn_plan(torch.cdist(x_0, x_1).pow(2), 0.001, 50),
+        "NaN or inf",
+    ),
+    (lambda x_0, x_1: hedge_sinkhorn(x_0, x_1).float().T[:10], "expected a plan"),
+    (
+        lambda x_0, x_1: fm.couplings.ot_pairing(x_0, x_1, method="sinkhorn"),
+        "fm.couplings.ot_pairing",
+    ),
+]
+
+
+@pytest.mark.parametrize("answer, hint", HEDGE_WRONG, ids=lambda x: x if isinstance(x, str) else "")
+def test_bad_hedged_plans_fail_with_the_right_hint(answer, hint):
+    for seed in (0, 1):
+        result = checks.check_hedged_plan(answer, seed=seed, quiet=True)
+        assert not result and hint in result.message, result.message

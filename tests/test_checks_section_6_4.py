@@ -19,12 +19,39 @@ def eps_to_velocity(eps, x, alpha_t, sigma_t, d_alpha_t, d_sigma_t):
     )
 
 
-def velocity_to_denoiser(velocity, x, alpha_t, sigma_t, d_alpha_t, d_sigma_t):
-    return (d_sigma_t * x - sigma_t * velocity) / (alpha_t * d_sigma_t - sigma_t * d_alpha_t)
+def _denoiser(u, x, alpha_t, sigma_t, d_alpha_t, d_sigma_t):
+    return (d_sigma_t * x - sigma_t * u) / (alpha_t * d_sigma_t - sigma_t * d_alpha_t)
 
 
-def velocity_to_noise(velocity, x, alpha_t, sigma_t, d_alpha_t, d_sigma_t):
-    return (alpha_t * velocity - d_alpha_t * x) / (alpha_t * d_sigma_t - sigma_t * d_alpha_t)
+def posterior_covariance(velocity, x, alpha_t, sigma_t, d_alpha_t, d_sigma_t):
+    """Tweedie's second-order formula: Cov[x_1 | x] = sigma^2 / alpha d E[x_1 | x] / dx, the
+    Jacobian by one backward pass per coordinate (rows are independent)."""
+    x = x.detach().requires_grad_(True)
+    den = _denoiser(velocity(x), x, alpha_t, sigma_t, d_alpha_t, d_sigma_t)
+    rows = [
+        torch.autograd.grad(den[:, i].sum(), x, retain_graph=True)[0] for i in range(x.shape[1])
+    ]
+    jac = torch.stack(rows, dim=1)  # (B, D, D): jac[b, i, j] = d den_i / d x_j
+    return (sigma_t**2 / alpha_t)[:, :, None] * jac
+
+
+def linear_path_everywhere(velocity, x, alpha_t, sigma_t, d_alpha_t, d_sigma_t):
+    """The linear path's coefficients (d_alpha = 1, d_sigma = -1) used on every path."""
+    one = torch.ones_like(alpha_t)
+    return posterior_covariance(velocity, x, alpha_t, sigma_t, one, -one)
+
+
+def posterior_covariance_fd(velocity, x, alpha_t, sigma_t, d_alpha_t, d_sigma_t, h=1e-4):
+    """A different route: central differences of the denoiser, coordinate by coordinate."""
+    cols = []
+    for j in range(x.shape[1]):
+        e = torch.zeros_like(x)
+        e[:, j] = h
+        plus = _denoiser(velocity(x + e), x + e, alpha_t, sigma_t, d_alpha_t, d_sigma_t)
+        minus = _denoiser(velocity(x - e), x - e, alpha_t, sigma_t, d_alpha_t, d_sigma_t)
+        cols.append((plus - minus) / (2 * h))
+    jac = torch.stack(cols, dim=2)
+    return (sigma_t**2 / alpha_t)[:, :, None] * jac.detach()
 
 
 def gaussian_velocity(x, mean, cov, alpha_t, sigma_t, d_alpha_t, d_sigma_t):
@@ -66,7 +93,8 @@ def grid_sine(n, t_end):
 
 RIGHT = [
     (checks.check_eps_to_velocity, eps_to_velocity),
-    (checks.check_velocity_to_denoiser, velocity_to_denoiser),
+    (checks.check_posterior_covariance, posterior_covariance),
+    (checks.check_posterior_covariance, posterior_covariance_fd),
     (checks.check_gaussian_velocity, gaussian_velocity),
     (checks.check_cosine_dsm_loss, cosine_dsm_loss),
 ]
@@ -96,12 +124,24 @@ WRONG = [
         lambda e, x, a, s, da, ds: eps_to_velocity(-e, x, a, s, da, ds),
         "wrong sign of the score",
     ),
-    (checks.check_velocity_to_denoiser, velocity_to_noise, "E[x_0 | x_t = x]"),
     (
-        checks.check_velocity_to_denoiser,
-        lambda u, x, a, s, da, ds: x + (1 - a) * u,  # the linear path's formula everywhere
-        "differ",
+        checks.check_posterior_covariance,
+        lambda v, x, a, s, da, ds: (
+            posterior_covariance(v, x, a, s, da, ds) * a[:, :, None] / s[:, :, None] ** 2
+        ),
+        "Jacobian of the denoiser",
     ),
+    (
+        checks.check_posterior_covariance,
+        lambda v, x, a, s, da, ds: posterior_covariance(v, x, a, s, da, ds) / s[:, :, None] ** 2,
+        "off by sigma_t^2",
+    ),
+    (
+        checks.check_posterior_covariance,
+        lambda v, x, a, s, da, ds: posterior_covariance(v, x, a, s, da, ds) * a[:, :, None] ** 2,
+        "Cov[alpha_t x_1",
+    ),
+    (checks.check_posterior_covariance, linear_path_everywhere, "differ"),
     (checks.check_gaussian_velocity, gaussian_velocity_diagonal, "diagonal"),
     (
         checks.check_gaussian_velocity,
@@ -151,8 +191,8 @@ SHORTCUTS = [
         "fm.diffusion.score_to_velocity",
     ),
     (
-        checks.check_velocity_to_denoiser,
-        lambda u, x, a, s, da, ds: fm.diffusion.velocity_to_score(u, x, a, fm.linear_path()),
+        checks.check_posterior_covariance,
+        lambda v, x, a, s, da, ds: fm.diffusion.velocity_to_score(v(x), x, a, fm.linear_path()),
         "fm.diffusion.velocity_to_score",
     ),
     (

@@ -85,7 +85,7 @@ STUDENT_README = """\
 
 - `notebooks/`: the five section notebooks of Chapter 6 ("Flow Matching") and a glossary. Run each
   top to bottom (about a minute); the **Try it** prompts tell you what to change.
-- `exercises/`: one exercise notebook per section and the chapter's Exercise 6.2. Each task is
+- `exercises/`: one exercise notebook per section, the chapter's Exercise 6.2 and a capstone. Each task is
   checked as you go.
 
 Your edits are yours: when your teacher publishes a fix, clicking the course link again brings it

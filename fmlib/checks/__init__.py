@@ -11,21 +11,23 @@ student's code does (``SystemExit`` included; ``KeyboardInterrupt`` still interr
 returns a ``CheckResult`` (truthy when passed) and never raises; grading cells ``assert`` it. The global
 random state is left untouched; ``CheckResult.seed`` replays the same cases. Exercises of
 Sections 6.1-6.5, one module each (``section_6_1`` ... ``section_6_5``), and the chapter's
-Exercise 6.2 in ``exercise_6_2``, all written as ``Case`` objects run by ``_core.run_check``.
+Exercise 6.2 in ``exercise_6_2``, the capstone's one-step sampler in ``capstone``, all written as ``Case`` objects run by ``_core.run_check``.
 """
 
 from __future__ import annotations
 
 from ._core import Case, CheckResult, compare, run_check
+from .capstone import check_one_step_sampler
 from .section_6_1 import (
     check_divergence,
     check_divergence_estimator,
     check_euler_log_density,
     check_hutchinson,
-    check_linear_cnf_log_prob,
+    check_rotating_cnf_log_prob,
 )
 from .section_6_2 import (
     check_gaussian_ot_map,
+    check_hedged_plan,
     check_kinetic_energy,
     check_ot_pairing,
     check_sinkhorn_plan,
@@ -44,9 +46,9 @@ from .section_6_4 import (
     check_cosine_dsm_loss,
     check_eps_to_velocity,
     check_gaussian_velocity,
+    check_posterior_covariance,
     check_score_to_velocity,
     check_time_grid,
-    check_velocity_to_denoiser,
     check_velocity_to_score,
 )
 from .section_6_5 import (
@@ -66,7 +68,7 @@ __all__ = [
     "run_check",
     "check_divergence",
     "check_hutchinson",
-    "check_linear_cnf_log_prob",
+    "check_rotating_cnf_log_prob",
     "check_euler_log_density",
     "check_divergence_estimator",
     "check_kinetic_energy",
@@ -74,6 +76,7 @@ __all__ = [
     "check_gaussian_ot_map",
     "check_sinkhorn_plan",
     "check_w2_1d",
+    "check_hedged_plan",
     "check_marginal_velocity",
     "check_posterior",
     "check_sigma_min_velocity",
@@ -84,7 +87,8 @@ __all__ = [
     "check_score_to_velocity",
     "check_velocity_to_score",
     "check_eps_to_velocity",
-    "check_velocity_to_denoiser",
+    "check_posterior_covariance",
+    "check_one_step_sampler",
     "check_gaussian_velocity",
     "check_cosine_dsm_loss",
     "check_time_grid",

@@ -89,71 +89,95 @@ def check_hutchinson(
     )
 
 
-# The problem set of Section 6.1: closed forms with scipy (the flow map of a linear field), an
+# The problem set of Section 6.1: a flow map integrated by scipy (a linear field in a rotating frame), an
 # Euler scheme written out, and a statistical judge for the open estimator task.
 
 
-def _linear_cnf_log_prob(x_1: Tensor, a: Tensor, alpha: float, beta: float) -> Tensor:
-    """log p_1(x_1) for dx/dt = (alpha + beta t) A x from N(0, I): x_1 = expm((alpha + beta/2) A) x_0,
-    a Gaussian with covariance M M^T (scipy's expm and multivariate_normal)."""
+def _rotating_flow_map(a: Tensor, omega: Tensor) -> Tensor:
+    """The flow map from t = 0 to 1 of dx/dt = R_t A R_t^T x, R_t = expm(t omega), integrated as the
+    matrix ODE dPhi/dt = A(t) Phi with scipy's solve_ivp (DOP853, tolerances 1e-12): no closed form."""
     import numpy as np
+    import scipy.integrate
     import scipy.linalg
+
+    d = a.shape[0]
+    a_np, w_np = a.numpy(), omega.numpy()
+
+    def rhs(t, phi):
+        r = scipy.linalg.expm(t * w_np)
+        return (r @ a_np @ r.T @ phi.reshape(d, d)).ravel()
+
+    sol = scipy.integrate.solve_ivp(
+        rhs, (0.0, 1.0), np.eye(d).ravel(), method="DOP853", rtol=1e-12, atol=1e-12
+    )
+    return torch.as_tensor(sol.y[:, -1].reshape(d, d), dtype=torch.float64)
+
+
+def _log_prob_through(m: Tensor, x_1: Tensor) -> Tensor:
+    """log p_1(x_1) for x_1 = M x_0, x_0 ~ N(0, I): a Gaussian of covariance M M^T (scipy)."""
+    import numpy as np
     import scipy.stats
 
-    m = scipy.linalg.expm((alpha + beta / 2) * a.numpy())
-    d = a.shape[0]
-    logp = scipy.stats.multivariate_normal(np.zeros(d), m @ m.T).logpdf(x_1.numpy())
+    d = m.shape[0]
+    cov = (m @ m.T).numpy()
+    logp = scipy.stats.multivariate_normal(np.zeros(d), cov).logpdf(x_1.numpy())
     return torch.as_tensor(np.atleast_1d(logp), dtype=torch.float64)
 
 
-def check_linear_cnf_log_prob(
-    linear_cnf_log_prob: Callable, seed: int | None = None, quiet: bool = False
+def _skew(g, d: int) -> Tensor:
+    w = torch.randn(d, d, generator=g, dtype=torch.float64)
+    return 1.5 * (w - w.T) / d**0.5
+
+
+def check_rotating_cnf_log_prob(
+    rotating_cnf_log_prob: Callable, seed: int | None = None, quiet: bool = False
 ) -> CheckResult:
-    """``linear_cnf_log_prob(x_1, a, alpha, beta) -> (B,)``: log p_1 of the CNF dx/dt = (alpha +
-    beta t) A x started from N(0, I) at t = 0. Section 6.1.1."""
+    """``rotating_cnf_log_prob(x_1, a, omega) -> (B,)``: log p_1 of the CNF dx/dt = R_t A R_t^T x,
+    R_t = expm(t omega) with omega antisymmetric, started from N(0, I) at t = 0. Section 6.1.1.
+
+    The reference integrates the flow map numerically (scipy's DOP853 on the matrix ODE) and
+    takes the Gaussian log-density through it (scipy); no closed form is used."""
+    import scipy.linalg
 
     def cases(g):
         out = []
         for _ in range(3):
-            b, d = random_batch(g)
+            b = int(torch.randint(3, 9, (), generator=g))
+            d = int(torch.randint(2, 5, (), generator=g))
             a = torch.randn(d, d, generator=g, dtype=torch.float64) / d**0.5
-            alpha = float(0.2 + torch.rand((), generator=g))
-            beta = float(0.5 + torch.rand((), generator=g))
+            omega = _skew(g, d)
             x_1 = 1.5 * torch.randn(b, d, generator=g, dtype=torch.float64)
-            ref = _linear_cnf_log_prob(x_1, a, alpha, beta)
-            out.append(
-                Case(
-                    _t(
-                        "D = {d}, alpha = {alpha:.2f}, beta = {beta:.2f}",
-                        d=d,
-                        alpha=alpha,
-                        beta=beta,
-                    ),
-                    (x_1, a, alpha, beta),
-                    ref,
-                )
-            )
+            ref = _log_prob_through(_rotating_flow_map(a, omega), x_1)
+            out.append(Case(_t("D = {d}", d=d), (x_1, a, omega), ref))
         return out
 
+    def expm(m: Tensor) -> Tensor:
+        return torch.as_tensor(scipy.linalg.expm(m.numpy()))
+
     def hints(out, case):
-        x_1, a, alpha, beta = case.inputs
+        x_1, a, omega = case.inputs
         got = shaped(out, (x_1.shape[0],))
         if got is None:
             return None
-        if torch.allclose(got, _linear_cnf_log_prob(x_1, a, alpha + beta / 2, beta)):
+        if torch.allclose(got, _log_prob_through(expm(a), x_1)):
+            return _t("that is the flow of dx/dt = A x: the rotation R_t of the field is missing")
+        if torch.allclose(got, _log_prob_through(expm(a - omega) @ expm(omega), x_1)):
             return _t(
-                "the flow map is expm(int_0^1 (alpha + beta t) dt A) = expm((alpha + beta / 2) A)"
+                "right factors, wrong order: the rotation acts last, after the flow in the "
+                "rotating frame"
             )
-        if torch.allclose(got, _linear_cnf_log_prob(x_1, a, alpha, 0.0)):
-            return _t("the time dependence beta t is missing")
-        tr = float(torch.trace(a)) * (alpha + beta / 2)
-        if torch.allclose(got, _linear_cnf_log_prob(x_1, a, alpha, beta) + 2 * tr):
+        if torch.allclose(got, _log_prob_through(expm(omega) @ expm(a), x_1)):
+            return _t(
+                "in the rotating frame y_t = R_t^T x_t the field is not A y: differentiate R_t^T too"
+            )
+        ref = _log_prob_through(_rotating_flow_map(a, omega), x_1)
+        if torch.allclose(got, ref + 2 * torch.trace(a)):
             return _t("sign of the log-determinant: log p_1(x_1) = log p_0(x_0) - log|det M|")
         return None
 
     return run_check(
-        "linear_cnf_log_prob",
-        linear_cnf_log_prob,
+        "rotating_cnf_log_prob",
+        rotating_cnf_log_prob,
         cases,
         seed,
         quiet,

@@ -279,3 +279,103 @@ def check_w2_1d(w2_1d: Callable, seed: int | None = None, quiet: bool = False) -
         return None
 
     return run_check("w2_1d", w2_1d, cases, seed, quiet, hints=hints, withheld=_OT)
+
+
+# An open task: a plan that hedges. Exact OT is a permutation (entropy log B, the least a plan
+# with uniform marginals can have); the independent coupling spreads most (2 log B) but costs
+# about ten times more on these data. The criterion asks for both at once, which exact OT cannot
+# meet: any plan passes whose marginals are right, whose cost is near exact OT's, and which
+# spreads each noise point over several data points.
+
+HEDGE_B = 256
+HEDGE_COST_RATIO = 1.25  # <P, C> at most this times the exact OT cost (POT's emd2)
+HEDGE_PARTNERS = 6.0  # exp(H(P) - log B) at least this: the effective partners of a point
+HEDGE_MARGINALS = 1e-3  # max_i |B sum_j P_ij - 1| and the same for columns
+
+
+def hedged_plan_measures(plan: Tensor, x_0: Tensor, x_1: Tensor) -> dict[str, float]:
+    """What the open task of Section 6.2 measures of a plan ``P: (B, B)`` between ``x_0, x_1: (B, D)``:
+    the cost ``<P, C>`` over exact OT's (squared distances, POT's ``emd2``), the effective number
+    of partners ``exp(H(P) - log B)``, and the largest relative error of its two marginals."""
+    import math
+
+    import numpy as np
+    import ot as pot
+
+    b = x_0.shape[0]
+    p = plan.detach().double()
+    cost = torch.cdist(x_0.double(), x_1.double()).pow(2)
+    w = np.full(b, 1 / b)
+    best = float(pot.emd2(w, w, cost.numpy()))
+    positive = p[p > 0]
+    entropy = float(-(positive * positive.log()).sum())
+    marginals = max(float((b * p.sum(1) - 1).abs().max()), float((b * p.sum(0) - 1).abs().max()))
+    return {
+        "cost_ratio": float((p * cost).sum()) / best,
+        "partners": math.exp(entropy - math.log(b)),
+        "marginal_error": marginals,
+    }
+
+
+def check_hedged_plan(
+    hedged_plan: Callable, seed: int | None = None, quiet: bool = False
+) -> CheckResult:
+    """``hedged_plan(x_0, x_1) -> P: (B, B)``, a coupling of two uniform batches (``P[i, j]`` the
+    mass that pairs ``x_0[i]`` with ``x_1[j]``). Section 6.2.3, an open task.
+
+    Any plan passes, on B = 256 noise points against two data sets of different scales (two
+    moons; eight Gaussians of radius 4), whose entries are finite and non-negative, whose rows
+    and columns sum to 1 / B (relative error at most 1e-3), whose cost <P, C> is at most 1.25 x
+    exact OT's and whose effective number of partners exp(H(P) - log B) is at least 6.
+    """
+    from ..data import eight_gaussians, two_moons
+
+    b = HEDGE_B
+
+    def judge(out: object, x_0: Tensor, x_1: Tensor) -> str | None:
+        plan = as_tensor(out)
+        if plan is None or plan.shape != (b, b):
+            return f"expected a plan, a ({b}, {b}) tensor; got {getattr(plan, 'shape', type(out).__name__)}"
+        if plan.is_complex() or not plan.is_floating_point():
+            return f"expected floating-point masses; got {plan.dtype}"
+        plan = plan.double()
+        if not bool(torch.isfinite(plan).all()):
+            return "the plan contains NaN or inf (exp(-C / eps) underflows for small eps: work in log space)"
+        if bool((plan < 0).any()):
+            return "the plan has negative entries; masses are at least 0"
+        if abs(float(plan.sum()) - b) < 1e-2 * b:
+            return "your plan's entries sum to B (rows summing to 1?); a plan between two uniform batches has total mass 1, rows and columns summing to 1 / B"
+        m = hedged_plan_measures(plan, x_0, x_1)
+        if m["marginal_error"] > HEDGE_MARGINALS:
+            return (
+                f"the marginals are off by {m['marginal_error']:.1e} (relative): rows and columns must "
+                f"sum to 1 / B within {HEDGE_MARGINALS:g} (iterate the scalings longer?)"
+            )
+        if m["partners"] < 1.01:
+            return "that is a permutation (one partner per point), exact OT itself: the task asks for a plan that spreads"
+        verdict = f"cost {m['cost_ratio']:.3f} x exact OT, {m['partners']:.1f} effective partners per point"
+        if m["cost_ratio"] > HEDGE_COST_RATIO:
+            return f"{verdict}: too expensive (at most {HEDGE_COST_RATIO} x exact OT)"
+        if m["partners"] < HEDGE_PARTNERS:
+            return f"{verdict}: spreads too little (at least {HEDGE_PARTNERS:g} partners)"
+        return None
+
+    def cases(g):
+        x_0 = torch.randn(b, 2, generator=g, dtype=torch.float64)
+        moons = two_moons(b, generator=g).double()
+        x_0b = torch.randn(b, 2, generator=g, dtype=torch.float64)
+        rings = eight_gaussians(b, generator=g, radius=4.0).double()
+        return [
+            Case(f"two moons, B = {b}", (x_0, moons), judge),
+            Case(f"eight Gaussians of radius 4, B = {b}", (x_0b, rings), judge),
+        ]
+
+    return run_check(
+        "hedged_plan",
+        hedged_plan,
+        cases,
+        seed,
+        quiet,
+        f"Cheap to be near OT, and hedged: every point has at least {HEDGE_PARTNERS:g} partners.",
+        withheld=_OT,
+    )

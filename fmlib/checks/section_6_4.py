@@ -9,7 +9,16 @@ import torch
 
 from .. import analytic, paths, solvers
 from ..i18n import t as _t
-from ._core import Case, CheckResult, as_tensor, nonlinear_field, random_batch, run_check, shaped
+from ._core import (
+    Case,
+    CheckResult,
+    StudentError,
+    as_tensor,
+    nonlinear_field,
+    random_batch,
+    run_check,
+    shaped,
+)
 
 
 def _path_name(name: str) -> str:
@@ -166,44 +175,83 @@ def check_eps_to_velocity(
     )
 
 
-def check_velocity_to_denoiser(
-    velocity_to_denoiser: Callable, seed: int | None = None, quiet: bool = False
-) -> CheckResult:
-    """``velocity_to_denoiser(velocity, x, alpha_t, sigma_t, d_alpha_t, d_sigma_t) -> E[x_1 | x_t = x]``.
+def _posterior_covariance(x, means, variances, alpha_t, sigma_t) -> torch.Tensor:
+    """Cov[x_1 | x_t = x] for x_1 ~ (1/K) sum_k N(m_k, c_k I), by the law of total covariance over
+    the components: sum_k r_k (P_k I + mu_k mu_k^T) - mu mu^T, each component's posterior being
+    N(mu_k, P_k I) with P_k = c_k sigma^2 / (alpha^2 c_k + sigma^2). No Jacobian, no Tweedie."""
+    d = x.shape[1]
+    var = alpha_t**2 * variances[None, :] + sigma_t**2  # (B, K)
+    diff = x[:, None, :] - alpha_t[:, :, None] * means[None]  # (B, K, D)
+    log_r = -0.5 * d * var.log() - 0.5 * diff.pow(2).sum(-1) / var
+    r = torch.softmax(log_r, dim=1)  # (B, K)
+    mu = means[None] + (alpha_t[:, :, None] * variances[None, :, None] / var[:, :, None]) * diff
+    spread = variances[None, :] * sigma_t**2 / var  # (B, K)
+    eye = torch.eye(d, dtype=x.dtype)
+    second = torch.einsum("bk,bki,bkj->bij", r, mu, mu) + (r * spread).sum(1)[:, None, None] * eye
+    mean = (r[:, :, None] * mu).sum(1)
+    return second - mean[:, :, None] * mean[:, None, :]
 
-    Section 6.4.2. The reference is the Gaussian mixture's posterior mean, computed component by
-    component from Gaussian conditioning (no conversion formula).
+
+def check_posterior_covariance(
+    posterior_covariance: Callable, seed: int | None = None, quiet: bool = False
+) -> CheckResult:
+    """``posterior_covariance(velocity, x, alpha_t, sigma_t, d_alpha_t, d_sigma_t) -> (B, D, D)``:
+    Cov[x_1 | x_t = x] from the marginal velocity ``velocity(x) -> (B, D)`` (each row at its own
+    t, differentiable in x). Section 6.4.2.
+
+    The reference is the Gaussian mixture's posterior covariance, by the law of total covariance
+    over its components (no conversion formula, no derivative).
     """
 
     def cases(g):
         out = []
         for name, target, x, t, coefficients, means, variances in _mixture_cases(g):
-            ref = _posterior_mean(x, means, variances, coefficients[0], coefficients[1])
+            ref = _posterior_covariance(x, means, variances, coefficients[0], coefficients[1])
+
+            def velocity(y, target=target, t=t, shape=x.shape):
+                if not isinstance(y, torch.Tensor) or y.shape != shape:
+                    raise StudentError(
+                        _t(
+                            "velocity takes points of shape {shape} (one row per t); got {got}",
+                            shape=tuple(shape),
+                            got=tuple(getattr(y, "shape", ())),
+                        )
+                    )
+                return target.velocity(y.double(), t)
+
             label = _t(
                 "{path}, t in [{lo:.2f}, {hi:.2f}]",
                 path=_path_name(name),
                 lo=float(t.min()),
                 hi=float(t.max()),
             )
-            out.append(Case(label, (target.velocity(x, t), x, *coefficients), ref))
+            out.append(Case(label, (velocity, x, *coefficients), ref))
         return out
 
     def hints(out, case):
-        u, x, alpha_t, sigma_t, d_alpha_t, d_sigma_t = case.inputs
-        got = shaped(out, x.shape)
+        velocity, x, alpha_t, sigma_t, d_alpha_t, d_sigma_t = case.inputs
+        b, d = x.shape
+        got = shaped(out, (b, d, d))
         if got is None:
             return None
-        det = alpha_t * d_sigma_t - sigma_t * d_alpha_t
-        if torch.allclose(got, (alpha_t * u - d_alpha_t * x) / det):
+        ref = case.expected
+        a, s = alpha_t[:, :, None], sigma_t[:, :, None]
+        if torch.allclose(got, ref * a / s**2):
             return _t(
-                "that is E[x_0 | x_t = x], the noise; the task asks for the data point "
-                "E[x_1 | x_t = x]"
+                "that is the Jacobian of the denoiser E[x_1 | x_t = x]; the covariance is a "
+                "multiple of it"
+            )
+        if torch.allclose(got, ref / s**2):
+            return _t("off by sigma_t^2 in every row: check the factor in front of the Jacobian")
+        if torch.allclose(got, ref * a**2):
+            return _t(
+                "that is Cov[alpha_t x_1 | x_t = x]; divide by alpha_t^2 for Cov[x_1 | x_t = x]"
             )
         return None
 
     return run_check(
-        "velocity_to_denoiser",
-        velocity_to_denoiser,
+        "posterior_covariance",
+        posterior_covariance,
         cases,
         seed,
         quiet,

@@ -46,7 +46,11 @@ def _nbgrader(cell) -> dict:
 
 def test_one_notebook_per_section_and_the_chapter_exercise():
     names = {p.stem for p in SOLUTIONS}
-    assert names == {*SECTIONS, "exercise_6_2_design_a_flow_matching_model"}
+    assert names == {
+        *SECTIONS,
+        "exercise_6_2_design_a_flow_matching_model",
+        "capstone_checkerboard",
+    }
     assert names == {p.stem for p in (ROOT / "exercises").glob("*.ipynb")}
 
 

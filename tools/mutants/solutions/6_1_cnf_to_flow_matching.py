@@ -12,8 +12,25 @@ MUTANTS = [
         "caught_by": "97d7301b",
     },
     {
-        "name": "linear CNF: the flow map of (alpha + beta t) A read as expm((alpha + beta) A)",
-        "edits": [("009e779f", "c = alpha + beta / 2", "c = alpha + beta")],
+        "name": "rotating linear CNF: the two exponentials of the flow map in the wrong order",
+        "edits": [
+            (
+                "009e779f",
+                "torch.linalg.matrix_exp(-(a - omega)) @ torch.linalg.matrix_exp(-omega)",
+                "torch.linalg.matrix_exp(-omega) @ torch.linalg.matrix_exp(-(a - omega))",
+            )
+        ],
+        "caught_by": "cb652496",
+    },
+    {
+        "name": "rotating linear CNF: the rotation forgotten, the flow map of A x alone",
+        "edits": [
+            (
+                "009e779f",
+                "torch.linalg.matrix_exp(-(a - omega)) @ torch.linalg.matrix_exp(-omega)",
+                "torch.linalg.matrix_exp(-a)",
+            )
+        ],
         "caught_by": "cb652496",
     },
     {

@@ -17,6 +17,47 @@ MUTANTS = [
         "caught_by": "a63af145",
     },
     {
+        "name": "hedged plan: a strong regularisation, eps = 10 % of the mean cost (too expensive)",
+        "edits": [
+            ("674b557f", "eps = 0.01 * float(cost.mean())", "eps = 0.1 * float(cost.mean())")
+        ],
+        "caught_by": "40e73c0c",
+    },
+    {
+        "name": "hedged plan: a fixed eps, blind to the cost's scale",
+        "edits": [("674b557f", "eps = 0.01 * float(cost.mean())", "eps = 0.04")],
+        "caught_by": "40e73c0c",
+    },
+    {
+        "name": "hedged plan: too few Sinkhorn rounds, marginals not enforced",
+        "edits": [("674b557f", "for _ in range(300):", "for _ in range(3):")],
+        "caught_by": "40e73c0c",
+    },
+    {
+        "name": "hedged plan: the plan transposed (x_1's index first)",
+        "edits": [
+            (
+                "674b557f",
+                "return torch.exp((f[:, None] + g[None] - cost) / eps)",
+                "return torch.exp((f[:, None] + g[None] - cost) / eps).T",
+            )
+        ],
+        "caught_by": "40e73c0c",
+    },
+    {
+        "name": "the measure's entropy not reduced by log B (partners = exp H)",
+        "patch": (
+            "import fmlib.checks.section_6_2 as _s\n"
+            "_measures = _s.hedged_plan_measures\n"
+            "def _no_log_b(plan, x_0, x_1):\n"
+            "    m = dict(_measures(plan, x_0, x_1))\n"
+            "    m['partners'] = m['partners'] * plan.shape[0]\n"
+            "    return m\n"
+            "_s.hedged_plan_measures = _no_log_b\n"
+        ),
+        "caught_by": "36c71697",
+    },
+    {
         "name": "kinetic energy multiplies by dt instead of dividing",
         "edits": [("cbf42cfa", ".mean(dim=1) / dt).sum()", ".mean(dim=1) * dt).sum()")],
         "caught_by": "a57b5a9b",

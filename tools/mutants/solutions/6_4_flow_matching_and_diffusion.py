@@ -7,13 +7,20 @@ MUTANTS = [
         "caught_by": "224d3c56",
     },
     {
-        "name": "denoiser: the noise's posterior mean returned instead of the data's",
+        "name": "posterior covariance: differentiates the noise's posterior mean, not the data's",
         "edits": [
             (
                 "cc4e3aaa",
-                "return (d_sigma_t * x - sigma_t * velocity)",
-                "return (alpha_t * velocity - d_alpha_t * x)",
+                "den = (d_sigma_t * x - sigma_t * velocity(x))",
+                "den = (alpha_t * velocity(x) - d_alpha_t * x)",
             )
+        ],
+        "caught_by": "92c656c7",
+    },
+    {
+        "name": "posterior covariance: the denoiser's Jacobian without Tweedie's factor sigma^2 / alpha",
+        "edits": [
+            ("cc4e3aaa", "(sigma_t**2 / alpha_t)[:, :, None] * jac.detach()", "jac.detach()")
         ],
         "caught_by": "92c656c7",
     },
