@@ -8,7 +8,8 @@ TORCH_SPEC ?= torch==2.13.0
 STAMP  := $(VENV)/.fmlib-installed
 
 .PHONY: lab lab-zh test setup bench lint format clean-notebooks clean links book book-teacher errata \
-        cell-times exercises check-exercises i18n check-i18n mutants scan student-release load-test
+        cell-times exercises check-exercises i18n check-i18n mutants scan rerun-asserts \
+        student-release load-test
 
 setup: $(STAMP)
 
@@ -71,6 +72,13 @@ scan: $(STAMP)
 # names, every Try it reproduced; prints the table kept in README's "Tests".
 mutants: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python tools/mutate.py --jobs 2 --table
+
+# A student runs a notebook top to bottom, then runs one assert cell again: it must still pass
+# (tools/rerun_asserts.py re-runs each, names reset to the full run's, and lists those that fail).
+# Every section notebook and solution once, one at a time: minutes, so not part of `make test`.
+RERUN_NOTEBOOKS ?= notebooks/*.ipynb solutions/*.ipynb
+rerun-asserts: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/python tools/rerun_asserts.py $(RERUN_NOTEBOOKS)
 
 # The course site for students (every notebook executed, no teacher's guide, no solutions) and its
 # PDF, built with Jupyter Book into build/book/_build/html; book-teacher adds the guide and solutions.

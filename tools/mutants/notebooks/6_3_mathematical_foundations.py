@@ -84,7 +84,7 @@ MUTANTS = [
     },
     {
         "name": "CFM target off by a factor (1.1 (x_1 - x_0))",
-        "edits": [("cell-25", "x_1 - x_0  # straight path", "1.1 * (x_1 - x_0)  # straight path")],
+        "edits": [("cell-25", "u_cond = x_1 - x_0", "u_cond = 1.1 * (x_1 - x_0)")],
         "caught_by": "tower-check",
     },
     {
