@@ -613,6 +613,57 @@ ZH: dict[str, str] = {
     "velocity takes points of shape {shape} (one row per t); got {got}": (
         "velocity 接受形状为 {shape} 的点（每个 t 一行）；实际得到 {got}"
     ),
+    # 6.2 Task 6 (a plan that hedges) and the capstone (a one-step sampler)
+    "expected a plan, a ({b}, {b}) tensor; got {got}": "应返回一个计划，即 ({b}, {b}) 的张量；实际得到 {got}",
+    "expected floating-point masses; got {dtype}": "质量应为浮点数；实际得到 {dtype}",
+    "the plan contains NaN or inf (exp(-C / eps) underflows for small eps: work in log "
+    "space)": "计划中含有 NaN 或 inf（eps 很小时 exp(-C / eps) 会下溢：请在对数域中计算）",
+    "the plan has negative entries; masses are at least 0": "计划中有负数元素；质量至少为 0",
+    "your plan's entries sum to B (rows summing to 1?); a plan between two uniform "
+    "batches has total mass 1, rows and columns summing to 1 / B": (
+        "你的计划元素之和为 B（每行之和为 1？）；两个均匀批次之间的计划总质量为 1，"
+        "每行、每列之和都是 1 / B"
+    ),
+    "the marginals are off by {err:.1e} (relative): rows and columns must sum to 1 / B "
+    "within {tol:g} (iterate the scalings longer?)": (
+        "边缘分布偏离了 {err:.1e}（相对误差）：每行、每列之和须在 {tol:g} 以内等于 1 / B"
+        "（缩放迭代再多做几轮？）"
+    ),
+    "that is a permutation (one partner per point), exact OT itself: the task asks for "
+    "a plan that spreads": "这是一个排列（每个点只有一个配对），也就是精确最优传输本身：题目要的是一个分散开的计划",
+    "cost {cost:.3f} x exact OT, {partners:.1f} effective partners per point": (
+        "代价为精确最优传输的 {cost:.3f} 倍，每个点有 {partners:.1f} 个有效配对"
+    ),
+    "{verdict}: too expensive (at most {limit} x exact OT)": (
+        "{verdict}：代价太高（最多为精确最优传输的 {limit} 倍）"
+    ),
+    "{verdict}: spreads too little (at least {limit:g} partners)": (
+        "{verdict}：分散得太少（至少要 {limit:g} 个配对）"
+    ),
+    "two moons, B = {b}": "双月，B = {b}",
+    "eight Gaussians of radius 4, B = {b}": "半径为 4 的八个高斯，B = {b}",
+    "Cheap to be near OT, and hedged: every point has at least {limit:g} partners.": (
+        "代价接近最优传输，又留有余地：每个点至少有 {limit:g} 个配对。"
+    ),
+    "the model must return velocities of shape ({n}, 2) for x: ({n}, 2) and t: "
+    "({n},); got {got}": "对于 x: ({n}, 2) 和 t: ({n},)，模型必须返回形状为 ({n}, 2) 的速度；实际得到 {got}",
+    "one Euler step gives NaN or inf": "一步 Euler 法得到了 NaN 或 inf",
+    "your function returned None: return the trained model": "你的函数返回了 None：请返回训练好的模型",
+    "expected a model v(x, t) (callable); got a {kind}": "应返回一个模型 v(x, t)（可调用对象）；实际得到的是 {kind}",
+    "one Euler step lands at W2 = {w2:.3f} (two fresh data samples: {floor:.3f}) with "
+    "{dark:.0%} of the samples on dark squares": (
+        "一步 Euler 法落在 W2 = {w2:.3f}（两份新数据样本之间：{floor:.3f}），"
+        "{dark:.0%} 的样本落在深色方格上"
+    ),
+    "{measured}: aim for W2 at most {limit} (straighter paths need fewer steps)": (
+        "{measured}：目标是 W2 不超过 {limit}（路径越直，需要的步数越少）"
+    ),
+    "{measured}: aim for at least {limit:.0%} on dark squares (half is what an even "
+    "spread gets)": "{measured}：目标是至少 {limit:.0%} 落在深色方格上（均匀铺开只能得到一半）",
+    "{steps} steps": "{steps} 步",
+    "One evaluation of the field per sample, at W2 <= {limit} and on the squares.": (
+        "每个样本只计算一次向量场，W2 <= {limit}，并且落在方格上。"
+    ),
     # the posterior, solver and guidance explorers
     "{name}, w = {w:.2f}": "{name}，w = {w:.2f}",
     "class": "类别",

@@ -12,6 +12,7 @@ import torch
 from torch import Tensor
 
 from .. import data, ot
+from ..i18n import t as _t
 from ._core import Case, CheckResult, StudentError, as_tensor, run_check, student_call
 
 ONE_STEP_POINTS = 2000  # noise points and fresh data points the criterion compares
@@ -44,12 +45,16 @@ def one_step_w2(v: Callable, generator: torch.Generator) -> tuple[float, float, 
     step = as_tensor(step)
     if step is None or step.shape != (n, 2):
         raise StudentError(
-            f"the model must return velocities of shape ({n}, 2) for x: ({n}, 2) and t: ({n},); "
-            f"got {getattr(step, 'shape', type(step).__name__)}"
+            _t(
+                "the model must return velocities of shape ({n}, 2) for x: ({n}, 2) and t: "
+                "({n},); got {got}",
+                n=n,
+                got=getattr(step, "shape", type(step).__name__),
+            )
         )
     x_1 = x_0 + step.float()
     if not bool(torch.isfinite(x_1).all()):
-        raise StudentError("one Euler step gives NaN or inf")
+        raise StudentError(_t("one Euler step gives NaN or inf"))
     return ot.w2(x_1, fresh), floor, dark_share(x_1)
 
 
@@ -66,21 +71,31 @@ def check_one_step_sampler(
 
     def judge(out: object, train: Tensor, steps: int, model_seed: int, draw_seed: int):
         if out is None:
-            return "your function returned None: return the trained model"
+            return _t("your function returned None: return the trained model")
         if not callable(out):
-            return f"expected a model v(x, t) (callable); got a {type(out).__name__}"
+            return _t("expected a model v(x, t) (callable); got a {kind}", kind=type(out).__name__)
         g = torch.Generator().manual_seed(draw_seed)
         w2, floor, dark = student_call(lambda: one_step_w2(out, g), what="your model")
-        measured = (
-            f"one Euler step lands at W2 = {w2:.3f} (two fresh data samples: {floor:.3f}) with "
-            f"{dark:.0%} of the samples on dark squares"
+        measured = _t(
+            "one Euler step lands at W2 = {w2:.3f} (two fresh data samples: {floor:.3f}) with "
+            "{dark:.0%} of the samples on dark squares",
+            w2=w2,
+            floor=floor,
+            dark=dark,
         )
         if w2 > ONE_STEP_W2:
-            return (
-                f"{measured}: aim for W2 at most {ONE_STEP_W2} (straighter paths need fewer steps)"
+            return _t(
+                "{measured}: aim for W2 at most {limit} (straighter paths need fewer steps)",
+                measured=measured,
+                limit=ONE_STEP_W2,
             )
         if dark < ONE_STEP_DARK:
-            return f"{measured}: aim for at least {ONE_STEP_DARK:.0%} on dark squares (half is what an even spread gets)"
+            return _t(
+                "{measured}: aim for at least {limit:.0%} on dark squares (half is what an even "
+                "spread gets)",
+                measured=measured,
+                limit=ONE_STEP_DARK,
+            )
         return None
 
     def cases(g):
@@ -89,7 +104,7 @@ def check_one_step_sampler(
         draw_seed = int(torch.randint(0, 2**31 - 1, (), generator=g))
         return [
             Case(
-                f"{ONE_STEP_STEPS} steps",
+                _t("{steps} steps", steps=ONE_STEP_STEPS),
                 (train, ONE_STEP_STEPS, model_seed, draw_seed),
                 judge,
             )
@@ -103,5 +118,8 @@ def check_one_step_sampler(
         cases,
         seed,
         quiet,
-        f"One evaluation of the field per sample, at W2 <= {ONE_STEP_W2} and on the squares.",
+        _t(
+            "One evaluation of the field per sample, at W2 <= {limit} and on the squares.",
+            limit=ONE_STEP_W2,
+        ),
     )

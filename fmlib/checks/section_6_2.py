@@ -335,29 +335,56 @@ def check_hedged_plan(
     def judge(out: object, x_0: Tensor, x_1: Tensor) -> str | None:
         plan = as_tensor(out)
         if plan is None or plan.shape != (b, b):
-            return f"expected a plan, a ({b}, {b}) tensor; got {getattr(plan, 'shape', type(out).__name__)}"
+            return _t(
+                "expected a plan, a ({b}, {b}) tensor; got {got}",
+                b=b,
+                got=getattr(plan, "shape", type(out).__name__),
+            )
         if plan.is_complex() or not plan.is_floating_point():
-            return f"expected floating-point masses; got {plan.dtype}"
+            return _t("expected floating-point masses; got {dtype}", dtype=plan.dtype)
         plan = plan.double()
         if not bool(torch.isfinite(plan).all()):
-            return "the plan contains NaN or inf (exp(-C / eps) underflows for small eps: work in log space)"
+            return _t(
+                "the plan contains NaN or inf (exp(-C / eps) underflows for small eps: work in log "
+                "space)"
+            )
         if bool((plan < 0).any()):
-            return "the plan has negative entries; masses are at least 0"
+            return _t("the plan has negative entries; masses are at least 0")
         if abs(float(plan.sum()) - b) < 1e-2 * b:
-            return "your plan's entries sum to B (rows summing to 1?); a plan between two uniform batches has total mass 1, rows and columns summing to 1 / B"
+            return _t(
+                "your plan's entries sum to B (rows summing to 1?); a plan between two uniform "
+                "batches has total mass 1, rows and columns summing to 1 / B"
+            )
         m = hedged_plan_measures(plan, x_0, x_1)
         if m["marginal_error"] > HEDGE_MARGINALS:
-            return (
-                f"the marginals are off by {m['marginal_error']:.1e} (relative): rows and columns must "
-                f"sum to 1 / B within {HEDGE_MARGINALS:g} (iterate the scalings longer?)"
+            return _t(
+                "the marginals are off by {err:.1e} (relative): rows and columns must sum to 1 / B "
+                "within {tol:g} (iterate the scalings longer?)",
+                err=m["marginal_error"],
+                tol=HEDGE_MARGINALS,
             )
         if m["partners"] < 1.01:
-            return "that is a permutation (one partner per point), exact OT itself: the task asks for a plan that spreads"
-        verdict = f"cost {m['cost_ratio']:.3f} x exact OT, {m['partners']:.1f} effective partners per point"
+            return _t(
+                "that is a permutation (one partner per point), exact OT itself: the task asks for "
+                "a plan that spreads"
+            )
+        verdict = _t(
+            "cost {cost:.3f} x exact OT, {partners:.1f} effective partners per point",
+            cost=m["cost_ratio"],
+            partners=m["partners"],
+        )
         if m["cost_ratio"] > HEDGE_COST_RATIO:
-            return f"{verdict}: too expensive (at most {HEDGE_COST_RATIO} x exact OT)"
+            return _t(
+                "{verdict}: too expensive (at most {limit} x exact OT)",
+                verdict=verdict,
+                limit=HEDGE_COST_RATIO,
+            )
         if m["partners"] < HEDGE_PARTNERS:
-            return f"{verdict}: spreads too little (at least {HEDGE_PARTNERS:g} partners)"
+            return _t(
+                "{verdict}: spreads too little (at least {limit:g} partners)",
+                verdict=verdict,
+                limit=HEDGE_PARTNERS,
+            )
         return None
 
     def cases(g):
@@ -366,8 +393,8 @@ def check_hedged_plan(
         x_0b = torch.randn(b, 2, generator=g, dtype=torch.float64)
         rings = eight_gaussians(b, generator=g, radius=4.0).double()
         return [
-            Case(f"two moons, B = {b}", (x_0, moons), judge),
-            Case(f"eight Gaussians of radius 4, B = {b}", (x_0b, rings), judge),
+            Case(_t("two moons, B = {b}", b=b), (x_0, moons), judge),
+            Case(_t("eight Gaussians of radius 4, B = {b}", b=b), (x_0b, rings), judge),
         ]
 
     return run_check(
@@ -376,6 +403,9 @@ def check_hedged_plan(
         cases,
         seed,
         quiet,
-        f"Cheap to be near OT, and hedged: every point has at least {HEDGE_PARTNERS:g} partners.",
+        _t(
+            "Cheap to be near OT, and hedged: every point has at least {limit:g} partners.",
+            limit=HEDGE_PARTNERS,
+        ),
         withheld=_OT,
     )
