@@ -58,3 +58,18 @@ def generator(seed: int) -> torch.Generator:
 def randn(n: int, d: int = 2, seed: int = 0, scale: float = 1.0, dtype=torch.float64) -> Tensor:
     """``scale`` times n draws from N(0, I_d), (n, d), from a generator seeded with ``seed``."""
     return scale * torch.randn(n, d, generator=generator(seed), dtype=dtype)
+
+
+def tool(name: str):
+    """``tools/<name>.py`` as a module (tools/ is no package), registered under ``name`` so that
+    its dataclasses resolve."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "tools" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import nbformat
 import pytest
+from helpers import tool
 
 ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("fm_i18n_tool", ROOT / "tools" / "i18n.py")
-i18n = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(i18n)
+i18n = tool("i18n")
 
 INTRO = "# 6.9 小节 · A section\n\nThe field $u_t(x)$ moves 2000 points; see the [glossary](glossary.md)."
 INTRO_ZH = "# 6.9 小节 · A section\n\n向量场 $u_t(x)$ 推动 2000 个点；见[术语表](glossary.md)。"
@@ -186,7 +184,7 @@ def test_a_formula_that_goes_on_to_the_next_line_is_one_formula():
 def test_the_chinese_errata_page_has_every_note_on_the_text():
     """Each note of the English notebooks is a note of the Chinese ones (the marker translated as
     the tool expects), under the same section, quoting the chapter."""
-    errata = _tool("errata")
+    errata = tool("errata")
     en = sorted((n.notebook.split("/")[-1], n.cell_id, n.section) for n in errata.all_notes())
     zh_notes = [
         n for p in sorted((ROOT / "zh" / "notebooks").glob("6_*.ipynb")) for n in errata.notes_in(p)
@@ -194,13 +192,3 @@ def test_the_chinese_errata_page_has_every_note_on_the_text():
     zh = sorted((n.notebook.split("/")[-1], n.cell_id, n.section) for n in zh_notes)
     assert zh == en
     assert all(n.quotes for n in zh_notes), [n.cell_id for n in zh_notes if not n.quotes]
-
-
-def _tool(name: str):
-    import sys
-
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module

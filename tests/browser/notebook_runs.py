@@ -180,33 +180,8 @@ def _explorer_state(run: NotebookRun, timeout_s: float = 60) -> dict | None:
         from fmlib.widgets.client import STATE_CODE, parse_state
     except ImportError:  # no explorer is drawn in the page
         return None
-    from jupyter_client import BlockingKernelClient
-
-    server = run.page.server
-    sessions = [s for s in server.api("GET", "/api/sessions") if s.get("path") == run.path]
-    if len(sessions) != 1 or server._tmp is None:
-        return None
-    connection = Path(server._tmp.name) / "runtime" / f"kernel-{sessions[0]['kernel']['id']}.json"
-    client = BlockingKernelClient(connection_file=str(connection))
-    client.load_connection_file()
-    client.start_channels()
-    try:
-        text = []
-        reply = client.execute_interactive(
-            STATE_CODE,
-            timeout=timeout_s,
-            allow_stdin=False,
-            output_hook=lambda msg: (
-                text.append(msg["content"].get("text", ""))
-                if msg["msg_type"] == "stream" and msg["content"].get("name") == "stdout"
-                else None
-            ),
-        )
-        if reply["content"].get("status") != "ok":
-            return None
-    finally:
-        client.stop_channels()
-    return parse_state("".join(text))
+    text = kernel_print(run, STATE_CODE, timeout_s)
+    return None if text is None else parse_state(text)
 
 
 @pytest.fixture(autouse=True)
