@@ -46,13 +46,15 @@ lab-zh: $(STAMP)
 	$(BIN)/jupyter lab $(ROOT_FLAG) zh/notebooks/
 
 # Every test, on two workers (one file, so one notebook, per work unit), the Chinese edition's
-# notebooks (zh/) included; then the course site, English and Chinese, is built from the outputs
-# the notebook runs just produced and read in Chromium.
+# section notebooks and exercises included (zh/solutions is left out: its code is solutions/ code,
+# run above, and its Chinese runs in zh/exercises); then the course site, English and Chinese, is
+# built from the outputs the notebook runs just produced and read in Chromium.
 DURATIONS ?= 15
 PYTEST := OMP_NUM_THREADS=1 $(BIN)/python -m pytest -p no:cacheprovider
 test: $(STAMP) $(NODE)
 	rm -rf build/executed
-	$(PYTEST) tests notebooks exercises solutions zh --nbval-lax --nbval-current-env \
+	$(PYTEST) tests notebooks exercises solutions zh/notebooks zh/exercises --nbval-lax \
+	  --nbval-current-env \
 	  -n 2 --dist loadfile --durations=$(DURATIONS) --ignore=tests/browser/test_site.py
 	$(if $(filter 1,$(SCAN)),$(SCAN_CMD) --executed build/executed $(SCAN_NOTEBOOKS))
 	OMP_NUM_THREADS=1 $(BIN)/python tools/build_book.py --out build/book --executed build/executed --pdf

@@ -108,6 +108,9 @@ def test_state_order_and_index_from_python(flow):
     assert view.index == [6]
     bundle = ex._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle and "image/png" in bundle
+    # its text is the same in every run (a notebook loaded from the cache shows what a live run
+    # showed): no memory address in it
+    assert repr(view) == f"ClientView({spec['alt']!r})" and " at 0x" not in bundle["text/plain"]
 
 
 def test_a_scene_moving_what_the_page_cannot_draw_is_refused():

@@ -672,6 +672,9 @@ def _view_class():
         atlas = traitlets.Bytes().tag(sync=True)
         index = traitlets.List(traitlets.Int()).tag(sync=True)  # per control, in spec order
 
+        def __repr__(self) -> str:  # a notebook's text output: the same in every run
+            return f"ClientView({self.spec.get('alt', '')!r})"
+
     return ClientView
 
 
