@@ -321,7 +321,7 @@ def build(
         page.write_text(text, encoding="utf-8")
     print(f"site ({audience}, {lang}): {html / 'index.html'}")
     if pdf:
-        print(f"pdf: {print_pdf(html, html / PDF_NAME, audience)}")
+        print(f"pdf: {print_pdf(html, html / PDF_NAME, audience, lang)}")
     return html
 
 
@@ -333,7 +333,9 @@ def build_both(out: Path, executed: Path | None = None, pdf: bool = False, **kwa
     zh_executed = executed / ZH_DIR if executed is not None else None
     # the two Jupyter Book builds are separate processes: run them side by side (one per core)
     with ThreadPoolExecutor(1) as pool:
-        zh_build = pool.submit(build, out / ZH_DIR, executed=zh_executed, lang="zh", **kwargs)
+        zh_build = pool.submit(
+            build, out / ZH_DIR, executed=zh_executed, pdf=pdf, lang="zh", **kwargs
+        )
         html = build(out, executed=executed, pdf=pdf, lang="en", **kwargs)
         zh_html = zh_build.result()
     shutil.rmtree(html / ZH_DIR, ignore_errors=True)
@@ -415,18 +417,18 @@ LIVE_DRAWN_JS = """() => {
 }"""
 
 
-def print_order(audience: str = "student") -> list[Path]:
+def print_order(audience: str = "student", lang: str = "en") -> list[Path]:
     """The pages the PDF holds, as site paths: landing page, sections, errata, worksheets."""
-    parts = pages(audience)
+    parts = pages(audience, lang)
     chosen = [Path("intro.md")]
     for caption, files in parts.items():
         if caption.startswith(("习题", "教师")):
             continue  # exercises are for doing, not for print; teachers print their own guide
-        chosen += [p.relative_to(ROOT) for p in files if p.name != "glossary.md"]
+        chosen += [p.relative_to(tree(lang)) for p in files if p.name != "glossary.md"]
     return [p.with_suffix(".html") for p in chosen]
 
 
-def print_pdf(html: Path, target: Path, audience: str = "student") -> Path:
+def print_pdf(html: Path, target: Path, audience: str = "student", lang: str = "en") -> Path:
     """Print the site's pages in headless Chromium, each once MathJax has typeset it, into one PDF.
 
     Pages are served from a local HTTP server (the same pages a reader opens); nothing is fetched
@@ -450,7 +452,7 @@ def print_pdf(html: Path, target: Path, audience: str = "student") -> Path:
                 "**/*",
                 lambda r: r.continue_() if r.request.url.startswith(base) else r.abort(),
             )
-            for rel in print_order(audience):
+            for rel in print_order(audience, lang):
                 page.goto(f"{base}/{rel.as_posix()}")
                 page.wait_for_load_state("load")
                 page.evaluate("window.MathJax?.startup?.promise")
