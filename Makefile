@@ -99,7 +99,7 @@ errata:
 	$(PYTHON) tools/errata.py
 
 # nbgitpuller links for a hub, to the students' release (never main, which holds the solutions):
-# make links HUB=https://hub.example.edu REPO=https://github.com/ORG/REPO BRANCH=v0.4.0-student
+# make links HUB=https://hub.example.edu REPO=https://github.com/ORG/REPO BRANCH=v0.5.0-student
 links:
 	@$(PYTHON) deploy/links.py --hub "$(HUB)" --repo "$(REPO)" --branch "$(or $(BRANCH),student)" \
 	  $(if $(filter zh,$(EDITION)),--lang zh)

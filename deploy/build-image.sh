@@ -2,7 +2,7 @@
 # Build and push the students' image for Zero to JupyterHub from a release tag, with the
 # students' tree (tools/student_release.py: no solutions/, no teacher pages) as the build context
 # and deploy/Dockerfile (fmlib installed outside the home folder). Needs Docker.
-#   deploy/build-image.sh registry.example.edu/flow-matching-interactively v0.4.0
+#   deploy/build-image.sh registry.example.edu/flow-matching-interactively v0.5.0
 set -euo pipefail
 image=${1:?usage: build-image.sh IMAGE TAG}
 tag=${2:?usage: build-image.sh IMAGE TAG}

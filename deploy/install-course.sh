@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the course environment for the hub machine into /opt/flow-matching, from a release tag:
-#   sudo deploy/install-course.sh https://github.com/ORG/REPO v0.4.0
+#   sudo deploy/install-course.sh https://github.com/ORG/REPO v0.5.0
 # /opt/flow-matching/src      the tagged checkout (read-only for students; deploy/ lives here)
 # /opt/flow-matching/venv     Python with fmlib installed as a package (not editable), jupyterhub,
 #                             the spawner, nbgitpuller, the idle culler and nbgrader

@@ -1,7 +1,7 @@
 """nbgitpuller links: one click puts the course into a student's home on a hub and opens a notebook.
 
-    python deploy/links.py --hub https://hub.example.edu --repo https://github.com/ORG/REPO --branch v0.4.0-student
-    make links HUB=https://hub.example.edu REPO=https://github.com/ORG/REPO BRANCH=v0.4.0-student
+    python deploy/links.py --hub https://hub.example.edu --repo https://github.com/ORG/REPO --branch v0.5.0-student
+    make links HUB=https://hub.example.edu REPO=https://github.com/ORG/REPO BRANCH=v0.5.0-student
     make links ... EDITION=zh   # the Chinese notebooks (zh/notebooks, zh/exercises)
 
 Prints a Markdown list with a link per section notebook (and exercise), ready for a course page or

@@ -5,7 +5,7 @@ diffusion, analytic, fields. Drawing (``plotting``) and wiring (``widgets``) are
 that the compute layers never import matplotlib or ipywidgets.
 """
 
-__version__ = "0.4.0"
+__version__ = "0.5.0"
 
 from . import (
     analytic,

@@ -28,7 +28,7 @@ whose cells carry nbgrader's solution metadata. The build fails on any leak.
 
 With --branch, the folder is committed to that branch of this repository (a new commit on top of
 the branch's previous release, so students' nbgitpuller pulls are fast-forwards); push it and tag
-it (`git push origin student && git tag v0.4.0-student student && git push --tags`). The links
+it (`git push origin student && git tag v0.5.0-student student && git push --tags`). The links
 (deploy/links.py), the Binder badge and the image (deploy/build-image.sh) name that branch or tag.
 """
 
