@@ -265,6 +265,7 @@ def reuse_executed(staged: Path, executed: Path) -> bool:
         c.cell_type == "code" and c.execution_count is None for c in ran.cells
     ):
         return False
+    ran.cells = [c for c in ran.cells if c.get("id") != ZH_BANNER_ID]  # as stage() drops it
     for cell in ran.cells:
         for output in cell.get("outputs", []):
             html = output.get("data", {}).get("text/html")

@@ -176,7 +176,8 @@ def test_a_section_page_reads_well_offline(site, browser, section):
         assert all("branch=student" in h and "targetpath=flow-matching" in h for h in hub), hub
         assert all(f"urlpath=lab/tree/flow-matching/{name}" in h for h in hub), hub
         page.screenshot(
-            path=str(labmod.ARTIFACTS_DIR / f"site-{section.stem}.png"), full_page=False
+            path=str(labmod.ARTIFACTS_DIR / f"site-{'-'.join(section.with_suffix('').parts)}.png"),
+            full_page=False,
         )
         assert not seen["outside"], f"requests left the machine: {seen['outside'][:5]}"
         assert not seen["page"], seen["page"]
@@ -427,6 +428,8 @@ def test_the_chinese_site_is_chinese_and_each_page_links_to_its_twin(site, brows
                 "[...document.querySelectorAll('article p')].map(p => p.innerText).join('')"
             )
             cjk = sum("\u4e00" <= ch <= "\u9fff" for ch in prose)
+            # the "generated, do not edit" note is for maintainers, not on the page
+            assert "make i18n" not in prose, f"{zh}: the maintainers' banner is on the page"
             assert cjk > 0.3 * len(prose.replace(" ", "")), f"{zh}: the prose is not Chinese"
             switch = page.locator(".fm-lang-switch a")
             assert switch.inner_text() == "English"
