@@ -362,31 +362,29 @@ def zh_page(src: str, pairs: dict[str, str], root: Path = ROOT) -> str:
     return comment + "\n".join(parts)
 
 
-def zh_errata(root: Path = ROOT) -> str | None:
-    """The errata page of the Chinese notebooks, as tools/errata.py writes the English one."""
-    sys.path.insert(0, str(ROOT / "tools"))
-    import errata
+def _tool(name: str):
+    """A module of tools/ (no package), imported once."""
+    if str(ROOT / "tools") not in sys.path:
+        sys.path.insert(0, str(ROOT / "tools"))
+    return __import__(name)
 
-    if not hasattr(errata, "render_for"):
-        return None
+
+def zh_errata(root: Path = ROOT) -> str:
+    """The errata page of the Chinese notebooks, as tools/errata.py writes the English one."""
     paths = sorted((root / ZH_TREE / "notebooks").glob("*.ipynb"))
-    return errata.render_for(paths, lang="zh", root=root)
+    return _tool("errata").render_for(paths, lang="zh", root=root)
+
+
+ZH_EXERCISE_BANNER = (
+    "> **本练习由 `make i18n` 根据中文版答案 `{zh}/solutions/{name}` 生成（与 "
+    "`make exercises` 的做法相同），请勿直接编辑。** 答案不随学生版发放，故此处只写文件名，"
+    "不给链接。\n> *Generated from the Chinese solution notebook by `make i18n`: do not edit.*"
+)
 
 
 def zh_exercise(name: str, root: Path = ROOT) -> str:
-    sys.path.insert(0, str(ROOT / "tools"))
-    import make_exercises
-
-    text = make_exercises.exercise(root / ZH_TREE / "solutions" / name)
-    nb = nbformat.reads(text, as_version=4)
-    for cell in nb.cells:
-        if cell.id == make_exercises.BANNER_ID:
-            cell.source = (
-                f"> **本练习由 `make i18n` 根据中文版答案 `{ZH_TREE}/solutions/{name}` 生成（与 "
-                "`make exercises` 的做法相同），请勿直接编辑。** 答案不随学生版发放，故此处只写文件名，"
-                "不给链接。\n> *Generated from the Chinese solution notebook by `make i18n`: do not edit.*"
-            )
-    return nbformat.writes(nb) + "\n"
+    banner = ZH_EXERCISE_BANNER.format(zh=ZH_TREE, name=name)
+    return _tool("make_exercises").exercise(root / ZH_TREE / "solutions" / name, banner)
 
 
 def edition(root: Path = ROOT) -> dict[str, str]:
@@ -414,9 +412,7 @@ def derived(root: Path = ROOT) -> dict[str, str]:
     files = {}
     for sol in sorted((root / "solutions").glob("*.ipynb")):
         files[f"{ZH_TREE}/exercises/{sol.name}"] = zh_exercise(sol.name, root)
-    errata_text = zh_errata(root)
-    if errata_text is not None:
-        files[f"{ZH_TREE}/notebooks/errata.md"] = errata_text
+    files[f"{ZH_TREE}/notebooks/errata.md"] = zh_errata(root)
     return files
 
 

@@ -46,8 +46,9 @@ def banner(name: str) -> nbformat.NotebookNode:
     return cell
 
 
-def exercise(solution: Path) -> str:
-    """The exercise notebook generated from one solution notebook, as the text to write."""
+def exercise(solution: Path, banner_text: str | None = None) -> str:
+    """The exercise notebook generated from one solution notebook, as the text to write; its
+    first cell says so (``banner_text`` instead: the students' release, the Chinese edition)."""
     nb = nbformat.read(solution, as_version=4)
     resources: dict = {}
     for preprocessor in (
@@ -62,7 +63,10 @@ def exercise(solution: Path) -> str:
         CheckCellMetadata(),
     ):
         nb, resources = preprocessor.preprocess(nb, resources)
-    nb.cells.insert(0, banner(solution.name))
+    first = banner(solution.name)
+    if banner_text is not None:
+        first.source = banner_text
+    nb.cells.insert(0, first)
     return nbformat.writes(nb) + "\n"
 
 

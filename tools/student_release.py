@@ -212,10 +212,8 @@ def build(out: Path, root: Path = ROOT) -> Path:
             shutil.copy2(src, out / name)
     (out / "exercises").mkdir()
     for solution in sorted((root / "solutions").glob("*.ipynb")):
-        nb = nbformat.reads(make_exercises.exercise(solution), as_version=4)
-        banner = next(c for c in nb.cells if c.get("id") == make_exercises.BANNER_ID)
-        banner.source = STUDENT_BANNER
-        nbformat.write(nb, out / "exercises" / solution.name)
+        text = make_exercises.exercise(solution, STUDENT_BANNER)
+        (out / "exercises" / solution.name).write_text(text)
     readme = root / "exercises" / "README.md"
     if readme.exists():
         (out / "exercises" / "README.md").write_text(_exercises_readme(readme.read_text()))
@@ -225,10 +223,8 @@ def build(out: Path, root: Path = ROOT) -> Path:
         shutil.copytree(zh / "notebooks", out / "zh" / "notebooks", ignore=IGNORED)
         (out / "zh" / "exercises").mkdir(parents=True)
         for solution in sorted((zh / "solutions").glob("*.ipynb")):
-            nb = nbformat.reads(make_exercises.exercise(solution), as_version=4)
-            banner = next(c for c in nb.cells if c.get("id") == make_exercises.BANNER_ID)
-            banner.source = STUDENT_BANNER_ZH
-            nbformat.write(nb, out / "zh" / "exercises" / solution.name)
+            text = make_exercises.exercise(solution, STUDENT_BANNER_ZH)
+            (out / "zh" / "exercises" / solution.name).write_text(text)
         readme = zh / "exercises" / "README.md"
         if readme.exists():
             text = _exercises_readme(readme.read_text())

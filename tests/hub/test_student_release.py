@@ -107,7 +107,7 @@ def test_a_build_that_forgets_to_clear_solutions_is_refused(tmp_path, monkeypatc
     monkeypatch.setattr(
         release.make_exercises,
         "exercise",
-        lambda path: json.dumps(
+        lambda path, banner_text=None: json.dumps(
             {**json.loads(path.read_text()), "cells": [
                 nbformat.v4.new_markdown_cell("x", id=release.make_exercises.BANNER_ID),
                 *json.loads(path.read_text())["cells"],
